@@ -1,0 +1,3 @@
+"""cgraph: formulas to computational graphs, forward values and reverse-mode gradients."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from cgraph_cli.cli import main
+
+main()

@@ -1,0 +1,113 @@
+"""The syntax tree: immutable nodes that carry their source span (start, end offsets).
+
+NamedTuples rather than dataclasses: a million-operation formula builds a million
+of them, and a tuple is built several times faster than a frozen dataclass.
+The `AstBuilder` methods are named after the grammar's aliases (`add`, `call`, ...),
+so one builder serves both our LALR driver and Lark's own parser.
+"""
+
+from typing import NamedTuple, Union
+
+Span = tuple  # (start, end) offsets into the source text
+
+
+class Num(NamedTuple):
+    value: float
+    text: str
+    span: Span
+
+
+class Name(NamedTuple):
+    name: str
+    span: Span
+
+
+class Unary(NamedTuple):
+    op: str          # "neg" or "pos"
+    operand: "Expr"
+    span: Span
+
+
+class Binary(NamedTuple):
+    op: str          # "add", "sub", "mul", "div", "pow"
+    left: "Expr"
+    right: "Expr"
+    span: Span
+
+
+class Call(NamedTuple):
+    func: str
+    args: tuple
+    span: Span
+
+
+class Assign(NamedTuple):
+    name: str
+    op: Union[str, None]   # None for "=", else "add"/"sub"/"mul"/"div" for += -= *= /=
+    value: "Expr"
+    span: Span
+
+
+class Program(NamedTuple):
+    statements: tuple
+    span: Span
+
+
+Expr = Union[Num, Name, Unary, Binary, Call]
+
+AUGMENTED = {"+=": "add", "-=": "sub", "*=": "mul", "/=": "div"}
+
+
+class AstBuilder:
+    """Builds AST nodes; each method gets the span and the kept children of one rule."""
+
+    def number(self, span, text):
+        return Num(float(text), str(text), span)
+
+    def name(self, span, text):
+        return Name(str(text), span)
+
+    def add(self, span, left, right):
+        return Binary("add", left, right, span)
+
+    def sub(self, span, left, right):
+        return Binary("sub", left, right, span)
+
+    def mul(self, span, left, right):
+        return Binary("mul", left, right, span)
+
+    def div(self, span, left, right):
+        return Binary("div", left, right, span)
+
+    def pow(self, span, left, right):
+        return Binary("pow", left, right, span)
+
+    def neg(self, span, operand):
+        return Unary("neg", operand, span)
+
+    def pos(self, span, operand):
+        return Unary("pos", operand, span)
+
+    def call(self, span, func, *args):
+        return Call(str(func), args, span)
+
+    def assign(self, span, name, value):
+        return Assign(str(name), None, value, span)
+
+    def augassign(self, span, name, op, value):
+        return Assign(str(name), AUGMENTED[str(op)], value, span)
+
+    def program(self, span, *statements):
+        return Program(statements, span)
+
+
+def children(node) -> tuple:
+    """The sub-expressions of an expression node, in source order."""
+    kind = type(node)
+    if kind is Binary:
+        return (node.left, node.right)
+    if kind is Unary:
+        return (node.operand,)
+    if kind is Call:
+        return node.args
+    return ()

@@ -1,0 +1,252 @@
+"""The command line: click commands that only wire input -> parse -> graph -> engine -> render.
+
+Errors meant for the user are CgraphError subclasses; `main` turns them into one
+line on stderr and the exit code from errors.ExitStatus (a traceback only with --debug).
+"""
+
+import gc
+import os
+import sys
+
+import click
+
+from cgraph_cli import __version__
+from cgraph_cli.bindings import collect, split_args
+from cgraph_cli.errors import BindingError, CgraphError, ExitStatus, UsageError
+from cgraph_cli.render import RENDERERS, Options
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "ignore_unknown_options": True,
+           "allow_extra_args": True, "max_content_width": 100}
+BINDINGS_HELP = ("Bind variables with --NAME VALUE (also --NAME=VALUE, and negative values such "
+                 "as --y -4), -v NAME=VALUE, or --vars FILE.json.")
+
+
+class BindingCommand(click.Command):
+    """A command taking --NAME VALUE bindings: the words are split (bindings.py) before click parses."""
+
+    def parse_args(self, ctx, args):
+        value_options, flag_options = {}, {}
+        for param in self.get_params(ctx):
+            if not isinstance(param, click.Option):
+                continue
+            spellings = param.opts + param.secondary_opts
+            long_form = next((s for s in spellings if s.startswith("--")), spellings[0])
+            target = flag_options if param.is_flag else value_options
+            for spelling in spellings:
+                target[spelling] = spelling if param.is_flag else long_form
+        split = split_args(args, value_options, flag_options)
+        ctx.meta["cgraph.bindings"] = split.bindings
+        ctx.meta["cgraph.positional"] = split.positional
+        return super().parse_args(ctx, split.options)
+
+    def format_usage(self, ctx, formatter):
+        formatter.write_usage(ctx.command_path, "[OPTIONS] [EXPR] [--NAME VALUE]...")
+
+    def format_epilog(self, ctx, formatter):
+        reserved = sorted({s for p in self.get_params(ctx) if isinstance(p, click.Option)
+                           for s in p.opts + p.secondary_opts if s.startswith("--")})
+        with formatter.section("Reserved option names"):
+            formatter.write_text("These are cgraph's own options; bind a variable with one of these "
+                                 "names as -v NAME=VALUE: " + " ".join(reserved))
+        super().format_epilog(ctx, formatter)
+
+
+def input_options(function):
+    """Where the expression comes from and how variables are bound: shared by every command."""
+    for decorator in reversed([
+        click.option("-f", "--file", "file", metavar="FILE",
+                     help="Read the program from FILE ('-' for standard input)."),
+        click.option("-v", "--var", "var_words", multiple=True, metavar="NAME=VALUE",
+                     help="Bind a variable (works for any name, even one of our options)."),
+        click.option("--vars", "vars_file", metavar="FILE.json",
+                     help="Bind variables from a JSON object of name -> number."),
+        click.option("--debug", is_flag=True, help="Show Python tracebacks (for bug reports)."),
+    ]):
+        function = decorator(function)
+    return function
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", prog_name="cgraph")
+@click.option("--debug", is_flag=True, help="Show Python tracebacks (for bug reports).")
+def cli(debug):
+    """cgraph: formulas to computational graphs, with forward values and reverse-mode gradients.
+
+    \b
+      cgraph eval "(x+y)^2" --x 1 --y 3
+      cgraph grad "x*y" --x 2 --y 3 --wrt x
+    """
+
+
+def read_source(positional: list, file: str | None) -> str:
+    """The program text: EXPR, -f FILE, or standard input (also EXPR '-')."""
+    if len(positional) > 1:
+        words = " ".join(positional)
+        raise UsageError(f"expected one expression, got {len(positional)} words: {words}\n"
+                         f"quote the formula: cgraph eval \"{words}\"")
+    if file is not None and positional:
+        raise UsageError("give the expression either as EXPR or with -f FILE, not both")
+    if file is not None and file != "-":
+        try:
+            data = open(file, "rb").read()
+        except OSError as error:
+            raise UsageError(f"cannot read {file}: {error.strerror or error}")
+        return _decode(data, file)
+    if positional and positional[0] != "-":
+        return positional[0]
+    stdin = click.get_text_stream("stdin")
+    if file is None and not positional and stdin.isatty():
+        raise UsageError("no expression given: pass EXPR, -f FILE, or pipe it on standard input\n"
+                         "example: cgraph eval \"(x+y)^2\" --x 1 --y 3")
+    return _decode(click.get_binary_stream("stdin").read(), "standard input")
+
+
+def _decode(data: bytes, where: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise UsageError(f"{where} is not UTF-8 text (byte {data[error.start]:#04x} at offset {error.start})")
+
+
+def run_pipeline(ctx, file, var_words, vars_file):
+    """Read, bind, parse, build, evaluate: what eval and grad share."""
+    from cgraph_cli.engine import evaluate
+    from cgraph_cli.grammar import parse
+    from cgraph_cli.graph import build
+
+    source = read_source(ctx.meta["cgraph.positional"], file)
+    values = collect(ctx.meta["cgraph.bindings"], var_words, vars_file)
+    graph = build(parse(source), source, frozenset(values))
+    evaluation = evaluate(graph, values)
+    for warning in evaluation.warnings:
+        click.echo(f"cgraph: warning: {warning}", err=True)
+    return evaluation
+
+
+@cli.command("eval", cls=BindingCommand, context_settings=CONTEXT,
+             epilog=BINDINGS_HELP)
+@input_options
+@click.option("--format", "output_format", type=click.Choice(list(RENDERERS)), default="tree",
+              show_default=True, help="tree and table for people; json and plain for scripts.")
+@click.option("--precision", type=click.IntRange(1, 17), metavar="N",
+              help="Significant digits (default: 12 in tree/table, round-trip in json/plain).")
+@click.option("--all", "show_all", is_flag=True, help="Print every node of a large graph.")
+@click.pass_context
+def eval_command(ctx, file, var_words, vars_file, debug, output_format, precision, show_all):
+    """Evaluate a formula: the forward value of every node and the gradient of the output.
+
+    \b
+    Examples:
+      cgraph eval "(x+y)^2" --x 1 --y 3
+      cgraph eval "price*count*tax" --price 100 --count 2 --tax 1.1 --format table
+      echo "x*y" | cgraph eval --x 2 --y 3 --format json
+      cgraph eval -f prog.cg --vars point.json --format plain
+    """
+    evaluation = run_pipeline(ctx, file, var_words, vars_file)
+    output = RENDERERS[output_format](evaluation, Options(precision, show_all))
+    emit(output)
+
+
+@cli.command("grad", cls=BindingCommand, context_settings=CONTEXT, epilog=BINDINGS_HELP)
+@input_options
+@click.option("--wrt", multiple=True, metavar="NAME",
+              help="Only this variable (repeatable); with one --wrt the bare number is printed.")
+@click.option("--precision", type=click.IntRange(1, 17), metavar="N",
+              help="Significant digits (default: the shortest round-trip text).")
+@click.pass_context
+def grad_command(ctx, file, var_words, vars_file, debug, wrt, precision):
+    """Print the gradient of the output: one `NAME VALUE` line per variable.
+
+    \b
+    Examples:
+      cgraph grad "(x+y)^2" --x 1 --y 3
+      g=$(cgraph grad "x*y" --x 2 --y 3 --wrt x)     # g=3
+    """
+    from cgraph_cli.render.numbers import machine
+
+    evaluation = run_pipeline(ctx, file, var_words, vars_file)
+    graph = evaluation.graph
+    gradients = evaluation.gradients()
+    if not wrt:
+        emit("".join(f"{name} {machine(g, precision)}\n" for name, g in gradients.items()))
+        return
+    lines = []
+    for name in wrt:
+        if name in gradients:
+            g = gradients[name]
+        elif name in graph.assigned:
+            g = evaluation.grads[graph.assigned[name]]
+            g = 0.0 if g is None else g
+        else:
+            known = ", ".join(sorted(set(gradients) | set(graph.assigned))) or "none"
+            raise BindingError(f"--wrt {name}: the expression has no variable or assigned name "
+                               f"{name} (it has: {known})")
+        lines.append(machine(g, precision) if len(wrt) == 1 else f"{name} {machine(g, precision)}")
+    emit("\n".join(lines) + "\n")
+
+
+def emit(output) -> None:
+    """Write a renderer's result: text as is, a rich renderable through a Console."""
+    if isinstance(output, str):
+        click.echo(output, nl=False)
+        return
+    from rich.console import Console
+
+    Console(file=click.get_text_stream("stdout")).print(output)
+
+
+def main(argv=None) -> None:
+    """The console script: run the CLI and turn every failure into a message and an exit code."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    before_separator = args[:args.index("--")] if "--" in args else args
+    debug = "--debug" in before_separator or bool(os.environ.get("CGRAPH_DEBUG"))
+    gc.disable()   # graphs are acyclic lists of numbers: the cyclic collector only costs time here
+    code = _run(args, debug)
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        code = _closed_pipe()
+    except OSError:
+        pass
+    sys.stderr.flush()
+    if argv is None:
+        os._exit(code)   # skip tearing down a million-node graph object by object
+    sys.exit(code)
+
+
+def _run(args: list, debug: bool) -> int:
+    try:
+        result = cli.main(args, prog_name="cgraph", standalone_mode=False)
+        return result if isinstance(result, int) else ExitStatus.SUCCESS
+    except CgraphError as error:
+        if debug:
+            raise
+        click.echo(f"cgraph: {error.kind}: {error.message}", err=True)
+        return error.exit_code
+    except click.exceptions.Exit as exit_:
+        return exit_.exit_code
+    except click.ClickException as error:
+        error.show()
+        return ExitStatus.USAGE if isinstance(error, click.UsageError) else error.exit_code
+    except (KeyboardInterrupt, click.Abort):
+        click.echo("cgraph: interrupted", err=True)
+        return ExitStatus.INTERRUPTED
+    except BrokenPipeError:
+        return _closed_pipe()
+    except MemoryError:
+        click.echo("cgraph: evaluation error: out of memory", err=True)
+        return ExitStatus.EVALUATION
+    except Exception as error:  # a bug in cgraph, not in the input
+        if debug:
+            raise
+        click.echo(f"cgraph: internal error: {type(error).__name__}: {error}\n"
+                   "this is a bug in cgraph; run again with --debug for the traceback and report it",
+                   err=True)
+        return ExitStatus.INTERNAL
+
+
+def _closed_pipe() -> int:
+    """The reader went away (`cgraph ... | head -1`): stop quietly, as Unix tools do."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return ExitStatus.CLOSED_PIPE

@@ -1,0 +1,289 @@
+"""Text to AST: Lark builds the LALR(1) tables from grammar/cgraph.lark; a small driver runs them.
+
+Why a driver of our own: Lark's lexer and parser loop cost about 10 s on a
+million-operation formula, most of it per-token Python overhead. The driver
+below runs the very tables Lark builds from the grammar file (which stays the
+single definition of the language), lexes with one regular expression made of
+the grammar's own terminals, and passes single-child `?rule` reductions through
+without a call. tests/test_grammar.py pins it to Lark's own parser on random
+inputs. The tables are cached as JSON in the user's cache directory, so a warm
+start does not import Lark at all.
+"""
+
+import functools
+import hashlib
+import json
+import os
+import re
+from pathlib import Path
+
+from cgraph_cli import __version__
+from cgraph_cli.ast import AstBuilder, Program
+from cgraph_cli.errors import ParseError, caret_context
+
+END = "$END"
+# What a user is told the parser expected, by terminal name.
+TERMINAL_WORDS = {
+    "NUMBER": "a number", "NAME": "a name", "AUGOP": "'+=', '-=', '*=' or '/='",
+    "_NEWLINE": "a newline", END: "the end of the input",
+}
+OPERAND_END = {"NUMBER", "NAME", "RPAR"}
+OPERAND_START = {"NUMBER", "NAME", "LPAR"}
+
+
+def grammar_path() -> Path:
+    """The packaged grammar (installed wheel), else the checkout's (source tree, editable install)."""
+    packaged = Path(__file__).resolve().parent / "grammar" / "cgraph.lark"
+    if packaged.is_file():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "grammar" / "cgraph.lark"
+
+
+@functools.cache
+def grammar_text() -> str:
+    return grammar_path().read_text(encoding="utf-8")
+
+
+def lark_parser(transformer=None):
+    """Lark's own LALR parser for the grammar (the reference the driver is tested against)."""
+    from lark import Lark
+
+    return Lark(grammar_text(), parser="lalr", lexer="basic", postlex=_DropNewlinesInParens(),
+                propagate_positions=True, transformer=transformer, maybe_placeholders=False)
+
+
+class _DropNewlinesInParens:
+    """Lark post-lexer: inside parentheses a newline is whitespace."""
+
+    always_accept = ("_NEWLINE",)
+
+    def process(self, stream):
+        depth = 0
+        for token in stream:
+            if token.type == "LPAR":
+                depth += 1
+            elif token.type == "RPAR":
+                depth -= 1
+            elif token.type == "_NEWLINE" and depth > 0:
+                continue
+            yield token
+
+
+def export_tables(lark) -> dict:
+    """The parse tables Lark built, as plain JSON-able data for the driver."""
+    table = lark.parser.parser.parser.parse_table
+    rules, rule_index = [], {}
+    states = {}
+    for state, actions in table.states.items():
+        row = {}
+        for symbol, (action, arg) in actions.items():
+            if action.name == "Shift":
+                row[symbol] = arg
+            else:
+                if id(arg) not in rule_index:
+                    rule_index[id(arg)] = len(rules)
+                    rules.append(_export_rule(arg))
+                row[symbol] = ~rule_index[id(arg)]
+        states[state] = row
+    terminals = sorted(lark.terminals, key=lambda t: (-t.priority, -t.pattern.max_width,
+                                                       -len(t.pattern.value), t.name))
+    # Python's regex alternation takes the first branch that matches, like Lark's basic lexer.
+    return {
+        "grammar_sha256": hashlib.sha256(grammar_text().encode()).hexdigest(),
+        "start": table.start_states["start"],
+        "end": table.end_states["start"],
+        "states": [states[i] for i in range(len(states))],
+        "rules": rules,
+        "terminals": [[t.name, t.pattern.to_regexp()] for t in terminals],
+        "ignore": list(lark.ignore_tokens),
+    }
+
+
+def _export_rule(rule) -> list:
+    """[origin, size, kind, callback, kept positions]; kind: pass, call, or splice (an _rule)."""
+    kept = [i for i, symbol in enumerate(rule.expansion)
+            if not (symbol.is_term and symbol.filter_out)]
+    origin = rule.origin.name
+    if origin.startswith("_"):
+        kind = "splice"
+    elif rule.options.expand1 and len(kept) == 1 and not rule.alias:
+        kind = "pass"
+    else:
+        kind = "call"
+    return [origin, len(rule.expansion), kind, rule.alias or origin, kept]
+
+
+def _cache_file() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    digest = hashlib.sha256(grammar_text().encode()).hexdigest()[:16]
+    return Path(base) / "cgraph" / f"parser-{__version__}-{digest}.json"
+
+
+@functools.cache
+def tables() -> dict:
+    """The LALR tables: from the user's cache when it matches the grammar, else built by Lark."""
+    use_cache = not os.environ.get("CGRAPH_NO_CACHE")
+    path = _cache_file()
+    if use_cache:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.get("grammar_sha256") == hashlib.sha256(grammar_text().encode()).hexdigest():
+                return data
+        except (OSError, ValueError):
+            pass
+    data = export_tables(lark_parser())
+    if use_cache:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_suffix(f".{os.getpid()}.tmp")
+            temporary.write_text(json.dumps(data), encoding="utf-8")
+            os.replace(temporary, path)
+        except OSError:
+            pass  # a read-only home only costs the table build on every start
+    return data
+
+
+class Parser:
+    """The LALR(1) driver over Lark's tables, with an AstBuilder doing the reductions."""
+
+    def __init__(self, data: dict, builder=None):
+        self.states = data["states"]
+        self.start, self.end = data["start"], data["end"]
+        builder = builder or AstBuilder()
+        self.rules = []
+        for origin, size, kind, name, kept in data["rules"]:
+            callback = getattr(builder, name, None) if kind == "call" else None
+            if kind == "call" and callback is None:
+                raise RuntimeError(f"the grammar names {name!r}, which the AST builder lacks")
+            self.rules.append((origin, size, kind, callback, tuple(kept)))
+        ignore = set(data["ignore"])
+        pattern = "|".join(f"(?P<{name}>{regexp})" for name, regexp in data["terminals"])
+        self.token_re = re.compile(pattern + r"|(?P<_ERROR>.)", re.DOTALL)
+        self.ignore = ignore
+
+    def tokens(self, text: str):
+        """(type, text, start, end) for each token; newlines inside parentheses are dropped."""
+        ignore = self.ignore
+        depth = 0
+        for match in self.token_re.finditer(text):
+            kind = match.lastgroup
+            if kind in ignore:
+                continue
+            if kind == "LPAR":
+                depth += 1
+            elif kind == "RPAR":
+                depth -= 1
+            elif kind == "_NEWLINE" and depth > 0:
+                continue
+            elif kind == "_ERROR":
+                yield kind, match.group(), match.start(), match.end()
+                return
+            yield kind, match.group(), match.start(), match.end()
+        yield END, "", len(text), len(text)
+
+    def parse(self, text: str) -> Program:
+        states, rules = self.states, self.rules
+        state_stack = [self.start]
+        values, starts, ends = [], [], []
+        previous = None
+        for kind, value, start, end in self.tokens(text):
+            while True:
+                action = states[state_stack[-1]].get(kind)
+                if action is None:
+                    raise self._error(text, kind, value, start, end, state_stack[-1], previous)
+                if action >= 0:
+                    state_stack.append(action)
+                    values.append(value)
+                    starts.append(start)
+                    ends.append(end)
+                    break
+                origin, size, rule_kind, callback, kept = rules[~action]
+                if rule_kind == "pass" and size == 1:
+                    state_stack[-1] = states[state_stack[-2]][origin]
+                    continue
+                if size:
+                    children = values[-size:]
+                    span = (starts[-size], ends[-1])
+                    del values[-size:], starts[-size:], ends[-size:], state_stack[-size:]
+                else:
+                    children = []
+                    span = (start, start)
+                if rule_kind == "pass":
+                    result = children[kept[0]]
+                else:
+                    args = []
+                    for i in kept:
+                        child = children[i]
+                        if type(child) is _Splice:
+                            args.extend(child)
+                        else:
+                            args.append(child)
+                    result = _Splice(args) if rule_kind == "splice" else callback(span, *args)
+                if origin == "start" and kind == END:
+                    return result
+                state_stack.append(states[state_stack[-1]][origin])
+                values.append(result)
+                starts.append(span[0])
+                ends.append(span[1])
+            previous = kind
+        raise AssertionError("the parser ended without accepting")  # the tables make this unreachable
+
+    def _error(self, text, kind, value, start, end, state, previous) -> ParseError:
+        expected = sorted(symbol for symbol in self.states[state] if symbol.isupper() or symbol == END)
+        if kind == "_ERROR":
+            shown = repr(value) if not value.isprintable() else f"'{value}'"
+            headline = f"unexpected character {shown}"
+        elif kind == END:
+            headline = "unexpected end of input"
+        elif kind == "_NEWLINE":
+            headline = "unexpected end of line"
+        else:
+            headline = f"unexpected {_describe(kind, value, article=False)}"
+        message = f"{headline} at {caret_context(text, start, end)}"
+        if previous in OPERAND_END and kind in OPERAND_START:
+            left = _token_before(text, start)
+            right = "(...)" if kind == "LPAR" else value
+            message += f"\nimplicit multiplication is not supported: write {left}*{right}"
+        elif expected:
+            message += "\nexpected " + _join_or([_describe(symbol, None) for symbol in expected])
+        return ParseError(message)
+
+
+class _Splice(list):
+    """The children of an `_rule`, spliced into the rule that uses it (Lark's inlining)."""
+
+
+def _describe(kind: str, value, article: bool = True) -> str:
+    if kind in TERMINAL_WORDS:
+        word = TERMINAL_WORDS[kind]
+        if not article:
+            word = word.removeprefix("a ")
+        return f"{word} '{value}'" if value and kind in ("NUMBER", "NAME") else word
+    return f"'{value}'" if value else f"'{_LITERALS.get(kind, kind)}'"
+
+
+_LITERALS = {"PLUS": "+", "MINUS": "-", "STAR": "*", "SLASH": "/", "CIRCUMFLEX": "^",
+             "LPAR": "(", "RPAR": ")", "COMMA": ",", "SEMICOLON": ";", "EQUAL": "=",
+             "__ANON_0": "**"}
+
+
+def _token_before(text: str, position: int) -> str:
+    """The operand just before `position`, for the implicit-multiplication hint."""
+    left = text[:position].rstrip()
+    match = re.search(r"(\d+\.?\d*|\.\d+|[A-Za-z_]\w*|\))$", left)
+    return "(...)" if match and match.group() == ")" else (match.group() if match else "...")
+
+
+def _join_or(words: list) -> str:
+    words = list(dict.fromkeys(words))
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+@functools.cache
+def get_parser() -> Parser:
+    return Parser(tables())
+
+
+def parse(text: str) -> Program:
+    """Parse a program; a ParseError carries the caret message."""
+    return get_parser().parse(text)

@@ -1,0 +1,175 @@
+"""AST to computational graph: a flat tape of nodes, every input before its users.
+
+The graph is stored by columns (one list per field) rather than as a list of
+node objects: a million-node tape then costs a few lists, and the engine's loops
+read plain lists. `Graph.node(i)` gives a readable view of one node.
+"""
+
+import difflib
+from typing import NamedTuple, Optional
+
+from cgraph_cli import ast
+from cgraph_cli.errors import ParseError, UsageError, caret_context
+from cgraph_cli.ops import CONSTANTS, FUNCTIONS, OPS
+
+RESERVED = {"value"}
+
+
+class Node(NamedTuple):
+    id: int
+    op: str
+    inputs: tuple
+    name: Optional[str]
+    span: tuple
+    text: str
+    constant: Optional[float]   # a const node's value
+
+
+class Graph:
+    """The tape: ops[i], inputs[i] (ids, duplicates kept: x*x has two), names[i], spans[i]."""
+
+    def __init__(self, source: str):
+        self.source = source
+        self.ops: list = []
+        self.inputs: list = []
+        self.names: list = []
+        self.spans: list = []
+        self.constants: dict = {}      # node id -> value, for const nodes
+        self.needs_grad: list = []     # does the node depend on a variable?
+        self.variables: dict = {}      # variable name -> node id (one node per variable)
+        self.assigned: dict = {}       # assigned name -> node id of its last assignment
+        self.output: int = -1
+
+    def __len__(self) -> int:
+        return len(self.ops)
+
+    def add(self, op: str, inputs: tuple, span: tuple, name=None, constant=None) -> int:
+        node_id = len(self.ops)
+        self.ops.append(op)
+        self.inputs.append(inputs)
+        self.names.append(name)
+        self.spans.append(span)
+        needs = self.needs_grad
+        if op == "var":
+            needs.append(True)
+        elif len(inputs) == 2:
+            needs.append(needs[inputs[0]] or needs[inputs[1]])
+        else:
+            needs.append(any(needs[i] for i in inputs))
+        if constant is not None:
+            self.constants[node_id] = constant
+        return node_id
+
+    def text(self, node_id: int) -> str:
+        """The source text the node came from (the name, for a variable)."""
+        if self.ops[node_id] == "var":
+            return self.names[node_id]
+        start, end = self.spans[node_id]
+        return self.source[start:end]
+
+    def node(self, node_id: int) -> Node:
+        return Node(node_id, self.ops[node_id], self.inputs[node_id], self.names[node_id],
+                    self.spans[node_id], self.text(node_id), self.constants.get(node_id))
+
+    def users(self) -> list:
+        """For each node, the ids of the nodes that use it (once per use)."""
+        users = [[] for _ in self.ops]
+        for node_id, inputs in enumerate(self.inputs):
+            for i in inputs:
+                users[i].append(node_id)
+        return users
+
+
+def build(program: ast.Program, source: str, bound=frozenset()) -> Graph:
+    """Turn a parsed program into a Graph; `bound` names are variables even if named pi or e."""
+    if not program.statements:
+        raise UsageError("the expression is empty: give a formula such as \"(x+y)^2\"")
+    graph = Graph(source)
+    for name in sorted(bound):   # bound names, used or not, are the graph's first nodes
+        graph.variables[name] = graph.add("var", (), None, name=name)
+    last = -1
+    for statement in program.statements:
+        if type(statement) is ast.Assign:
+            last = _assign(graph, statement, source, bound)
+        else:
+            last = _expression(graph, statement, source, bound)
+    graph.output = last
+    return graph
+
+
+def _assign(graph: Graph, statement: ast.Assign, source: str, bound) -> int:
+    name = statement.name
+    if name in RESERVED:
+        raise ParseError(f"'{name}' is reserved (it names the output) and cannot be assigned, at "
+                         + caret_context(source, *statement.span))
+    value = _expression(graph, statement.value, source, bound)
+    if statement.op is not None:
+        target = _lookup(graph, ast.Name(name, statement.span), source, bound)
+        value = graph.add(statement.op, (target, value), statement.span)
+    elif graph.names[value] is not None or graph.ops[value] in ("var", "const"):
+        # `b = a` names a node that already has a name: give b a node of its own.
+        value = graph.add("pos", (value,), statement.span)
+    graph.names[value] = name
+    graph.assigned[name] = value
+    return value
+
+
+def _lookup(graph: Graph, node: ast.Name, source: str, bound) -> int:
+    name = node.name
+    if name in graph.assigned:
+        return graph.assigned[name]
+    if name in graph.variables:
+        node_id = graph.variables[name]
+        if graph.spans[node_id] is None:
+            graph.spans[node_id] = node.span   # a bound variable's span is its first use
+        return node_id
+    if name in CONSTANTS and name not in bound:
+        return graph.add("const", (), node.span, constant=CONSTANTS[name])
+    if name in RESERVED:
+        raise ParseError(f"'{name}' is reserved (it names the output) and cannot be a variable, at "
+                         + caret_context(source, *node.span))
+    graph.variables[name] = graph.add("var", (), node.span, name=name)
+    return graph.variables[name]
+
+
+def _expression(graph: Graph, root, source: str, bound) -> int:
+    """Post-order walk with an explicit stack: a 100,000-deep nesting must not recurse."""
+    Num, Name, Call, children = ast.Num, ast.Name, ast.Call, ast.children
+    results = []
+    stack = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        kind = type(node)
+        if kind is Num:
+            results.append(graph.add("const", (), node.span, constant=node.value))
+        elif kind is Name:
+            results.append(_lookup(graph, node, source, bound))
+        elif not expanded:
+            if kind is Call:
+                _check_call(graph, node, source, bound)
+            stack.append((node, True))
+            stack.extend((child, False) for child in reversed(children(node)))
+        else:
+            count = len(node.args) if kind is Call else (2 if kind is ast.Binary else 1)
+            inputs = tuple(results[-count:])
+            del results[-count:]
+            op = FUNCTIONS[node.func] if kind is Call else node.op
+            results.append(graph.add(op, inputs, node.span))
+    return results[0]
+
+
+def _check_call(graph: Graph, node: ast.Call, source: str, bound) -> None:
+    name_span = (node.span[0], node.span[0] + len(node.func))
+    if node.func not in FUNCTIONS:
+        if node.func in graph.variables or node.func in graph.assigned or node.func in bound:
+            hint = f"'{node.func}' is a variable, not a function: write {node.func}*(...) to multiply"
+        else:
+            close = difflib.get_close_matches(node.func, list(FUNCTIONS), n=1)
+            hint = f"did you mean '{close[0]}'?" if close else (
+                "known functions: " + ", ".join(sorted(FUNCTIONS)))
+        raise ParseError(f"unknown function '{node.func}' at {caret_context(source, *name_span)}\n{hint}")
+    arity = OPS[FUNCTIONS[node.func]].arity
+    if len(node.args) != arity:
+        plural = "argument" if arity == 1 else "arguments"
+        raise ParseError(f"{node.func}() takes {arity} {plural}, got {len(node.args)}, at "
+                         + caret_context(source, *node.span))

@@ -1,0 +1,38 @@
+"""--format json: one object, the public schema documented in the README."""
+
+import json
+
+from cgraph_cli.render.numbers import json_number, short_text
+
+TEXT_WIDTH = 80
+
+
+def document(evaluation, options) -> dict:
+    graph, values, grads = evaluation.graph, evaluation.values, evaluation.grads
+    precision = options.precision
+    nodes = []
+    for node_id, op in enumerate(graph.ops):
+        node = {
+            "id": node_id,
+            "op": op,
+            "name": graph.names[node_id],
+            "inputs": list(graph.inputs[node_id]),
+            "value": json_number(values[node_id], precision),
+            "grad": json_number(grads[node_id], precision),
+            "text": short_text(graph.text(node_id), TEXT_WIDTH),
+            "span": list(graph.spans[node_id]) if graph.spans[node_id] else None,
+        }
+        if node_id in evaluation.kinks:
+            node["kink"] = evaluation.kinks[node_id]
+        nodes.append(node)
+    return {
+        "value": json_number(evaluation.value, precision),
+        "gradients": {name: json_number(g, precision) for name, g in evaluation.gradients().items()},
+        "output": graph.output,
+        "nodes": nodes,
+        "warnings": list(evaluation.warnings),
+    }
+
+
+def render(evaluation, options) -> str:
+    return json.dumps(document(evaluation, options), allow_nan=False) + "\n"

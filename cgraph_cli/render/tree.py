@@ -1,0 +1,141 @@
+"""--format tree: the graph from the output down to the inputs, then the inputs' gradients.
+
+A DAG is not a tree: a node used several times is shown in full once, where the
+walk first meets it, and as `↑ #id` wherever else it recurs (otherwise
+`b=a+a; c=b+b; ...` would double per level). The walk uses an explicit stack.
+Large graphs are cut to the part nearest the output (MAX_DEPTH levels, MAX_NODES
+lines) with a note of what was left out; --all shows every node, and a graph too
+deep to indent falls back to the table.
+"""
+
+from rich.console import Group
+from rich.text import Text
+from rich.tree import Tree
+
+from cgraph_cli.render import table
+from cgraph_cli.render.numbers import human, short_text
+
+MAX_DEPTH = 24
+MAX_NODES = 200
+ALL_MAX_DEPTH = 64   # deeper than this, --all prints the table: indentation would dwarf the content
+
+
+def render(evaluation, options):
+    graph = evaluation.graph
+    depth = _depth(graph)
+    if options.show_all and depth > ALL_MAX_DEPTH:
+        note = Text(f"The graph is {depth} levels deep, too deep to indent: shown as a table.",
+                    style="yellow")
+        return Group(note, table.render(evaluation, options))
+    max_depth = depth + 1 if options.show_all else MAX_DEPTH
+    max_nodes = len(graph) * 2 + 1 if options.show_all else MAX_NODES
+    digits = options.precision
+    users = graph.users()
+    root = Tree(label(evaluation, graph.output, digits, users), guide_style="dim")
+    shown = {graph.output}
+    printed = 1
+    left_out = set()
+    stack = [(root, graph.output, 0)]
+    while stack:
+        tree, node_id, level = stack.pop()
+        inputs = graph.inputs[node_id]
+        if not inputs:
+            continue
+        if level + 1 > max_depth or printed >= max_nodes:
+            hidden = _below(graph, node_id) - shown
+            left_out |= hidden
+            tree.add(Text(f"… {len(hidden)} more node{'s' * (len(hidden) != 1)} below", style="dim"))
+            continue
+        children = []
+        for input_id in inputs:
+            if input_id in shown and graph.inputs[input_id]:
+                tree.add(Text(f"↑ #{input_id} {_name_or_text(graph, input_id)} (shown above)",
+                              style="dim"))
+                continue
+            shown.add(input_id)
+            printed += 1
+            children.append((tree.add(label(evaluation, input_id, digits, users)), input_id, level + 1))
+        stack.extend(reversed(children))
+    parts = [root]
+    left_out -= shown
+    if left_out:
+        parts.append(Text(f"{len(left_out)} of {len(graph)} nodes not shown; --all shows them "
+                          "(or --format table --all).", style="yellow"))
+    parts.append(inputs_table(evaluation, digits))
+    return Group(*parts)
+
+
+def label(evaluation, node_id, digits, users) -> Text:
+    graph = evaluation.graph
+    op = graph.ops[node_id]
+    text = Text()
+    text.append(f"#{node_id} ", style="dim")
+    name = graph.names[node_id]
+    if op == "var":
+        text.append(name, style="bold cyan")
+        text.append("  input", style="dim")
+        if len(users[node_id]) > 1:
+            text.append(f", used {len(users[node_id])}×", style="dim")
+    elif op == "const":
+        text.append(short_text(graph.text(node_id)), style="bold")
+        text.append("  const", style="dim")
+    else:
+        if name:
+            text.append(f"{name} = ", style="bold cyan")
+        text.append(short_text(graph.text(node_id)))
+        text.append(f"  {op}", style="dim")
+    text.append("  value ", style="dim")
+    text.append(human(evaluation.values[node_id], digits), style="green")
+    grad = evaluation.grads[node_id]
+    if grad is not None:
+        text.append("  grad ", style="dim")
+        text.append(human(grad, digits), style="magenta")
+    if node_id in evaluation.kinks:
+        text.append(f"  ⚠ {evaluation.kinks[node_id]}", style="yellow")
+    return text
+
+
+def inputs_table(evaluation, digits):
+    from rich.table import Table
+
+    graph = evaluation.graph
+    grid = Table(title="Gradients of the inputs", title_justify="left", title_style="bold",
+                 show_edge=False, pad_edge=False)
+    grid.add_column("input", style="cyan")
+    grid.add_column("value", justify="right", style="green")
+    grid.add_column("d(output)/d(input)", justify="right", style="magenta")
+    grid.add_row("value (output)", human(evaluation.value, digits), "")
+    for name, g in evaluation.gradients().items():
+        grid.add_row(name, human(evaluation.values[graph.variables[name]], digits), human(g, digits))
+    return grid
+
+
+def _name_or_text(graph, node_id) -> str:
+    return graph.names[node_id] or short_text(graph.text(node_id), 32)
+
+
+def _depth(graph) -> int:
+    """Levels from the output down to its deepest input (one pass over the reversed tape)."""
+    depth = [-1] * len(graph)
+    depth[graph.output] = 0
+    deepest = 0
+    for node_id in range(graph.output, -1, -1):
+        level = depth[node_id]
+        if level < 0:
+            continue
+        deepest = max(deepest, level)
+        for input_id in graph.inputs[node_id]:
+            if depth[input_id] < level + 1:
+                depth[input_id] = level + 1
+    return deepest
+
+
+def _below(graph, node_id) -> set:
+    """Every node that `node_id` depends on."""
+    seen, stack = set(), list(graph.inputs[node_id])
+    while stack:
+        current = stack.pop()
+        if current not in seen:
+            seen.add(current)
+            stack.extend(graph.inputs[current])
+    return seen
