@@ -51,6 +51,7 @@ class Assign(NamedTuple):
 class Program(NamedTuple):
     statements: tuple
     span: Span
+    postorder: tuple = ()   # every node, children before parents, statements in order
 
 
 Expr = Union[Num, Name, Unary, Binary, Call]
@@ -59,46 +60,77 @@ AUGMENTED = {"+=": "add", "-=": "sub", "*=": "mul", "/=": "div"}
 
 
 class AstBuilder:
-    """Builds AST nodes; each method gets the span and the kept children of one rule."""
+    """Builds AST nodes; each method gets the span and the kept children of one rule.
+
+    A bottom-up parser reduces children before their parent and statements in
+    order, so the nodes in the order they are built are a valid evaluation
+    order: the Program keeps that list (`postorder`), and graph.build reads it
+    in one pass instead of walking the tree.
+    """
+
+    def __init__(self):
+        self.built = []
+
+    def _keep(self, node):
+        self.built.append(node)
+        return node
 
     def number(self, span, text):
-        return Num(float(text), str(text), span)
+        return self._keep(Num(float(text), str(text), span))
 
     def name(self, span, text):
-        return Name(str(text), span)
+        return self._keep(Name(str(text), span))
 
     def add(self, span, left, right):
-        return Binary("add", left, right, span)
+        return self._keep(Binary("add", left, right, span))
 
     def sub(self, span, left, right):
-        return Binary("sub", left, right, span)
+        return self._keep(Binary("sub", left, right, span))
 
     def mul(self, span, left, right):
-        return Binary("mul", left, right, span)
+        return self._keep(Binary("mul", left, right, span))
 
     def div(self, span, left, right):
-        return Binary("div", left, right, span)
+        return self._keep(Binary("div", left, right, span))
 
     def pow(self, span, left, right):
-        return Binary("pow", left, right, span)
+        return self._keep(Binary("pow", left, right, span))
 
     def neg(self, span, operand):
-        return Unary("neg", operand, span)
+        return self._keep(Unary("neg", operand, span))
 
     def pos(self, span, operand):
-        return Unary("pos", operand, span)
+        return self._keep(Unary("pos", operand, span))
 
     def call(self, span, func, *args):
-        return Call(str(func), args, span)
+        return self._keep(Call(str(func), args, span))
 
     def assign(self, span, name, value):
-        return Assign(str(name), None, value, span)
+        return self._keep(Assign(str(name), None, value, span))
 
     def augassign(self, span, name, op, value):
-        return Assign(str(name), AUGMENTED[str(op)], value, span)
+        return self._keep(Assign(str(name), AUGMENTED[str(op)], value, span))
 
     def program(self, span, *statements):
-        return Program(statements, span)
+        built, self.built = self.built, []
+        return Program(statements, span, tuple(built))
+
+
+def postorder(program: Program) -> tuple:
+    """Every node of the program, children before parents (for a Program built by hand)."""
+    if program.postorder or not program.statements:
+        return program.postorder
+    order = []
+    stack = [(statement, False) for statement in reversed(program.statements)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        stack.append((node, True))
+        inner = (node.value,) if type(node) is Assign else children(node)
+        stack.extend((child, False) for child in reversed(inner))
+    return tuple(order)
 
 
 def children(node) -> tuple:

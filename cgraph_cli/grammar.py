@@ -149,7 +149,7 @@ class Parser:
     def __init__(self, data: dict, builder=None):
         self.states = data["states"]
         self.start, self.end = data["start"], data["end"]
-        builder = builder or AstBuilder()
+        self.builder = builder = builder or AstBuilder()
         self.rules = []
         for origin, size, kind, name, kept in data["rules"]:
             callback = getattr(builder, name, None) if kind == "call" else None
@@ -159,6 +159,7 @@ class Parser:
         ignore = set(data["ignore"])
         pattern = "|".join(f"(?P<{name}>{regexp})" for name, regexp in data["terminals"])
         self.token_re = re.compile(pattern + r"|(?P<_ERROR>.)", re.DOTALL)
+        self.passes = {}
         self.ignore = ignore
 
     def tokens(self, text: str):
@@ -175,20 +176,26 @@ class Parser:
                 depth -= 1
             elif kind == "_NEWLINE" and depth > 0:
                 continue
-            elif kind == "_ERROR":
-                yield kind, match.group(), match.start(), match.end()
-                return
             yield kind, match.group(), match.start(), match.end()
+            if kind == "_ERROR":
+                return
         yield END, "", len(text), len(text)
 
     def parse(self, text: str) -> Program:
-        states, rules = self.states, self.rules
-        state_stack = [self.start]
+        """Run the LALR automaton. Most reductions are single-child `?rule`s that only change
+        the top state; `passes` memoises each chain of them by (state below, top state, token)."""
+        states, rules, passes = self.states, self.rules, self.passes
+        self.builder.__init__()   # forget nodes of an earlier parse that failed
+        state_stack = [-1, self.start]   # -1: a sentinel below the start state
         values, starts, ends = [], [], []
         previous = None
         for kind, value, start, end in self.tokens(text):
+            key = (state_stack[-2], state_stack[-1], kind)
+            chained = passes.get(key)
+            if chained is None:
+                chained = passes[key] = self._pass_chain(*key)
+            state_stack[-1], action = chained
             while True:
-                action = states[state_stack[-1]].get(kind)
                 if action is None:
                     raise self._error(text, kind, value, start, end, state_stack[-1], previous)
                 if action >= 0:
@@ -198,9 +205,6 @@ class Parser:
                     ends.append(end)
                     break
                 origin, size, rule_kind, callback, kept = rules[~action]
-                if rule_kind == "pass" and size == 1:
-                    state_stack[-1] = states[state_stack[-2]][origin]
-                    continue
                 if size:
                     children = values[-size:]
                     span = (starts[-size], ends[-1])
@@ -210,6 +214,14 @@ class Parser:
                     span = (start, start)
                 if rule_kind == "pass":
                     result = children[kept[0]]
+                elif rule_kind == "splice":
+                    result = _Splice()
+                    for i in kept:
+                        child = children[i]
+                        if type(child) is _Splice:
+                            result.extend(child)
+                        else:
+                            result.append(child)
                 else:
                     args = []
                     for i in kept:
@@ -218,15 +230,31 @@ class Parser:
                             args.extend(child)
                         else:
                             args.append(child)
-                    result = _Splice(args) if rule_kind == "splice" else callback(span, *args)
+                    result = callback(span, *args)
                 if origin == "start" and kind == END:
                     return result
                 state_stack.append(states[state_stack[-1]][origin])
                 values.append(result)
                 starts.append(span[0])
                 ends.append(span[1])
+                key = (state_stack[-2], state_stack[-1], kind)
+                chained = passes.get(key)
+                if chained is None:
+                    chained = passes[key] = self._pass_chain(*key)
+                state_stack[-1], action = chained
             previous = kind
         raise AssertionError("the parser ended without accepting")  # the tables make this unreachable
+
+    def _pass_chain(self, below: int, top: int, kind: str):
+        """Follow single-child pass-through reductions from `top`: (new top state, next action)."""
+        while True:
+            action = self.states[top].get(kind)
+            if action is None or action >= 0:
+                return top, action
+            origin, size, rule_kind, _, _ = self.rules[~action]
+            if rule_kind != "pass" or size != 1:
+                return top, action
+            top = self.states[below][origin]
 
     def _error(self, text, kind, value, start, end, state, previous) -> ParseError:
         expected = sorted(symbol for symbol in self.states[state] if symbol.isupper() or symbol == END)

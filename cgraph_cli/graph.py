@@ -67,6 +67,16 @@ class Graph:
         start, end = self.spans[node_id]
         return self.source[start:end]
 
+    def label(self, node_id: int) -> str:
+        """`name = text` for an assigned node (unless its text already says so), else the text."""
+        text, name = self.text(node_id), self.names[node_id]
+        if not name or self.ops[node_id] == "var":
+            return text
+        head = text[len(name):].lstrip()
+        if text.startswith(name) and head[:1] in "=+-*/" and "=" in head[:2]:
+            return text   # `c += 1`, `a = x`: the statement itself
+        return f"{name} = {text}"
+
     def node(self, node_id: int) -> Node:
         return Node(node_id, self.ops[node_id], self.inputs[node_id], self.names[node_id],
                     self.spans[node_id], self.text(node_id), self.constants.get(node_id))
@@ -81,28 +91,61 @@ class Graph:
 
 
 def build(program: ast.Program, source: str, bound=frozenset()) -> Graph:
-    """Turn a parsed program into a Graph; `bound` names are variables even if named pi or e."""
+    """Turn a parsed program into a Graph; `bound` names are variables even if named pi or e.
+
+    One pass over the nodes in post-order with a stack of results, never recursion:
+    a 100,000-deep nesting is as easy as a 100,000-term sum.
+    """
     if not program.statements:
         raise UsageError("the expression is empty: give a formula such as \"(x+y)^2\"")
     graph = Graph(source)
     for name in sorted(bound):   # bound names, used or not, are the graph's first nodes
         graph.variables[name] = graph.add("var", (), None, name=name)
-    last = -1
-    for statement in program.statements:
-        if type(statement) is ast.Assign:
-            last = _assign(graph, statement, source, bound)
+    Num, Name, Binary, Unary, Call = ast.Num, ast.Name, ast.Binary, ast.Unary, ast.Call
+    ops, inputs, spans, names, needs = graph.ops, graph.inputs, graph.spans, graph.names, graph.needs_grad
+    constants = graph.constants
+    results = []
+    push, pop = results.append, results.pop
+    for node in ast.postorder(program):
+        kind = type(node)
+        if kind is Binary:
+            right = pop()
+            left = pop()
+            push(len(ops))
+            ops.append(node.op)
+            inputs.append((left, right))
+            spans.append(node.span)
+            names.append(None)
+            needs.append(needs[left] or needs[right])
+        elif kind is Name:
+            push(_lookup(graph, node, source, bound))
+        elif kind is Num:
+            push(len(ops))
+            constants[len(ops)] = node.value
+            ops.append("const")
+            inputs.append(())
+            spans.append(node.span)
+            names.append(None)
+            needs.append(False)
+        elif kind is Call:
+            _check_call(graph, node, source, bound)
+            count = len(node.args)
+            arguments = tuple(results[len(results) - count:])
+            del results[len(results) - count:]
+            push(graph.add(FUNCTIONS[node.func], arguments, node.span))
+        elif kind is Unary:
+            push(graph.add(node.op, (pop(),), node.span))
         else:
-            last = _expression(graph, statement, source, bound)
-    graph.output = last
+            push(_assign(graph, node, pop(), source, bound))
+    graph.output = results[-1]
     return graph
 
 
-def _assign(graph: Graph, statement: ast.Assign, source: str, bound) -> int:
+def _assign(graph: Graph, statement: ast.Assign, value: int, source: str, bound) -> int:
     name = statement.name
     if name in RESERVED:
         raise ParseError(f"'{name}' is reserved (it names the output) and cannot be assigned, at "
                          + caret_context(source, *statement.span))
-    value = _expression(graph, statement.value, source, bound)
     if statement.op is not None:
         target = _lookup(graph, ast.Name(name, statement.span), source, bound)
         value = graph.add(statement.op, (target, value), statement.span)
@@ -130,32 +173,6 @@ def _lookup(graph: Graph, node: ast.Name, source: str, bound) -> int:
                          + caret_context(source, *node.span))
     graph.variables[name] = graph.add("var", (), node.span, name=name)
     return graph.variables[name]
-
-
-def _expression(graph: Graph, root, source: str, bound) -> int:
-    """Post-order walk with an explicit stack: a 100,000-deep nesting must not recurse."""
-    Num, Name, Call, children = ast.Num, ast.Name, ast.Call, ast.children
-    results = []
-    stack = [(root, False)]
-    while stack:
-        node, expanded = stack.pop()
-        kind = type(node)
-        if kind is Num:
-            results.append(graph.add("const", (), node.span, constant=node.value))
-        elif kind is Name:
-            results.append(_lookup(graph, node, source, bound))
-        elif not expanded:
-            if kind is Call:
-                _check_call(graph, node, source, bound)
-            stack.append((node, True))
-            stack.extend((child, False) for child in reversed(children(node)))
-        else:
-            count = len(node.args) if kind is Call else (2 if kind is ast.Binary else 1)
-            inputs = tuple(results[-count:])
-            del results[-count:]
-            op = FUNCTIONS[node.func] if kind is Call else node.op
-            results.append(graph.add(op, inputs, node.span))
-    return results[0]
 
 
 def _check_call(graph: Graph, node: ast.Call, source: str, bound) -> None:

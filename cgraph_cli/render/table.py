@@ -34,10 +34,7 @@ def render(evaluation, options):
             table.add_row("…", Text(f"{omitted} nodes omitted (--all shows every node)", style="dim"),
                           "", "", "", "", "")
             continue
-        name = graph.names[node_id]
-        text = short_text(graph.text(node_id))
-        if name and graph.ops[node_id] != "var":
-            text = f"{name} = {text}"
+        text = short_text(graph.label(node_id))
         grad = evaluation.grads[node_id]
         inputs = ", ".join(f"#{i}" for i in graph.inputs[node_id])
         table.add_row(f"#{node_id}", text, graph.ops[node_id], inputs,

@@ -80,9 +80,11 @@ def label(evaluation, node_id, digits, users) -> Text:
         text.append(short_text(graph.text(node_id)), style="bold")
         text.append("  const", style="dim")
     else:
-        if name:
-            text.append(f"{name} = ", style="bold cyan")
-        text.append(short_text(graph.text(node_id)))
+        shown = graph.label(node_id)
+        if name and shown.startswith(name):
+            text.append(name, style="bold cyan")
+            shown = shown[len(name):]
+        text.append(short_text(shown))
         text.append(f"  {op}", style="dim")
     text.append("  value ", style="dim")
     text.append(human(evaluation.values[node_id], digits), style="green")

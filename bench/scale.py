@@ -1,0 +1,266 @@
+#!/usr/bin/env python3
+"""Large formulas: cgraph's parse, graph build, forward and backward, beside the anchors, in one run.
+
+For each workload (data/chain_N.txt, data/deep_N.txt; x=0.7, y=-1.3, z=2.1, w=0.4):
+
+* cgraph runs in a fresh subprocess (this script with --child), in-process as the CLI does it,
+  with gc disabled: grammar.parse, graph.build, engine.forward, engine.backward each timed with
+  time.perf_counter; peak memory is that subprocess's ru_maxrss. `tables` is loading the parser
+  tables (get_parser(), from ~/.cache/cgraph) and `kinks` is find_kinks + gradient_warnings,
+  which the CLI's evaluate() also runs: both are shown but left out of `total`, which is what
+  the anchors time (parse + graph + forward + backward, imports and grammar build excluded).
+* the anchors run the same file, with the commands of the anchors' README, each printing a
+  `RESULT tool=... seconds=...` line:
+      micrograd  anchor_micrograd.py FILE --mode single --parser rpn --recursion-limit 10000000 --no-gc
+      torch      anchor_torch.py FILE --mode single --parser rpn
+      lark       anchor_lark_parse.py FILE --mode single --how tree   (Lark's default contextual lexer)
+  micrograd and torch also print value and gradients, which are checked against cgraph's.
+
+    python bench/scale.py                                   # chain 1000, 100000; deep 100000
+    python bench/scale.py --sizes 1000,100000,1000000       # with the 1M chain
+    python bench/scale.py --anchors micrograd --timeout 300 # fewer anchors; "none" for cgraph only
+
+Targets (1M chain): cgraph <= 2.5x micrograd (no gc), <= 0.5x PyTorch; peak < 1 GB; backward <= 2x forward.
+"""
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+POINT = {"x": 0.7, "y": -1.3, "z": 2.1, "w": 0.4}
+ANCHORS_DIR = Path(os.environ.get("CGRAPH_BENCH_ANCHORS", "/work/shared/bench-anchors"))
+ANCHOR_PYTHON = os.environ.get("CGRAPH_BENCH_ANCHOR_PYTHON", "/tmp/anchors-venv/bin/python")
+DATA_DIR = os.environ.get("CGRAPH_BENCH_DATA", "/tmp/wl/data")
+ANCHORS = {
+    "micrograd": ["anchor_micrograd.py", "--mode", "single", "--parser", "rpn",
+                  "--recursion-limit", "10000000", "--no-gc"],
+    "torch": ["anchor_torch.py", "--mode", "single", "--parser", "rpn"],
+    "lark": ["anchor_lark_parse.py", "--mode", "single", "--how", "tree"],
+}
+STAGES = ("parse", "build", "forward", "backward")
+TARGET_WORKLOAD = "chain_1000000"
+
+
+# ------------------------------------------------------------------ child: cgraph in-process
+
+def child(path: str) -> None:
+    import gc
+    import resource
+
+    gc.disable()   # as cgraph_cli.cli.main does
+    t0 = time.perf_counter()
+    from cgraph_cli import engine, grammar, graph as graph_module
+    imports = time.perf_counter() - t0
+    rss_after_imports = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    text = Path(path).read_bytes().decode("utf-8")
+    seconds = {"imports": imports}
+    clock = time.perf_counter
+    t = clock()
+    grammar.get_parser()
+    seconds["tables"] = clock() - t
+    t = clock()
+    program = grammar.parse(text)
+    seconds["parse"] = clock() - t
+    t = clock()
+    graph = graph_module.build(program, text, frozenset(POINT))
+    seconds["build"] = clock() - t
+    t = clock()
+    values = engine.forward(graph, POINT)
+    seconds["forward"] = clock() - t
+    t = clock()
+    grads = engine.backward(graph, values)
+    seconds["backward"] = clock() - t
+    t = clock()
+    kinks = engine.find_kinks(graph, values)
+    warnings = engine.gradient_warnings(graph, values, grads)
+    seconds["kinks"] = clock() - t
+    result = {
+        "seconds": seconds,
+        "nodes": len(graph),
+        "value": values[graph.output],
+        "grads": {name: grads[i] for name, i in graph.variables.items()},
+        "kinks": len(kinks), "warnings": len(warnings),
+        "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        "base_mb": rss_after_imports / 1024.0,
+    }
+    sys.stdout.write("CGRAPH " + json.dumps(result) + "\n")
+    sys.stdout.flush()
+    os._exit(0)   # skip tearing the graph down
+
+
+# ------------------------------------------------------------------ parent
+
+def run_cgraph(path: Path, timeout: float) -> dict:
+    command = [sys.executable, os.path.abspath(__file__), "--child", str(path)]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timeout {timeout:.0f}s"}
+    for line in done.stdout.splitlines():
+        if line.startswith("CGRAPH "):
+            result = json.loads(line[7:])
+            result["seconds"]["total"] = sum(result["seconds"][s] for s in STAGES)
+            return result
+    return {"error": f"exit {done.returncode}: {done.stderr.strip().splitlines()[-1:]}"}
+
+
+def run_anchor(name: str, path: Path, timeout: float, python: str, anchors_dir: Path) -> dict:
+    script, *options = ANCHORS[name]
+    command = [python, str(anchors_dir / script), str(path), *options]
+    if name == "lark":
+        command.append("--quiet")
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timeout {timeout:.0f}s", "command": command}
+    lines = done.stdout.splitlines()
+    result = {"command": command}
+    for i, line in enumerate(lines):
+        if line.startswith("value\tdx") and i + 1 < len(lines):
+            row = lines[i + 1].split("\t")
+            try:
+                result["value"] = float(row[0])
+                result["grads"] = dict(zip("xyzw", map(float, row[1:5])))
+            except ValueError:
+                result["row_error"] = lines[i + 1][:80]
+        if line.startswith("RESULT "):
+            fields = dict(re.findall(r"(\w+)=(\S+)", line))
+            result["fields"] = fields
+            result["seconds"] = float(fields["seconds"])
+            result["maxrss_mb"] = float(fields.get("maxrss_mb", "nan"))
+            if fields.get("status", "ok") != "ok":
+                result["error"] = fields["status"]
+    if "seconds" not in result and "error" not in result:
+        result["error"] = f"exit {done.returncode}: {(done.stderr.strip().splitlines() or [''])[-1][:100]}"
+    return result
+
+
+def median_run(runs: list, key) -> dict:
+    good = [r for r in runs if "error" not in r]
+    if not good:
+        return runs[0]
+    good.sort(key=key)
+    return good[(len(good) - 1) // 2]
+
+
+def agreement(ours: dict, theirs: dict) -> str:
+    """Largest relative difference of value and gradients, cgraph vs the anchor."""
+    if "value" not in theirs or "value" not in ours:
+        return "-"
+    pairs = [(ours["value"], theirs["value"])]
+    pairs += [(ours["grads"].get(k, 0.0), g) for k, g in theirs["grads"].items()]
+    worst = max(abs(a - b) / max(abs(a), abs(b), 1e-300) for a, b in pairs)
+    return f"{worst:.1e}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--sizes", default="1000,100000", help="chain_N sizes (comma list; '' for none)")
+    parser.add_argument("--deep", default="100000", help="deep_N sizes (comma list; '' for none)")
+    parser.add_argument("--anchors", default="micrograd,torch,lark", help="comma list, or none")
+    parser.add_argument("--timeout", type=float, default=300, help="seconds per anchor (and cgraph) run")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per tool and workload (median)")
+    parser.add_argument("--data", default=DATA_DIR, help="directory of the workload files")
+    parser.add_argument("--anchors-dir", default=str(ANCHORS_DIR))
+    parser.add_argument("--anchor-python", default=ANCHOR_PYTHON)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child)
+        return 0
+
+    anchors = [a for a in args.anchors.split(",") if a and a != "none"]
+    unknown = set(anchors) - set(ANCHORS)
+    if unknown:
+        parser.error(f"unknown anchors: {', '.join(sorted(unknown))} (known: {', '.join(ANCHORS)})")
+    data = Path(args.data)
+    if not data.is_dir():
+        data = Path(args.anchors_dir) / "data"
+    workloads = [f"chain_{n}" for n in args.sizes.split(",") if n] + \
+                [f"deep_{n}" for n in args.deep.split(",") if n]
+    print(f"cgraph python: {sys.executable}; anchors: {args.anchor_python} {args.anchors_dir}; data: {data}")
+    print(f"point {POINT}; repeat {args.repeat}; timeout {args.timeout:.0f}s per run; cgraph with gc disabled")
+
+    results = {}
+    for workload in workloads:
+        path = data / f"{workload}.txt"
+        if not path.is_file():
+            print(f"  {workload}: {path} missing, skipped")
+            continue
+        row = {}
+        started = time.perf_counter()
+        row["cgraph"] = median_run([run_cgraph(path, args.timeout) for _ in range(args.repeat)],
+                                   key=lambda r: r["seconds"]["total"])
+        for name in anchors:
+            row[name] = median_run([run_anchor(name, path, args.timeout, args.anchor_python,
+                                               Path(args.anchors_dir)) for _ in range(args.repeat)],
+                                   key=lambda r: r["seconds"])
+        results[workload] = row
+        print(f"  {workload}: done in {time.perf_counter() - started:.1f}s", flush=True)
+
+    print()
+    print("cgraph, in-process, gc off (seconds; total = parse+build+forward+backward)")
+    header = (f"{'workload':<15}{'nodes':>9}{'parse':>9}{'build':>9}{'forward':>9}{'backward':>9}"
+              f"{'total':>9}{'bwd/fwd':>8}{'peak MB':>9}{'base MB':>8}{'tables':>8}{'kinks':>8}")
+    print(header)
+    print("-" * len(header))
+    for workload, row in results.items():
+        ours = row["cgraph"]
+        if "error" in ours:
+            print(f"{workload:<15} cgraph failed: {ours['error']}")
+            continue
+        s = ours["seconds"]
+        print(f"{workload:<15}{ours['nodes']:>9}" + "".join(f"{s[k]:>9.3f}" for k in (*STAGES, "total"))
+              + f"{s['backward'] / s['forward']:>8.2f}{ours['maxrss_mb']:>9.0f}{ours['base_mb']:>8.0f}"
+              f"{s['tables']:>8.3f}{s['kinks']:>8.3f}")
+
+    if anchors:
+        print()
+        print("side by side (seconds as each tool reports them; ratio = cgraph total / anchor; "
+              "agree = max relative difference of value and gradients)")
+        header = (f"{'workload':<15}{'anchor':<11}{'cgraph s':>9}{'anchor s':>10}{'ratio':>8}"
+                  f"{'cgraph MB':>10}{'anchor MB':>10}{'agree':>9}  anchor detail")
+        print(header)
+        print("-" * len(header))
+        for workload, row in results.items():
+            ours = row["cgraph"]
+            total = ours["seconds"]["total"] if "error" not in ours else float("nan")
+            peak = ours.get("maxrss_mb", float("nan"))
+            for name in anchors:
+                theirs = row[name]
+                if "error" in theirs:
+                    print(f"{workload:<15}{name:<11}{total:>9.3f}{'-':>10}{'-':>8}{peak:>10.0f}{'-':>10}"
+                          f"{'-':>9}  {theirs['error']}")
+                    continue
+                fields = theirs["fields"]
+                detail = " ".join(f"{k}={fields[k]}" for k in ("build_s", "backward_s", "grammar_build_s",
+                                                                "cpu_s", "gc") if k in fields)
+                print(f"{workload:<15}{name:<11}{total:>9.3f}{theirs['seconds']:>10.3f}"
+                      f"{total / theirs['seconds']:>8.2f}{peak:>10.0f}{theirs['maxrss_mb']:>10.0f}"
+                      f"{agreement(ours, theirs):>9}  {detail}")
+
+    if TARGET_WORKLOAD in results and "error" not in results[TARGET_WORKLOAD]["cgraph"]:
+        row = results[TARGET_WORKLOAD]
+        ours = row["cgraph"]
+        total = ours["seconds"]["total"]
+        checks = [(f"peak < 1 GB ({ours['maxrss_mb']:.0f} MB)", ours["maxrss_mb"] < 1024),
+                  (f"backward <= 2x forward ({ours['seconds']['backward'] / ours['seconds']['forward']:.2f}x)",
+                   ours["seconds"]["backward"] <= 2 * ours["seconds"]["forward"])]
+        for name, limit in (("micrograd", 2.5), ("torch", 0.5)):
+            if name in row and "error" not in row[name]:
+                ratio = total / row[name]["seconds"]
+                checks.append((f"cgraph/{name} <= {limit} ({ratio:.2f})", ratio <= limit))
+        print()
+        print(f"targets on {TARGET_WORKLOAD}: " + "; ".join(f"{text} {'PASS' if ok else 'FAIL'}"
+                                                           for text, ok in checks))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

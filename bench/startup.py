@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""Cold start of `cgraph eval "(x+y)^2" --x 1 --y 3 --format json`, against Python's own floor.
+
+Every run is a fresh process. One warm-up run first (so the parser-table cache in
+~/.cache/cgraph exists), then the commands are timed round-robin, --runs times each, and
+the medians are compared in the same run:
+
+    cgraph / `python -c "import click, lark"`     target <= 1.25
+    cgraph / `python -c pass`
+    cgraph / micrograd anchor on the same formula  (optional: --anchors micrograd)
+
+It also reports which heavy modules the cgraph path imports (numpy, rich, lark), from
+`python -X importtime -m cgraph_cli eval ...`, and the slowest imports on that path.
+
+    python bench/startup.py [--runs 15] [--anchors micrograd|none]
+
+Run it with the Python that has cgraph installed (the `cgraph` script next to it is timed).
+"""
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+EXPR_ARGS = ["eval", "(x+y)^2", "--x", "1", "--y", "3", "--format", "json"]
+EXPECTED = '"value": 16.0'
+TARGET = 1.25
+HEAVY = ("numpy", "rich", "lark", "click")
+ANCHORS_DIR = Path(os.environ.get("CGRAPH_BENCH_ANCHORS", "/work/shared/bench-anchors"))
+ANCHOR_PYTHON = os.environ.get("CGRAPH_BENCH_ANCHOR_PYTHON", "/tmp/anchors-venv/bin/python")
+
+
+def cgraph_command() -> list:
+    """The console script next to this interpreter (what a user runs), else `python -m cgraph_cli`."""
+    script = Path(sys.executable).parent / "cgraph"
+    if script.is_file():
+        return [str(script)]
+    found = shutil.which("cgraph")
+    return [found] if found else [sys.executable, "-m", "cgraph_cli"]
+
+
+def run_once(command: list) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"failed ({done.returncode}): {' '.join(command)}\n{done.stderr.decode()}")
+    return elapsed
+
+
+def imports_on_path() -> tuple:
+    """(top-level package -> imported?, [(cumulative us, module)] slowest) from -X importtime."""
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "cgraph_cli", *EXPR_ARGS],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if EXPECTED not in done.stdout:
+        raise SystemExit(f"unexpected output from python -m cgraph_cli: {done.stdout!r} {done.stderr!r}")
+    modules = []
+    for line in done.stderr.splitlines():
+        if not line.startswith("import time:") or "cumulative" in line:
+            continue
+        self_us, cumulative_us, name = line.split(":", 1)[1].split("|", 2)
+        modules.append((int(cumulative_us), int(self_us), name.rstrip()))
+    roots = {name.strip().split(".")[0] for _, _, name in modules}
+    imported = {package: package in roots for package in HEAVY}
+    depth = lambda name: (len(name) - len(name.lstrip()) - 1) // 2
+    shallow = sorted((m for m in modules if depth(m[2]) <= 1), reverse=True)[:10]
+    return imported, shallow, len(modules)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15, help="timed runs per command (median)")
+    parser.add_argument("--anchors", default="micrograd", help="micrograd or none")
+    args = parser.parse_args()
+
+    cgraph = cgraph_command() + EXPR_ARGS
+    commands = {
+        "cgraph eval (x+y)^2 --format json": cgraph,
+        'python -c "import click, lark"': [sys.executable, "-c", "import click, lark"],
+        "python -c pass": [sys.executable, "-c", "pass"],
+    }
+    if args.anchors == "micrograd":
+        script = ANCHORS_DIR / "anchor_micrograd.py"
+        if script.is_file() and Path(ANCHOR_PYTHON).is_file():
+            commands["anchor micrograd --expr (x+y)^2"] = [
+                ANCHOR_PYTHON, str(script), "--expr", "(x+y)^2", "--at", "x=1,y=3", "--quiet"]
+        else:
+            print(f"(micrograd anchor skipped: {script} or {ANCHOR_PYTHON} missing)")
+
+    warm = subprocess.run(cgraph, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if warm.returncode != 0 or EXPECTED not in warm.stdout:
+        raise SystemExit(f"warm-up run failed: {warm.stdout!r} {warm.stderr!r}")
+    for command in commands.values():   # one untimed run each: page cache, .pyc files
+        run_once(command)
+
+    times = {label: [] for label in commands}
+    for _ in range(args.runs):           # round-robin, so drift on a noisy machine hits all alike
+        for label, command in commands.items():
+            times[label].append(run_once(command))
+
+    medians = {label: statistics.median(values) for label, values in times.items()}
+    ours = medians["cgraph eval (x+y)^2 --format json"]
+    print(f"cold start, fresh process, median of {args.runs} (python: {sys.executable})")
+    print(f"  command: {' '.join(cgraph)}")
+    print(f"  {'command':<38} {'median ms':>10} {'min ms':>8} {'max ms':>8} {'cgraph / this':>14}")
+    for label, value in medians.items():
+        print(f"  {label:<38} {value * 1e3:>10.1f} {min(times[label]) * 1e3:>8.1f} "
+              f"{max(times[label]) * 1e3:>8.1f} {ours / value:>14.2f}")
+    ratio = ours / medians['python -c "import click, lark"']
+    verdict = "PASS" if ratio <= TARGET else "FAIL"
+    print(f"  target cgraph / import click,lark <= {TARGET}: {ratio:.2f} {verdict}")
+    print(f"  cgraph above bare interpreter: {(ours - medians['python -c pass']) * 1e3:.1f} ms")
+
+    imported, slowest, count = imports_on_path()
+    print(f"imports on the cgraph eval --format json path ({count} modules, python -X importtime -m cgraph_cli):")
+    print("  " + ", ".join(f"{name}: {'IMPORTED' if flag else 'no'}" for name, flag in imported.items()))
+    print("  slowest imports, depth <= 1 (cumulative ms, self ms; under -X importtime, so inflated):")
+    for cumulative, self_us, name in slowest:
+        print(f"    {cumulative / 1e3:7.1f} {self_us / 1e3:7.1f}  {name.rstrip()[1:]}")
+    return 0 if verdict == "PASS" and not imported["numpy"] and not imported["rich"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
