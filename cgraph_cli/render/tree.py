@@ -83,8 +83,8 @@ def label(evaluation, node_id, digits, users) -> Text:
         shown = graph.label(node_id)
         if name and shown.startswith(name):
             text.append(name, style="bold cyan")
-            shown = shown[len(name):]
-        text.append(short_text(shown))
+            shown = " " + short_text(shown[len(name):])
+        text.append(short_text(shown) if not name else shown)
         text.append(f"  {op}", style="dim")
     text.append("  value ", style="dim")
     text.append(human(evaluation.values[node_id], digits), style="green")
