@@ -27,6 +27,7 @@ TERMINAL_WORDS = {
     "NUMBER": "a number", "NAME": "a name", "AUGOP": "'+=', '-=', '*=' or '/='",
     "_NEWLINE": "a newline", END: "the end of the input",
 }
+TABLES_FORMAT = 2   # bump when export_tables changes what it writes
 OPERAND_END = {"NUMBER", "NAME", "RPAR"}
 OPERAND_START = {"NUMBER", "NAME", "LPAR"}
 
@@ -91,7 +92,6 @@ def export_tables(lark) -> dict:
     return {
         "grammar_sha256": hashlib.sha256(grammar_text().encode()).hexdigest(),
         "start": table.start_states["start"],
-        "end": table.end_states["start"],
         "states": [states[i] for i in range(len(states))],
         "rules": rules,
         "terminals": [[t.name, t.pattern.to_regexp()] for t in terminals],
@@ -100,9 +100,13 @@ def export_tables(lark) -> dict:
 
 
 def _export_rule(rule) -> list:
-    """[origin, size, kind, callback, kept positions]; kind: pass, call, or splice (an _rule)."""
+    """[origin, size, kind, callback, kept positions, spliced positions].
+
+    kind: pass (a `?rule` with one child), call (an AstBuilder method), or splice (an `_rule`,
+    whose children are spliced into the rule using it, as Lark inlines them)."""
     kept = [i for i, symbol in enumerate(rule.expansion)
             if not (symbol.is_term and symbol.filter_out)]
+    spliced = [i for i in kept if not rule.expansion[i].is_term and rule.expansion[i].name.startswith("_")]
     origin = rule.origin.name
     if origin.startswith("_"):
         kind = "splice"
@@ -110,13 +114,13 @@ def _export_rule(rule) -> list:
         kind = "pass"
     else:
         kind = "call"
-    return [origin, len(rule.expansion), kind, rule.alias or origin, kept]
+    return [str(origin), len(rule.expansion), kind, str(rule.alias or origin), kept, spliced]
 
 
 def _cache_file() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     digest = hashlib.sha256(grammar_text().encode()).hexdigest()[:16]
-    return Path(base) / "cgraph" / f"parser-{__version__}-{digest}.json"
+    return Path(base) / "cgraph" / f"parser-{TABLES_FORMAT}-{__version__}-{digest}.json"
 
 
 @functools.cache
@@ -148,19 +152,18 @@ class Parser:
 
     def __init__(self, data: dict, builder=None):
         self.states = data["states"]
-        self.start, self.end = data["start"], data["end"]
+        self.start = data["start"]
         self.builder = builder = builder or AstBuilder()
         self.rules = []
-        for origin, size, kind, name, kept in data["rules"]:
-            callback = getattr(builder, name, None) if kind == "call" else None
-            if kind == "call" and callback is None:
+        for origin, size, kind, name, kept, spliced in data["rules"]:
+            if kind == "call" and getattr(builder, name, None) is None:
                 raise RuntimeError(f"the grammar names {name!r}, which the AST builder lacks")
-            self.rules.append((origin, size, kind, callback, tuple(kept)))
-        ignore = set(data["ignore"])
+            reduce = _reducer(kind, getattr(builder, name, None), kept, spliced)
+            self.rules.append((origin, size, kind, reduce))
         pattern = "|".join(f"(?P<{name}>{regexp})" for name, regexp in data["terminals"])
         self.token_re = re.compile(pattern + r"|(?P<_ERROR>.)", re.DOTALL)
+        self.ignore = set(data["ignore"])
         self.passes = {}
-        self.ignore = ignore
 
     def tokens(self, text: str):
         """(type, text, start, end) for each token; newlines inside parentheses are dropped."""
@@ -182,79 +185,58 @@ class Parser:
         yield END, "", len(text), len(text)
 
     def parse(self, text: str) -> Program:
-        """Run the LALR automaton. Most reductions are single-child `?rule`s that only change
-        the top state; `passes` memoises each chain of them by (state below, top state, token)."""
-        states, rules, passes = self.states, self.rules, self.passes
+        """Run the LALR automaton; the stack holds (state, value, start, end) entries.
+
+        Most reductions are single-child `?rule`s that only change the top state;
+        `passes` memoises each chain of them by (state below, top state, token).
+        """
+        states, rules, passes, chain = self.states, self.rules, self.passes, self._pass_chain
         self.builder.__init__()   # forget nodes of an earlier parse that failed
-        state_stack = [-1, self.start]   # -1: a sentinel below the start state
-        values, starts, ends = [], [], []
+        stack = [(-1, None, 0, 0), (self.start, None, 0, 0)]   # -1: a sentinel below the start
         previous = None
         for kind, value, start, end in self.tokens(text):
-            key = (state_stack[-2], state_stack[-1], kind)
-            chained = passes.get(key)
-            if chained is None:
-                chained = passes[key] = self._pass_chain(*key)
-            state_stack[-1], action = chained
+            top = stack[-1]
+            key = (stack[-2][0], top[0], kind)
+            state, action = passes.get(key) or chain(key)
+            if state != top[0]:
+                stack[-1] = (state, top[1], top[2], top[3])
             while True:
                 if action is None:
-                    raise self._error(text, kind, value, start, end, state_stack[-1], previous)
+                    raise self._error(text, kind, value, start, end, state, previous)
                 if action >= 0:
-                    state_stack.append(action)
-                    values.append(value)
-                    starts.append(start)
-                    ends.append(end)
+                    stack.append((action, value, start, end))
                     break
-                origin, size, rule_kind, callback, kept = rules[~action]
+                origin, size, rule_kind, reduce = rules[~action]
                 if size:
-                    children = values[-size:]
-                    span = (starts[-size], ends[-1])
-                    del values[-size:], starts[-size:], ends[-size:], state_stack[-size:]
+                    children = stack[-size:]
+                    del stack[-size:]
+                    span = (children[0][2], children[-1][3])
                 else:
-                    children = []
+                    children = ()
                     span = (start, start)
-                if rule_kind == "pass":
-                    result = children[kept[0]]
-                elif rule_kind == "splice":
-                    result = _Splice()
-                    for i in kept:
-                        child = children[i]
-                        if type(child) is _Splice:
-                            result.extend(child)
-                        else:
-                            result.append(child)
-                else:
-                    args = []
-                    for i in kept:
-                        child = children[i]
-                        if type(child) is _Splice:
-                            args.extend(child)
-                        else:
-                            args.append(child)
-                    result = callback(span, *args)
-                if origin == "start" and kind == END:
+                result = reduce(span, children)
+                if origin == "start":
                     return result
-                state_stack.append(states[state_stack[-1]][origin])
-                values.append(result)
-                starts.append(span[0])
-                ends.append(span[1])
-                key = (state_stack[-2], state_stack[-1], kind)
-                chained = passes.get(key)
-                if chained is None:
-                    chained = passes[key] = self._pass_chain(*key)
-                state_stack[-1], action = chained
+                below = stack[-1][0]
+                key = (below, states[below][origin], kind)
+                state, action = passes.get(key) or chain(key)
+                stack.append((state, result, span[0], span[1]))
             previous = kind
         raise AssertionError("the parser ended without accepting")  # the tables make this unreachable
 
-    def _pass_chain(self, below: int, top: int, kind: str):
-        """Follow single-child pass-through reductions from `top`: (new top state, next action)."""
+    def _pass_chain(self, key):
+        """Follow single-child pass-through reductions: (new top state, next action), memoised."""
+        below, top, kind = key
         while True:
             action = self.states[top].get(kind)
             if action is None or action >= 0:
-                return top, action
-            origin, size, rule_kind, _, _ = self.rules[~action]
+                break
+            origin, size, rule_kind, _ = self.rules[~action]
             if rule_kind != "pass" or size != 1:
-                return top, action
+                break
             top = self.states[below][origin]
+        self.passes[key] = top, action
+        return top, action
 
     def _error(self, text, kind, value, start, end, state, previous) -> ParseError:
         expected = sorted(symbol for symbol in self.states[state] if symbol.isupper() or symbol == END)
@@ -279,6 +261,33 @@ class Parser:
 
 class _Splice(list):
     """The children of an `_rule`, spliced into the rule that uses it (Lark's inlining)."""
+
+
+def _reducer(kind: str, callback, kept: list, spliced: list):
+    """The function that turns a reduction's stack entries into its value."""
+    if kind == "pass":
+        position = kept[0]
+        return lambda span, children: children[position][1]
+    if spliced or kind == "splice":
+        def collect(children):
+            values = _Splice()
+            for i in kept:
+                value = children[i][1]
+                if i in spliced and type(value) is _Splice:
+                    values.extend(value)
+                else:
+                    values.append(value)
+            return values
+        if kind == "splice":
+            return lambda span, children: collect(children)
+        return lambda span, children: callback(span, *collect(children))
+    if len(kept) == 1:
+        (only,) = kept
+        return lambda span, children: callback(span, children[only][1])
+    if len(kept) == 2:
+        first, second = kept
+        return lambda span, children: callback(span, children[first][1], children[second][1])
+    return lambda span, children: callback(span, *[children[i][1] for i in kept])
 
 
 def _describe(kind: str, value, article: bool = True) -> str:
