@@ -15,7 +15,8 @@ from rich.tree import Tree
 from cgraph_cli.render import table
 from cgraph_cli.render.numbers import human, short_text
 
-MAX_DEPTH = 24
+MAX_DEPTH = 8
+TEXT_WIDTH = 30   # a node's source text is cut in the middle beyond this, less when deeper
 MAX_NODES = 200
 ALL_MAX_DEPTH = 64   # deeper than this, --all prints the table: indentation would dwarf the content
 
@@ -31,10 +32,9 @@ def render(evaluation, options):
     max_nodes = len(graph) * 2 + 1 if options.show_all else MAX_NODES
     digits = options.precision
     users = graph.users()
-    root = Tree(label(evaluation, graph.output, digits, users), guide_style="dim")
+    root = Tree(label(evaluation, graph.output, digits, users, 0), guide_style="dim")
     shown = {graph.output}
     printed = 1
-    left_out = set()
     stack = [(root, graph.output, 0)]
     while stack:
         tree, node_id, level = stack.pop()
@@ -42,9 +42,7 @@ def render(evaluation, options):
         if not inputs:
             continue
         if level + 1 > max_depth or printed >= max_nodes:
-            hidden = _below(graph, node_id) - shown
-            left_out |= hidden
-            tree.add(Text(f"… {len(hidden)} more node{'s' * (len(hidden) != 1)} below", style="dim"))
+            tree.add(Text("… (--all shows more)", style="dim"))
             continue
         children = []
         for input_id in inputs:
@@ -54,21 +52,23 @@ def render(evaluation, options):
                 continue
             shown.add(input_id)
             printed += 1
-            children.append((tree.add(label(evaluation, input_id, digits, users)), input_id, level + 1))
+            child = tree.add(label(evaluation, input_id, digits, users, level + 1))
+            children.append((child, input_id, level + 1))
         stack.extend(reversed(children))
     parts = [root]
-    left_out -= shown
+    left_out = _reachable(graph) - len(shown)
     if left_out:
-        parts.append(Text(f"{len(left_out)} of {len(graph)} nodes not shown; --all shows them "
+        parts.append(Text(f"{left_out} of {len(graph)} nodes not shown: --all shows them "
                           "(or --format table --all).", style="yellow"))
     parts.append(inputs_table(evaluation, digits))
     return Group(*parts)
 
 
-def label(evaluation, node_id, digits, users) -> Text:
+def label(evaluation, node_id, digits, users, level) -> Text:
     graph = evaluation.graph
+    width = max(8, TEXT_WIDTH - 3 * level)
     op = graph.ops[node_id]
-    text = Text()
+    text = Text(no_wrap=True, overflow="ellipsis")   # a deep tree crops lines rather than wrap them
     text.append(f"#{node_id} ", style="dim")
     name = graph.names[node_id]
     if op == "var":
@@ -77,14 +77,14 @@ def label(evaluation, node_id, digits, users) -> Text:
         if len(users[node_id]) > 1:
             text.append(f", used {len(users[node_id])}×", style="dim")
     elif op == "const":
-        text.append(short_text(graph.text(node_id)), style="bold")
+        text.append(short_text(graph.text(node_id), width), style="bold")
         text.append("  const", style="dim")
     else:
         shown = graph.label(node_id)
         if name and shown.startswith(name):
             text.append(name, style="bold cyan")
-            shown = " " + short_text(shown[len(name):])
-        text.append(short_text(shown) if not name else shown)
+            shown = " " + short_text(shown[len(name):], width)
+        text.append(short_text(shown, width) if not name else shown)
         text.append(f"  {op}", style="dim")
     text.append("  value ", style="dim")
     text.append(human(evaluation.values[node_id], digits), style="green")
@@ -132,12 +132,12 @@ def _depth(graph) -> int:
     return deepest
 
 
-def _below(graph, node_id) -> set:
-    """Every node that `node_id` depends on."""
-    seen, stack = set(), list(graph.inputs[node_id])
-    while stack:
-        current = stack.pop()
-        if current not in seen:
-            seen.add(current)
-            stack.extend(graph.inputs[current])
-    return seen
+def _reachable(graph) -> int:
+    """How many nodes the output depends on, itself included, leaves too."""
+    reached = [False] * len(graph)
+    reached[graph.output] = True
+    for node_id in range(graph.output, -1, -1):
+        if reached[node_id]:
+            for input_id in graph.inputs[node_id]:
+                reached[input_id] = True
+    return sum(reached)
