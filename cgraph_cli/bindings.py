@@ -19,8 +19,8 @@ from typing import NamedTuple
 from cgraph_cli.errors import BindingError, UsageError
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\Z")
-FRACTION = re.compile(r"[+-]?\d+/\d+\Z")
+NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\Z")
+FRACTION = re.compile(r"[+-]?[0-9]+/[0-9]+\Z")
 RESERVED = {"value"}
 
 

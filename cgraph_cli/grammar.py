@@ -307,7 +307,7 @@ _LITERALS = {"PLUS": "+", "MINUS": "-", "STAR": "*", "SLASH": "/", "CIRCUMFLEX":
 def _token_before(text: str, position: int) -> str:
     """The operand just before `position`, for the implicit-multiplication hint."""
     left = text[:position].rstrip()
-    match = re.search(r"(\d+\.?\d*|\.\d+|[A-Za-z_]\w*|\))$", left)
+    match = re.search(r"(([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|[A-Za-z_][A-Za-z0-9_]*|\))$", left)
     return "(...)" if match and match.group() == ")" else (match.group() if match else "...")
 
 

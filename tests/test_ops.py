@@ -1,0 +1,214 @@
+"""The op table: every vector-Jacobian rule against central finite differences of its forward function."""
+
+import math
+
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from cgraph_cli.ops import CONSTANTS, FUNCTIONS, OPS
+
+LEAVES = {"var", "const"}
+
+
+def floats(low, high):
+    return st.floats(low, high, allow_nan=False, allow_infinity=False)
+
+
+def away_from_zero(low, high, gap=1e-3):
+    return floats(low, high).filter(lambda v: abs(v) > gap)
+
+
+# Where each op is smooth: a strategy per argument, plus a condition on the whole point.
+DOMAINS = {
+    "add": ((floats(-10, 10), floats(-10, 10)), None),
+    "sub": ((floats(-10, 10), floats(-10, 10)), None),
+    "mul": ((floats(-10, 10), floats(-10, 10)), None),
+    "div": ((floats(-10, 10), away_from_zero(-10, 10, gap=0.1)), None),
+    "pow": ((floats(0.1, 5), floats(-3, 3)), None),
+    "neg": ((floats(-10, 10),), None),
+    "pos": ((floats(-10, 10),), None),
+    "exp": ((floats(-20, 20),), None),
+    "log": ((floats(0.01, 100),), None),
+    "log2": ((floats(0.01, 100),), None),
+    "log10": ((floats(0.01, 100),), None),
+    "sqrt": ((floats(0.01, 100),), None),
+    "sin": ((floats(-10, 10),), None),
+    "cos": ((floats(-10, 10),), None),
+    "tan": ((floats(-1.4, 1.4),), None),
+    "tanh": ((floats(-10, 10),), None),
+    "sigmoid": ((floats(-30, 30),), None),
+    "relu": ((away_from_zero(-10, 10),), None),
+    "abs": ((away_from_zero(-10, 10),), None),
+    "max": ((floats(-10, 10), floats(-10, 10)), lambda a, b: abs(a - b) > 1e-3),
+    "min": ((floats(-10, 10), floats(-10, 10)), lambda a, b: abs(a - b) > 1e-3),
+}
+
+SMOOTH_OPS = sorted(name for name in OPS if name not in LEAVES)
+
+
+def test_every_op_has_a_domain_here():
+    """A new row in the table must get a finite-difference test."""
+    assert set(DOMAINS) == set(SMOOTH_OPS)
+
+
+def test_table_rows_are_consistent():
+    for name, op in OPS.items():
+        assert op.name == name
+        assert op.arity in (0, 1, 2)
+        assert (op.arity == 0) == (name in LEAVES)
+        assert op.symbol
+    for function, op_name in FUNCTIONS.items():
+        assert op_name in OPS
+    assert FUNCTIONS["ln"] == "log" and FUNCTIONS["pow"] == "pow"
+    assert OPS["max"].arity == 2 and OPS["pow"].arity == 2 and OPS["sqrt"].arity == 1
+    assert CONSTANTS == {"pi": math.pi, "e": math.e}
+
+
+def central_difference(forward, point, k, step=1e-6):
+    h = step * max(1.0, abs(point[k]))
+    up, down = list(point), list(point)
+    up[k] += h
+    down[k] -= h
+    return (forward(*up) - forward(*down)) / (up[k] - down[k])
+
+
+@pytest.mark.parametrize("name", SMOOTH_OPS)
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_vjp_matches_central_differences(name, data):
+    op = OPS[name]
+    strategies, condition = DOMAINS[name]
+    point = [data.draw(strategy, label=f"input {k}") for k, strategy in enumerate(strategies)]
+    if condition is not None:
+        assume(condition(*point))
+    upstream = data.draw(floats(-3, 3).filter(lambda v: abs(v) > 1e-2), label="upstream")
+    out = op.forward(*point)
+    gradients = op.vjp(upstream, out, *point)
+    assert len(gradients) == op.arity == len(point)
+    scale = max(1.0, abs(out))
+    for k in range(op.arity):
+        numeric = upstream * central_difference(op.forward, point, k)
+        assert math.isfinite(gradients[k])
+        assert math.isclose(gradients[k], numeric, rel_tol=1e-6, abs_tol=1e-6 * scale * abs(upstream)), (
+            name, point, k, gradients[k], numeric)
+
+
+@pytest.mark.parametrize("name", SMOOTH_OPS)
+def test_vjp_is_linear_in_upstream(name):
+    op = OPS[name]
+    point = [0.7, 0.3][: op.arity]
+    out = op.forward(*point)
+    once = op.vjp(1.0, out, *point)
+    assert len(once) == op.arity
+    assert op.vjp(-2.5, out, *point) == pytest.approx([-2.5 * g for g in once], rel=1e-15)
+    assert all(g == 0 for g in op.vjp(0.0, out, *point))
+
+
+# ---- forward values the rules rely on ----
+
+def test_forward_values():
+    assert OPS["sigmoid"].forward(0.0) == 0.5
+    assert OPS["sigmoid"].forward(1.0) == pytest.approx(0.7310585786300049, rel=1e-15)
+    assert OPS["sigmoid"].forward(-800.0) == 0.0        # no overflow for a large negative argument
+    assert OPS["sigmoid"].forward(800.0) == 1.0
+    assert OPS["relu"].forward(-2.0) == 0.0 and OPS["relu"].forward(2.0) == 2.0
+    assert OPS["max"].forward(1.0, 2.0) == 2.0 and OPS["min"].forward(1.0, 2.0) == 1.0
+    assert OPS["log2"].forward(8.0) == 3.0 and OPS["log10"].forward(1000.0) == pytest.approx(3.0)
+
+
+# ---- kinks: the minimum-norm subgradient, and a message exactly at the kink ----
+
+def test_relu_kink():
+    relu = OPS["relu"]
+    assert relu.vjp(1.0, 0.0, 0.0) == (0.0,)
+    assert relu.vjp(2.0, 3.0, 3.0) == (2.0,)
+    assert relu.vjp(2.0, 0.0, -3.0) == (0.0,)
+    assert "relu at 0" in relu.kink(0.0, 0.0)
+    assert relu.kink(1.0, 1.0) is None and relu.kink(0.0, -1.0) is None
+
+
+def test_abs_kink():
+    absolute = OPS["abs"]
+    assert absolute.vjp(1.0, 0.0, 0.0) == (0.0,)
+    assert absolute.vjp(2.0, 3.0, -3.0) == (-2.0,)
+    assert absolute.vjp(2.0, 3.0, 3.0) == (2.0,)
+    assert "abs at 0" in absolute.kink(0.0, 0.0)
+    assert absolute.kink(1.0, 1.0) is None and absolute.kink(1.0, -1.0) is None
+
+
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_tie_splits_the_gradient(name):
+    op = OPS[name]
+    assert op.vjp(1.0, 2.0, 2.0, 2.0) == (0.5, 0.5)
+    assert op.vjp(-4.0, 2.0, 2.0, 2.0) == (-2.0, -2.0)
+    message = op.kink(2.0, 2.0, 2.0)
+    assert name in message and "0.5/0.5" in message
+    assert op.kink(2.0, 2.0, 1.0) is None and op.kink(2.0, 1.0, 2.0) is None
+
+
+def test_max_and_min_route_the_gradient_to_the_winner():
+    assert OPS["max"].vjp(3.0, 5.0, 5.0, 1.0) == (3.0, 0.0)
+    assert OPS["max"].vjp(3.0, 5.0, 1.0, 5.0) == (0.0, 3.0)
+    assert OPS["min"].vjp(3.0, 1.0, 5.0, 1.0) == (0.0, 3.0)
+    assert OPS["min"].vjp(3.0, 1.0, 1.0, 5.0) == (3.0, 0.0)
+
+
+def test_only_kink_functions_have_kinks():
+    assert {name for name, op in OPS.items() if op.kink} == {"relu", "abs", "max", "min"}
+
+
+# ---- the power rule ----
+
+def test_square_of_a_negative_base():
+    power = OPS["pow"]
+    out = power.forward(-3.0, 2.0)
+    assert out == 9.0
+    d_base, d_exponent = power.vjp(1.0, out, -3.0, 2.0)
+    assert d_base == -6.0
+    assert math.isnan(d_exponent)          # a negative base has no real logarithm
+
+
+def test_square_root_slope_at_zero_is_infinite():
+    power = OPS["pow"]
+    d_base, d_exponent = power.vjp(1.0, power.forward(0.0, 0.5), 0.0, 0.5)
+    assert d_base == math.inf
+    assert d_exponent == 0.0
+    assert OPS["sqrt"].vjp(1.0, 0.0, 0.0) == (math.inf,)
+
+
+def test_exponent_gradient_at_base_zero():
+    power = OPS["pow"]
+    assert power.vjp(1.0, 0.0, 0.0, 2.0) == (0.0, 0.0)      # d/dx x^2 = 0 at 0; d/dy 0^y = 0
+    assert power.vjp(1.0, 0.0, 0.0, 1.0) == (1.0, 0.0)      # d/dx x^1 = 1
+    assert power.vjp(1.0, 1.0, 0.0, 0.0) == (0.0, 0.0)      # 0^0 = 1, flat in both
+    assert power.forward(0.0, 0.0) == 1.0
+
+
+def test_exponent_gradient_for_a_positive_base():
+    power = OPS["pow"]
+    d_base, d_exponent = power.vjp(1.0, 8.0, 2.0, 3.0)
+    assert d_base == 12.0
+    assert d_exponent == pytest.approx(8.0 * math.log(2.0), rel=1e-15)
+    assert power.vjp(1.0, 1.0, 5.0, 0.0) == (0.0, pytest.approx(math.log(5.0)))
+
+
+def test_power_domain_errors():
+    power = OPS["pow"]
+    with pytest.raises(ValueError):
+        power.forward(-1.0, 0.5)
+    with pytest.raises(ZeroDivisionError):
+        power.forward(0.0, -1.0)
+    with pytest.raises(OverflowError):
+        power.forward(9.0, 9.0 ** 9)
+    assert power.forward(-2.0, 3.0) == -8.0
+
+
+def test_sqrt_and_log_domains_raise():
+    with pytest.raises(ValueError):
+        OPS["sqrt"].forward(-1.0)
+    with pytest.raises(ValueError):
+        OPS["log"].forward(0.0)
+    with pytest.raises(OverflowError):
+        OPS["exp"].forward(1000.0)
+    assert OPS["log"].domain and OPS["sqrt"].domain
