@@ -6,18 +6,22 @@
 the bookkeeping (summing where a value fans out, skipping constants); a rule only
 states its local derivative. Adding an operation is adding a row.
 
+The rows are written once, against a backend `B` that supplies the elementary
+functions (`B.exp`, `B.cos`, `B.sign`, ...): `table(B)` builds the table for one
+kind of value. The rules use only arithmetic and `B`, with integer constants, so
+the same rows serve floats (the `MATH` backend here) and any other number type a
+backend provides.
+
 Kinks follow PyTorch's documented rule, the minimum-norm subgradient:
 relu'(0) = 0, abs'(0) = 0, and a tie in max/min splits the upstream gradient
-0.5/0.5. Each such row has a `kink` function naming what was used, and the
-engine flags every node evaluated exactly at a kink.
+0.5/0.5. All three are written with sign (sign(0) = 0): relu' = sign(relu(x)),
+abs' = sign(x), max'= (1 ± sign(a - b))/2. Each such row has a `kink` function
+naming what was used, and the engine flags every node evaluated exactly at a kink.
 """
 
 import math
+from types import SimpleNamespace
 from typing import Callable, NamedTuple, Optional
-
-INF = math.inf
-LN2 = math.log(2.0)
-LN10 = math.log(10.0)
 
 
 class Op(NamedTuple):
@@ -30,11 +34,69 @@ class Op(NamedTuple):
     domain: str = ""              # what the argument must be, for a domain error message
 
 
+def table(B) -> dict:
+    """The op table for the values of backend B."""
+    def max_vjp(g, out, a, b):
+        s = B.sign(a - b)
+        return g * (1 + s) / 2, g * (1 - s) / 2
+
+    def min_vjp(g, out, a, b):
+        s = B.sign(a - b)
+        return g * (1 - s) / 2, g * (1 + s) / 2
+
+    rows = (
+        # ----- leaves: values come from the bindings (var) or the source text (const) -----
+        Op("var", 0, _leaf, _leaf, "input"),
+        Op("const", 0, _leaf, _leaf, "const"),
+        # ----- arithmetic -----
+        Op("add", 2, lambda a, b: a + b, lambda g, out, a, b: (g, g), "+"),
+        Op("sub", 2, lambda a, b: a - b, lambda g, out, a, b: (g, -g), "-"),
+        Op("mul", 2, lambda a, b: a * b, lambda g, out, a, b: (g * b, g * a), "*"),
+        Op("div", 2, B.divide, lambda g, out, a, b: (g / b, -g * out / b), "/"),
+        Op("pow", 2, B.power,
+           lambda g, out, a, b: (g * B.power_slope(a, b), g * B.power_exponent_slope(out, a, b)), "^"),
+        Op("neg", 1, lambda a: -a, lambda g, out, a: (-g,), "neg"),
+        Op("pos", 1, lambda a: a, lambda g, out, a: (g,), "pos"),
+        # ----- elementary functions -----
+        Op("exp", 1, B.exp, lambda g, out, a: (g * out,), "exp"),
+        Op("log", 1, B.log, lambda g, out, a: (g / a,), "log", domain="a positive argument"),
+        Op("log2", 1, B.log2, lambda g, out, a: (g / (a * B.LN2),), "log2", domain="a positive argument"),
+        Op("log10", 1, B.log10, lambda g, out, a: (g / (a * B.LN10),), "log10",
+           domain="a positive argument"),
+        Op("sqrt", 1, B.sqrt, lambda g, out, a: (B.quotient(g, 2 * out),), "sqrt",
+           domain="a non-negative argument"),
+        Op("sin", 1, B.sin, lambda g, out, a: (g * B.cos(a),), "sin", domain="a finite argument"),
+        Op("cos", 1, B.cos, lambda g, out, a: (-g * B.sin(a),), "cos", domain="a finite argument"),
+        Op("tan", 1, B.tan, lambda g, out, a: (g * (1 + out * out),), "tan", domain="a finite argument"),
+        Op("tanh", 1, B.tanh, lambda g, out, a: (g * (1 - out * out),), "tanh"),
+        Op("sigmoid", 1, B.sigmoid, lambda g, out, a: (g * out * (1 - out),), "sigmoid"),
+        # ----- kinks: the minimum-norm subgradient at the kink -----
+        Op("relu", 1, B.relu, lambda g, out, a: (g * B.sign(out),), "relu",
+           kink=lambda out, a: "relu at 0: gradient 0 used" if a == 0 else None),
+        Op("abs", 1, B.abs, lambda g, out, a: (g * B.sign(a),), "abs",
+           kink=lambda out, a: "abs at 0: gradient 0 used" if a == 0 else None),
+        Op("max", 2, B.maximum, max_vjp, "max", kink=_tie("max")),
+        Op("min", 2, B.minimum, min_vjp, "min", kink=_tie("min")),
+        Op("sign", 1, B.sign, lambda g, out, a: (g * 0,), "sign"),   # flat on both sides of its jump
+    )
+    return {op.name: op for op in rows}
+
+
+def _tie(name):
+    return lambda out, a, b: f"{name} tie at {a:.12g}: gradient split 0.5/0.5" if a == b else None
+
+
+def _leaf(*_):
+    raise AssertionError("leaves have no forward function or local derivative")
+
+
+# ----- the float64 backend -----
+
 def _quotient(numerator: float, denominator: float) -> float:
-    """numerator/denominator, with a zero denominator giving a signed infinity (a gradient, not a value)."""
+    """numerator/denominator, a zero denominator giving a signed infinity (a slope, not a value)."""
     if denominator:
         return numerator / denominator
-    return math.copysign(INF, numerator) if numerator else math.nan
+    return math.copysign(math.inf, numerator) if numerator else math.nan
 
 
 def _power(base: float, exponent: float) -> float:
@@ -45,23 +107,25 @@ def _power(base: float, exponent: float) -> float:
     return math.pow(base, exponent)
 
 
-def _power_vjp(upstream, out, base, exponent):
+def _power_slope(base: float, exponent: float) -> float:
+    """d(base^exponent)/d(base) = exponent * base^(exponent-1)."""
     if exponent == 0:
-        d_base = 0.0
-    elif base == 0 and exponent < 1:
-        d_base = INF          # x^0.5 at 0: the slope is infinite
-    else:
-        try:
-            d_base = exponent * math.pow(base, exponent - 1)
-        except OverflowError:
-            d_base = INF
+        return 0.0
+    if base == 0 and exponent < 1:
+        return math.inf          # x^0.5 at 0: the slope is infinite
+    try:
+        return exponent * math.pow(base, exponent - 1)
+    except OverflowError:
+        return math.inf
+
+
+def _power_exponent_slope(out: float, base: float, exponent: float) -> float:
+    """d(base^exponent)/d(exponent) = base^exponent * log(base)."""
     if base > 0:
-        d_exponent = out * math.log(base)
-    elif base == 0 and exponent >= 0:
-        d_exponent = 0.0      # PyTorch's convention: 0^y has zero slope in y for y >= 0
-    else:
-        d_exponent = math.nan  # a negative base has no real logarithm
-    return upstream * d_base, upstream * d_exponent
+        return out * math.log(base)
+    if base == 0 and exponent >= 0:
+        return 0.0               # PyTorch's convention: 0^y has zero slope in y for y >= 0
+    return math.nan              # a negative base has no real logarithm
 
 
 def _sigmoid(x: float) -> float:
@@ -75,70 +139,23 @@ def _sign(x: float) -> float:
     return 1.0 if x > 0 else (-1.0 if x < 0 else 0.0)
 
 
-def _max_vjp(upstream, out, a, b):
-    if a == b:                 # a tie splits the gradient (balanced, like PyTorch)
-        half = upstream * 0.5
-        return half, half
-    return (upstream, 0.0) if a > b else (0.0, upstream)
-
-
-def _min_vjp(upstream, out, a, b):
-    if a == b:
-        half = upstream * 0.5
-        return half, half
-    return (upstream, 0.0) if a < b else (0.0, upstream)
-
-
-def _tie(name):
-    return lambda out, a, b: f"{name} tie at {a:.12g}: gradient split 0.5/0.5" if a == b else None
-
-
-def _leaf(*_):
-    raise AssertionError("leaves have no forward function or local derivative")
-
-
-ROWS = (
-    # ----- leaves: values come from the bindings (var) or the source text (const) -----
-    Op("var", 0, _leaf, _leaf, "input"),
-    Op("const", 0, _leaf, _leaf, "const"),
-    # ----- arithmetic -----
-    Op("add", 2, lambda a, b: a + b, lambda g, out, a, b: (g, g), "+"),
-    Op("sub", 2, lambda a, b: a - b, lambda g, out, a, b: (g, -g), "-"),
-    Op("mul", 2, lambda a, b: a * b, lambda g, out, a, b: (g * b, g * a), "*"),
-    Op("div", 2, lambda a, b: a / b, lambda g, out, a, b: (g / b, -g * out / b), "/"),
-    Op("pow", 2, _power, _power_vjp, "^"),
-    Op("neg", 1, lambda a: -a, lambda g, out, a: (-g,), "neg"),
-    Op("pos", 1, lambda a: a, lambda g, out, a: (g,), "pos"),
-    # ----- elementary functions -----
-    Op("exp", 1, math.exp, lambda g, out, a: (g * out,), "exp"),
-    Op("log", 1, math.log, lambda g, out, a: (g / a,), "log", domain="a positive argument"),
-    Op("log2", 1, math.log2, lambda g, out, a: (g / (a * LN2),), "log2", domain="a positive argument"),
-    Op("log10", 1, math.log10, lambda g, out, a: (g / (a * LN10),), "log10",
-       domain="a positive argument"),
-    Op("sqrt", 1, math.sqrt, lambda g, out, a: (_quotient(0.5 * g, out),), "sqrt",
-       domain="a non-negative argument"),
-    Op("sin", 1, math.sin, lambda g, out, a: (g * math.cos(a),), "sin", domain="a finite argument"),
-    Op("cos", 1, math.cos, lambda g, out, a: (-g * math.sin(a),), "cos", domain="a finite argument"),
-    Op("tan", 1, math.tan, lambda g, out, a: (g * (1.0 + out * out),), "tan",
-       domain="a finite argument"),
-    Op("tanh", 1, math.tanh, lambda g, out, a: (g * (1.0 - out * out),), "tanh"),
-    Op("sigmoid", 1, _sigmoid, lambda g, out, a: (g * out * (1.0 - out),), "sigmoid"),
-    # ----- kinks: the minimum-norm subgradient at the kink -----
-    Op("relu", 1, lambda a: a if a > 0 else 0.0, lambda g, out, a: (g if a > 0 else 0.0,), "relu",
-       kink=lambda out, a: "relu at 0: gradient 0 used" if a == 0 else None),
-    Op("abs", 1, abs, lambda g, out, a: (g * _sign(a),), "abs",
-       kink=lambda out, a: "abs at 0: gradient 0 used" if a == 0 else None),
-    Op("max", 2, lambda a, b: a if a >= b else b, _max_vjp, "max", kink=_tie("max")),
-    Op("min", 2, lambda a, b: a if a <= b else b, _min_vjp, "min", kink=_tie("min")),
+MATH = SimpleNamespace(
+    divide=lambda a, b: a / b, power=_power, power_slope=_power_slope,
+    power_exponent_slope=_power_exponent_slope, quotient=_quotient,
+    exp=math.exp, log=math.log, log2=math.log2, log10=math.log10, sqrt=math.sqrt,
+    sin=math.sin, cos=math.cos, tan=math.tan, tanh=math.tanh, sigmoid=_sigmoid,
+    relu=lambda a: a if a > 0 else 0.0, abs=abs, sign=_sign,
+    maximum=lambda a, b: a if a >= b else b, minimum=lambda a, b: a if a <= b else b,
+    LN2=math.log(2.0), LN10=math.log(10.0),
 )
 
-OPS = {op.name: op for op in ROWS}
+OPS = table(MATH)
 
 # The functions a formula may call, by the name it uses, and the op each builds.
 FUNCTIONS = {
     "exp": "exp", "log": "log", "ln": "log", "log2": "log2", "log10": "log10", "sqrt": "sqrt",
     "abs": "abs", "sin": "sin", "cos": "cos", "tan": "tan", "tanh": "tanh",
-    "sigmoid": "sigmoid", "relu": "relu", "max": "max", "min": "min", "pow": "pow",
+    "sigmoid": "sigmoid", "relu": "relu", "max": "max", "min": "min", "pow": "pow", "sign": "sign",
 }
 
 CONSTANTS = {"pi": math.pi, "e": math.e}

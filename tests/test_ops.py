@@ -42,6 +42,7 @@ DOMAINS = {
     "abs": ((away_from_zero(-10, 10),), None),
     "max": ((floats(-10, 10), floats(-10, 10)), lambda a, b: abs(a - b) > 1e-3),
     "min": ((floats(-10, 10), floats(-10, 10)), lambda a, b: abs(a - b) > 1e-3),
+    "sign": ((away_from_zero(-10, 10),), None),
 }
 
 SMOOTH_OPS = sorted(name for name in OPS if name not in LEAVES)
@@ -212,3 +213,25 @@ def test_sqrt_and_log_domains_raise():
     with pytest.raises(OverflowError):
         OPS["exp"].forward(1000.0)
     assert OPS["log"].domain and OPS["sqrt"].domain
+
+
+def test_sign_is_zero_at_zero_and_flat_everywhere():
+    sign = OPS["sign"]
+    assert [sign.forward(v) for v in (-2.5, 0.0, 3.0)] == [-1.0, 0.0, 1.0]
+    assert sign.vjp(1.0, 0.0, 0.0) == (0.0,)
+    assert sign.vjp(5.0, 1.0, 2.0) == (0.0,)
+
+
+def test_rows_written_once_serve_another_backend():
+    """table(B) builds the same rows for any backend; here one that counts calls to sign."""
+    from types import SimpleNamespace
+
+    from cgraph_cli.ops import MATH, table
+
+    calls = []
+    counting = SimpleNamespace(**{**vars(MATH), "sign": lambda v: calls.append(v) or MATH.sign(v)})
+    rows = table(counting)
+    assert set(rows) == set(OPS)
+    assert rows["max"].vjp(1.0, 3.0, 3.0, 1.0) == (1.0, 0.0)
+    assert rows["relu"].vjp(2.0, 0.0, 0.0) == (0.0,)
+    assert calls == [2.0, 0.0]
