@@ -66,7 +66,27 @@ def input_options(function):
     return function
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class LazyGroup(click.Group):
+    """A group whose commands live in their own modules, imported only when that command runs,
+    so `cgraph eval` never pays for what `cgraph graph` or `cgraph diff` import."""
+
+    # command name -> "module:attribute"; each module defines one click command
+    LAZY_COMMANDS: dict = {}
+
+    def list_commands(self, ctx):
+        return sorted(set(super().list_commands(ctx)) | set(self.LAZY_COMMANDS))
+
+    def get_command(self, ctx, name):
+        if name in self.LAZY_COMMANDS:
+            import importlib
+
+            module, attribute = self.LAZY_COMMANDS[name].split(":")
+            return getattr(importlib.import_module(module), attribute)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=LazyGroup,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "--version", prog_name="cgraph")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks (for bug reports).")
 def cli(debug):

@@ -34,90 +34,115 @@ class Evaluation(NamedTuple):
                 for name, i in sorted(self.graph.variables.items())}
 
 
-def evaluate(graph: Graph, bindings: dict, seed: float = 1.0) -> Evaluation:
-    values = forward(graph, bindings)
-    grads = backward(graph, values, seed)
-    return Evaluation(graph, values, grads, find_kinks(graph, values), gradient_warnings(graph, values, grads))
+def evaluate(graph: Graph, bindings: dict, seed=1.0, ops: dict = OPS) -> Evaluation:
+    """Forward, then backward; `ops` is the op table of the values' backend (floats by default)."""
+    values = forward(graph, bindings, ops)
+    grads = backward(graph, values, seed, ops)
+    return Evaluation(graph, values, grads, find_kinks(graph, values, ops),
+                      gradient_warnings(graph, values, grads, ops))
 
 
-def forward(graph: Graph, bindings: dict) -> list:
+EVALUATION_ERRORS = (ArithmeticError, ValueError)   # ZeroDivision, Overflow, FloatingPoint; domain
+
+
+def forward(graph: Graph, bindings: dict, ops: dict = OPS) -> list:
     missing = sorted(name for name in graph.variables if name not in bindings)
     if missing:
         raise BindingError(_unbound_message(missing))
     n = len(graph)
-    ops, inputs = graph.ops, graph.inputs
-    values = [0.0] * n
+    values = [None] * n
     for node_id, value in graph.constants.items():
         values[node_id] = value
     for name, node_id in graph.variables.items():
         values[node_id] = bindings[name]
-    functions = {name: op.forward for name, op in OPS.items()}
-    get = values.__getitem__
+    functions = [ops[name].forward for name in graph.ops]
     node_id = -1
     try:
-        for node_id in range(n):
-            arguments = inputs[node_id]
-            if arguments:
-                values[node_id] = functions[ops[node_id]](*map(get, arguments))
-    except (ValueError, ZeroDivisionError, OverflowError) as error:
+        for node_id, function, arguments in zip(range(n), functions, graph.inputs):
+            if len(arguments) == 2:
+                a, b = arguments
+                values[node_id] = function(values[a], values[b])
+            elif arguments:
+                values[node_id] = function(*[values[i] for i in arguments])
+    except EVALUATION_ERRORS as error:
         raise _evaluation_error(graph, values, node_id, error) from None
-    if not all(map(math.isfinite, values)):
+    try:
+        finite = all(map(math.isfinite, values))
+    except TypeError:   # values of another backend (arrays, ...) say it themselves
+        finite = True
+    if not finite:
         node_id = next(i for i, v in enumerate(values) if not math.isfinite(v))
         raise _evaluation_error(graph, values, node_id, None)
     return values
 
 
-def backward(graph: Graph, values: list, seed: float = 1.0) -> list:
-    """Reverse mode from the output; a zero upstream gradient contributes nothing."""
+def backward(graph: Graph, values: list, seed=1.0, ops: dict = OPS) -> list:
+    """Reverse mode from the output. A node that received no gradient, or exactly zero,
+    passes nothing on (so a flat relu stops an infinite slope below it from becoming nan)."""
     n = len(graph)
-    needs, inputs, ops = graph.needs_grad, graph.inputs, graph.ops
-    grads = [0.0] * n
+    needs, inputs = graph.needs_grad, graph.inputs
+    grads = [None] * n
     output = graph.output
     if needs[output]:
         grads[output] = seed
-    rules = {name: op.vjp for name, op in OPS.items()}
-    get = values.__getitem__
+    rules = [ops[name].vjp for name in graph.ops]
     for node_id in range(output, -1, -1):
         upstream = grads[node_id]
-        if not upstream:
+        if upstream is None:
             continue
         arguments = inputs[node_id]
-        if not arguments:
-            continue
-        local = rules[ops[node_id]](upstream, values[node_id], *map(get, arguments))
-        if len(local) != len(arguments):
-            raise AssertionError(f"the {ops[node_id]} rule returned {len(local)} gradients "
-                                 f"for {len(arguments)} inputs")
-        for input_id, contribution in zip(arguments, local):
-            if needs[input_id]:
-                grads[input_id] += contribution
-    return [g if need else None for g, need in zip(grads, needs)]
+        if len(arguments) == 2:
+            if _is_zero(upstream):
+                continue
+            a, b = arguments
+            local_a, local_b = rules[node_id](upstream, values[node_id], values[a], values[b])
+            if needs[a]:
+                grads[a] = local_a if grads[a] is None else grads[a] + local_a
+            if needs[b]:
+                grads[b] = local_b if grads[b] is None else grads[b] + local_b
+        elif arguments:
+            if _is_zero(upstream):
+                continue
+            local = rules[node_id](upstream, values[node_id], *[values[i] for i in arguments])
+            for input_id, contribution in zip(arguments, local):
+                if needs[input_id]:
+                    grads[input_id] = contribution if grads[input_id] is None else grads[input_id] + contribution
+    zero = seed * 0
+    return [(zero if g is None else g) if need else None for g, need in zip(grads, needs)]
 
 
-def find_kinks(graph: Graph, values: list) -> dict:
+def _is_zero(value) -> bool:
+    try:
+        return not value
+    except ValueError:   # an array of several elements: never skipped
+        return False
+
+
+def find_kinks(graph: Graph, values: list, ops: dict = OPS) -> dict:
     kinks = {}
-    for name, op in OPS.items():
-        if op.kink is None:
-            continue
-        for node_id, node_op in enumerate(graph.ops):
-            if node_op == name:
-                message = op.kink(values[node_id], *(values[i] for i in graph.inputs[node_id]))
-                if message:
-                    kinks[node_id] = message
+    with_kinks = {name for name, op in ops.items() if op.kink is not None}
+    for node_id, name in enumerate(graph.ops):
+        if name in with_kinks:
+            message = ops[name].kink(values[node_id], *(values[i] for i in graph.inputs[node_id]))
+            if message:
+                kinks[node_id] = message
     return kinks
 
 
-def gradient_warnings(graph: Graph, values: list, grads: list) -> list:
+def gradient_warnings(graph: Graph, values: list, grads: list, ops: dict = OPS) -> list:
     """Name each node whose local derivative turned a finite gradient into inf or nan."""
-    if all(g is None or math.isfinite(g) for g in grads):
-        return []
+    try:
+        if all(g is None or math.isfinite(g) for g in grads):
+            return []
+    except TypeError:
+        return []   # another backend's values: their own checks apply
     warnings = []
     for node_id in range(len(graph) - 1, -1, -1):
         upstream = grads[node_id]
         arguments = graph.inputs[node_id]
         if upstream is None or not math.isfinite(upstream) or not arguments:
             continue
-        local = OPS[graph.ops[node_id]].vjp(upstream, values[node_id], *(values[i] for i in arguments))
+        local = ops[graph.ops[node_id]].vjp(upstream, values[node_id], *(values[i] for i in arguments))
         for input_id, contribution in zip(arguments, local):
             if graph.needs_grad[input_id] and not math.isfinite(contribution):
                 at = ", ".join(f"{graph.text(i)} = {values[i]:.12g}" for i in arguments)
