@@ -27,7 +27,6 @@ import argparse
 import json
 import os
 import re
-import statistics
 import subprocess
 import sys
 import time
@@ -46,6 +45,19 @@ ANCHORS = {
 STAGES = ("parse", "build", "forward", "backward")
 TARGET_WORKLOAD = "chain_1000000"
 
+
+def source_stamp(python: str = sys.executable) -> str:
+    """Which cgraph_cli is measured: its directory, git commit, and whether it has uncommitted edits."""
+    done = subprocess.run([python, "-c", "import cgraph_cli, os; print(os.path.dirname(cgraph_cli.__file__))"],
+                          capture_output=True, text=True, cwd="/")
+    package = done.stdout.strip() or "?"
+    root = os.path.dirname(package)
+    commit = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    if commit.returncode != 0:
+        return f"{package} (not a git checkout)"
+    dirty = subprocess.run(["git", "-C", root, "status", "--porcelain", "--", "cgraph_cli", "grammar"],
+                           capture_output=True, text=True).stdout.strip()
+    return f"{package} at {commit.stdout.strip()}" + (" + uncommitted edits" if dirty else "")
 
 # ------------------------------------------------------------------ child: cgraph in-process
 
@@ -186,6 +198,7 @@ def main() -> int:
                 [f"deep_{n}" for n in args.deep.split(",") if n]
     print(f"cgraph python: {sys.executable}; anchors: {args.anchor_python} {args.anchors_dir}; data: {data}")
     print(f"point {POINT}; repeat {args.repeat}; timeout {args.timeout:.0f}s per run; cgraph with gc disabled")
+    print(f"cgraph measured: {source_stamp()}")
 
     results = {}
     for workload in workloads:

@@ -48,6 +48,19 @@ def cgraph_command() -> list:
     return [found] if found else [sys.executable, "-m", "cgraph_cli"]
 
 
+def source_stamp(python: str = sys.executable) -> str:
+    """Which cgraph_cli is measured: its directory, git commit, and whether it has uncommitted edits."""
+    done = subprocess.run([python, "-c", "import cgraph_cli, os; print(os.path.dirname(cgraph_cli.__file__))"],
+                          capture_output=True, text=True, cwd="/")
+    package = done.stdout.strip() or "?"
+    root = os.path.dirname(package)
+    commit = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    if commit.returncode != 0:
+        return f"{package} (not a git checkout)"
+    dirty = subprocess.run(["git", "-C", root, "status", "--porcelain", "--", "cgraph_cli", "grammar"],
+                           capture_output=True, text=True).stdout.strip()
+    return f"{package} at {commit.stdout.strip()}" + (" + uncommitted edits" if dirty else "")
+
 def run_once(command: list, env: dict) -> float:
     start = time.perf_counter()
     done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
@@ -60,7 +73,7 @@ def run_once(command: list, env: dict) -> float:
 def imports_on_path() -> tuple:
     """(top-level package -> imported?, [(cumulative us, module)] slowest) from -X importtime."""
     done = subprocess.run([sys.executable, "-X", "importtime", "-m", "cgraph_cli", *EXPR_ARGS],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd="/")
     if EXPECTED not in done.stdout:
         raise SystemExit(f"unexpected output from python -m cgraph_cli: {done.stdout!r} {done.stderr!r}")
     modules = []
@@ -130,6 +143,7 @@ def main() -> int:
     medians = {key: statistics.median(values) for key, values in times.items()}
     print(f"cold start, fresh process, median of {args.runs}, round-robin (python: {sys.executable})")
     print(f"  command: {' '.join(cgraph)}")
+    print(f"  cgraph measured: {source_stamp()}")
     verdicts = []
     for env_name in envs:
         ours = medians[env_name, ours_label]

@@ -71,7 +71,8 @@ class LazyGroup(click.Group):
     so `cgraph eval` never pays for what `cgraph graph` or `cgraph diff` import."""
 
     # command name -> "module:attribute"; each module defines one click command
-    LAZY_COMMANDS: dict = {}
+    LAZY_COMMANDS: dict = {
+    }
 
     def list_commands(self, ctx):
         return sorted(set(super().list_commands(ctx)) | set(self.LAZY_COMMANDS))
