@@ -32,10 +32,10 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from workloads import ANCHOR_PYTHON, ANCHORS_DIR, data_dir  # noqa: E402
+
 POINT = {"x": 0.7, "y": -1.3, "z": 2.1, "w": 0.4}
-ANCHORS_DIR = Path(os.environ.get("CGRAPH_BENCH_ANCHORS", "/work/shared/bench-anchors"))
-ANCHOR_PYTHON = os.environ.get("CGRAPH_BENCH_ANCHOR_PYTHON", "/tmp/anchors-venv/bin/python")
-DATA_DIR = os.environ.get("CGRAPH_BENCH_DATA", "/tmp/wl/data")
 ANCHORS = {
     "micrograd": ["anchor_micrograd.py", "--mode", "single", "--parser", "rpn",
                   "--recursion-limit", "10000000", "--no-gc"],
@@ -179,7 +179,7 @@ def main() -> int:
     parser.add_argument("--anchors", default="micrograd,torch,lark", help="comma list, or none")
     parser.add_argument("--timeout", type=float, default=300, help="seconds per anchor (and cgraph) run")
     parser.add_argument("--repeat", type=int, default=1, help="runs per tool and workload (median)")
-    parser.add_argument("--data", default=DATA_DIR, help="directory of the workload files")
+    parser.add_argument("--data", default=None, help="directory of the workload files")
     parser.add_argument("--anchors-dir", default=str(ANCHORS_DIR))
     parser.add_argument("--anchor-python", default=ANCHOR_PYTHON)
     args = parser.parse_args()
@@ -191,9 +191,7 @@ def main() -> int:
     unknown = set(anchors) - set(ANCHORS)
     if unknown:
         parser.error(f"unknown anchors: {', '.join(sorted(unknown))} (known: {', '.join(ANCHORS)})")
-    data = Path(args.data)
-    if not data.is_dir():
-        data = Path(args.anchors_dir) / "data"
+    data = Path(args.data) if args.data else data_dir()
     workloads = [f"chain_{n}" for n in args.sizes.split(",") if n] + \
                 [f"deep_{n}" for n in args.deep.split(",") if n]
     print(f"cgraph python: {sys.executable}; anchors: {args.anchor_python} {args.anchors_dir}; data: {data}")

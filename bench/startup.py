@@ -31,12 +31,13 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from workloads import ANCHOR_PYTHON, ANCHORS_DIR, data_dir  # noqa: E402
+
 EXPR_ARGS = ["eval", "(x+y)^2", "--x", "1", "--y", "3", "--format", "json"]
 EXPECTED = '"value": 16.0'
 TARGET = 1.25
 HEAVY = ("numpy", "rich", "lark", "click")
-ANCHORS_DIR = Path(os.environ.get("CGRAPH_BENCH_ANCHORS", "/work/shared/bench-anchors"))
-ANCHOR_PYTHON = os.environ.get("CGRAPH_BENCH_ANCHOR_PYTHON", "/tmp/anchors-venv/bin/python")
 
 
 def cgraph_command() -> list:
