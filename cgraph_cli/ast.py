@@ -41,6 +41,38 @@ class Call(NamedTuple):
     span: Span
 
 
+class Integer(NamedTuple):
+    """An integer constant in an index, a slice or a keyword (`axis=-1`); checked by graph.build."""
+    text: str        # "-1": the literal as written, sign included
+    span: Span
+
+
+class Slice(NamedTuple):
+    start: Union[Integer, None]
+    stop: Union[Integer, None]
+    step: Union[Integer, None]
+    span: Span
+
+
+class Index(NamedTuple):
+    operand: "Expr"
+    subscripts: tuple   # of Integer and Slice
+    span: Span
+
+
+class Tensor(NamedTuple):
+    """A literal `[a, b, c]`; its elements may be expressions and literals themselves."""
+    elements: tuple
+    span: Span
+
+
+class Keyword(NamedTuple):
+    """A keyword argument of a call: only integer constants (`axis=0`)."""
+    name: str
+    value: Integer
+    span: Span
+
+
 class Assign(NamedTuple):
     name: str
     op: Union[str, None]   # None for "=", else "add"/"sub"/"mul"/"div" for += -= *= /=
@@ -54,7 +86,7 @@ class Program(NamedTuple):
     postorder: tuple = ()   # every node, children before parents, statements in order
 
 
-Expr = Union[Num, Name, Unary, Binary, Call]
+Expr = Union[Num, Name, Unary, Binary, Call, Index, Tensor]
 
 AUGMENTED = {"+=": "add", "-=": "sub", "*=": "mul", "/=": "div"}
 
@@ -95,6 +127,37 @@ class AstBuilder:
 
     def pow(self, span, left, right):
         return self._keep(Binary("pow", left, right, span))
+
+    def matmul(self, span, left, right):
+        return self._keep(Binary("matmul", left, right, span))
+
+    def index(self, span, operand, *subscripts):
+        return self._keep(Index(operand, subscripts, span))
+
+    def tensor(self, span, *elements):
+        return self._keep(Tensor(elements, span))
+
+    def integer(self, span, text):
+        return Integer(str(text), span)
+
+    def negative_integer(self, span, text):
+        return Integer("-" + str(text), span)
+
+    def slice(self, span, *parts):
+        """parts: Integers and ':' tokens in source order, e.g. (':', ':', Integer(-1)) for ::-1."""
+        bounds, current = [], None
+        for part in parts:
+            if type(part) is Integer:
+                current = part
+            else:
+                bounds.append(current)
+                current = None
+        bounds.append(current)
+        bounds += [None] * (3 - len(bounds))
+        return Slice(bounds[0], bounds[1], bounds[2], span)
+
+    def keyword(self, span, name, value):
+        return Keyword(str(name), value, span)
 
     def neg(self, span, operand):
         return self._keep(Unary("neg", operand, span))
@@ -141,5 +204,9 @@ def children(node) -> tuple:
     if kind is Unary:
         return (node.operand,)
     if kind is Call:
-        return node.args
+        return tuple(arg for arg in node.args if type(arg) is not Keyword)
+    if kind is Index:
+        return (node.operand,)
+    if kind is Tensor:
+        return node.elements
     return ()

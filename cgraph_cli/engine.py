@@ -22,6 +22,8 @@ class Evaluation(NamedTuple):
     grads: list          # None for constants
     kinks: dict          # node id -> message, for nodes evaluated exactly at a kink
     warnings: list       # messages about non-finite gradients
+    reduced: dict = {}   # node id -> [{"input": id, "axes": [...]}]: gradients summed back by broadcasting
+    seed: object = None  # the upstream gradient of the output: None for 1.0, else the array used
 
     @property
     def value(self):
@@ -34,15 +36,55 @@ class Evaluation(NamedTuple):
                 for name, i in sorted(self.graph.variables.items())}
 
 
-def evaluate(graph: Graph, bindings: dict, seed=1.0, ops: dict = OPS) -> Evaluation:
-    """Forward, then backward; `ops` is the op table of the values' backend (floats by default)."""
+def choose_ops(graph: Graph, bindings: dict) -> dict:
+    """Floats unless a tensor is involved: then the NumPy backend (imported only then)."""
+    if graph.uses_tensors or any(type(v) not in (float, int) for v in bindings.values()):
+        from cgraph_cli.numpy_backend import OPS as NUMPY_OPS
+        return NUMPY_OPS
+    return OPS
+
+
+def evaluate(graph: Graph, bindings: dict, seed=None, ops: dict = None) -> Evaluation:
+    """Forward, then backward. `ops`: the op table of the values' backend (chosen from the
+    graph and bindings when not given). `seed`: the output's upstream gradient; for a
+    non-scalar output it defaults to ones of its shape (the gradient of its sum)."""
+    ops = ops if ops is not None else choose_ops(graph, bindings)
     values = forward(graph, bindings, ops)
-    grads = backward(graph, values, seed, ops)
+    output = values[graph.output]
+    shape = getattr(output, "shape", ())
+    if seed is None:
+        seed_used = 1.0 if not shape else _ones(output)
+    else:
+        seed_used = seed
+        if getattr(seed, "shape", ()) != shape:
+            raise BindingError(f"--seed has shape {getattr(seed, 'shape', ())} but the output has shape "
+                               f"{shape}: give an upstream gradient of the output's shape")
+    reduced = {}
+    grads = backward(graph, values, seed_used, ops, reduced)
     return Evaluation(graph, values, grads, find_kinks(graph, values, ops),
-                      gradient_warnings(graph, values, grads, ops))
+                      gradient_warnings(graph, values, grads, ops), reduced,
+                      None if (seed is None and not shape) else seed_used)
 
 
-EVALUATION_ERRORS = (ArithmeticError, ValueError)   # ZeroDivision, Overflow, FloatingPoint; domain
+def _ones(value):
+    import numpy
+
+    return numpy.ones_like(value, dtype=float)
+
+
+# ZeroDivision, Overflow, FloatingPoint; domain and shape errors; an index out of range
+EVALUATION_ERRORS = (ArithmeticError, ValueError, IndexError)
+
+
+def node_functions(graph: Graph, ops: dict, part: str) -> list:
+    """Each node's forward function or vjp rule, with its op's keyword arguments bound."""
+    functions = [getattr(ops[name], part) for name in graph.ops]
+    if graph.attrs:
+        from functools import partial
+
+        for node_id, attrs in graph.attrs.items():
+            functions[node_id] = partial(functions[node_id], **attrs)
+    return functions
 
 
 def forward(graph: Graph, bindings: dict, ops: dict = OPS) -> list:
@@ -55,20 +97,21 @@ def forward(graph: Graph, bindings: dict, ops: dict = OPS) -> list:
         values[node_id] = value
     for name, node_id in graph.variables.items():
         values[node_id] = bindings[name]
-    functions = [ops[name].forward for name in graph.ops]
+    functions = node_functions(graph, ops, "forward")
     node_id = -1
     try:
-        for node_id, function, arguments in zip(range(n), functions, graph.inputs):
-            if len(arguments) == 2:
-                a, b = arguments
-                values[node_id] = function(values[a], values[b])
-            elif arguments:
-                values[node_id] = function(*[values[i] for i in arguments])
+        with ops.backend.forward_guard():
+            for node_id, function, arguments in zip(range(n), functions, graph.inputs):
+                if len(arguments) == 2:
+                    a, b = arguments
+                    values[node_id] = function(values[a], values[b])
+                elif arguments:
+                    values[node_id] = function(*[values[i] for i in arguments])
     except EVALUATION_ERRORS as error:
         raise _evaluation_error(graph, values, node_id, error) from None
     try:
         finite = all(map(math.isfinite, values))
-    except TypeError:   # values of another backend (arrays, ...) say it themselves
+    except TypeError:   # arrays: the NumPy backend raises on any non-finite result itself
         finite = True
     if not finite:
         node_id = next(i for i, v in enumerate(values) if not math.isfinite(v))
@@ -76,39 +119,52 @@ def forward(graph: Graph, bindings: dict, ops: dict = OPS) -> list:
     return values
 
 
-def backward(graph: Graph, values: list, seed=1.0, ops: dict = OPS) -> list:
+def backward(graph: Graph, values: list, seed=1.0, ops: dict = OPS, reduced: dict = None) -> list:
     """Reverse mode from the output. A node that received no gradient, or exactly zero,
-    passes nothing on (so a flat relu stops an infinite slope below it from becoming nan)."""
+    passes nothing on (so a flat relu stops an infinite slope below it from becoming nan).
+    With a backend that broadcasts, each contribution is summed back to its input's shape
+    here, once for every rule, and recorded in `reduced`."""
     n = len(graph)
     needs, inputs = graph.needs_grad, graph.inputs
     grads = [None] * n
     output = graph.output
     if needs[output]:
         grads[output] = seed
-    rules = [ops[name].vjp for name in graph.ops]
-    for node_id in range(output, -1, -1):
-        upstream = grads[node_id]
-        if upstream is None:
-            continue
-        arguments = inputs[node_id]
-        if len(arguments) == 2:
-            if _is_zero(upstream):
+    rules = node_functions(graph, ops, "vjp")
+    fit = ops.backend.unbroadcast
+    with ops.backend.backward_guard():
+        for node_id in range(output, -1, -1):
+            upstream = grads[node_id]
+            if upstream is None:
                 continue
-            a, b = arguments
-            local_a, local_b = rules[node_id](upstream, values[node_id], values[a], values[b])
-            if needs[a]:
-                grads[a] = local_a if grads[a] is None else grads[a] + local_a
-            if needs[b]:
-                grads[b] = local_b if grads[b] is None else grads[b] + local_b
-        elif arguments:
-            if _is_zero(upstream):
-                continue
-            local = rules[node_id](upstream, values[node_id], *[values[i] for i in arguments])
-            for input_id, contribution in zip(arguments, local):
-                if needs[input_id]:
+            arguments = inputs[node_id]
+            if fit is None and len(arguments) == 2:
+                if not upstream:
+                    continue
+                a, b = arguments
+                local_a, local_b = rules[node_id](upstream, values[node_id], values[a], values[b])
+                if needs[a]:
+                    grads[a] = local_a if grads[a] is None else grads[a] + local_a
+                if needs[b]:
+                    grads[b] = local_b if grads[b] is None else grads[b] + local_b
+            elif arguments:
+                if _is_zero(upstream):
+                    continue
+                local = rules[node_id](upstream, values[node_id], *[values[i] for i in arguments])
+                for input_id, contribution in zip(arguments, local):
+                    if not needs[input_id]:
+                        continue
+                    if fit is not None:
+                        contribution, axes = fit(contribution, values[input_id])
+                        if axes and reduced is not None:
+                            reduced.setdefault(node_id, []).append({"input": input_id, "axes": axes})
                     grads[input_id] = contribution if grads[input_id] is None else grads[input_id] + contribution
-    zero = seed * 0
-    return [(zero if g is None else g) if need else None for g, need in zip(grads, needs)]
+    return [(_zero_like(values[i]) if g is None else g) if need else None
+            for i, (g, need) in enumerate(zip(grads, needs))]
+
+
+def _zero_like(value):
+    return value * 0 if hasattr(value, "shape") else 0.0
 
 
 def _is_zero(value) -> bool:
@@ -123,7 +179,8 @@ def find_kinks(graph: Graph, values: list, ops: dict = OPS) -> dict:
     with_kinks = {name for name, op in ops.items() if op.kink is not None}
     for node_id, name in enumerate(graph.ops):
         if name in with_kinks:
-            message = ops[name].kink(values[node_id], *(values[i] for i in graph.inputs[node_id]))
+            message = ops[name].kink(values[node_id], *(values[i] for i in graph.inputs[node_id]),
+                                     **graph.attrs.get(node_id, {}))
             if message:
                 kinks[node_id] = message
     return kinks
@@ -131,24 +188,43 @@ def find_kinks(graph: Graph, values: list, ops: dict = OPS) -> dict:
 
 def gradient_warnings(graph: Graph, values: list, grads: list, ops: dict = OPS) -> list:
     """Name each node whose local derivative turned a finite gradient into inf or nan."""
-    try:
-        if all(g is None or math.isfinite(g) for g in grads):
-            return []
-    except TypeError:
-        return []   # another backend's values: their own checks apply
+    if all(g is None or _finite(g) for g in grads):
+        return []
     warnings = []
-    for node_id in range(len(graph) - 1, -1, -1):
-        upstream = grads[node_id]
-        arguments = graph.inputs[node_id]
-        if upstream is None or not math.isfinite(upstream) or not arguments:
-            continue
-        local = ops[graph.ops[node_id]].vjp(upstream, values[node_id], *(values[i] for i in arguments))
-        for input_id, contribution in zip(arguments, local):
-            if graph.needs_grad[input_id] and not math.isfinite(contribution):
-                at = ", ".join(f"{graph.text(i)} = {values[i]:.12g}" for i in arguments)
-                warnings.append(f"gradient of {graph.text(node_id)} is {contribution} with respect to "
-                                f"{graph.text(input_id)} (at {at}): its local derivative is not finite")
+    rules = node_functions(graph, ops, "vjp")
+    with ops.backend.backward_guard():
+        for node_id in range(len(graph) - 1, -1, -1):
+            upstream = grads[node_id]
+            arguments = graph.inputs[node_id]
+            if upstream is None or not _finite(upstream) or not arguments:
+                continue
+            local = rules[node_id](upstream, values[node_id], *(values[i] for i in arguments))
+            for input_id, contribution in zip(arguments, local):
+                if graph.needs_grad[input_id] and not _finite(contribution):
+                    at = ", ".join(f"{graph.text(i)} = {_describe(values[i])}" for i in arguments)
+                    warnings.append(f"gradient of {graph.text(node_id)} is {_describe(contribution)} with "
+                                    f"respect to {graph.text(input_id)} (at {at}): its local derivative "
+                                    "is not finite")
     return warnings
+
+
+def _finite(value) -> bool:
+    try:
+        return math.isfinite(value)
+    except TypeError:
+        import numpy
+
+        return bool(numpy.isfinite(value).all())
+
+
+def _describe(value) -> str:
+    shape = getattr(value, "shape", ())
+    if not shape:
+        return f"{float(value):.12g}"
+    import numpy
+
+    bad = int(numpy.count_nonzero(~numpy.isfinite(value)))
+    return f"an array of shape {shape}" + (f" with {bad} non-finite elements" if bad else "")
 
 
 def _unbound_message(missing: list) -> str:
@@ -161,16 +237,35 @@ def _unbound_message(missing: list) -> str:
 def _evaluation_error(graph: Graph, values: list, node_id: int, error) -> EvalError:
     op = OPS[graph.ops[node_id]]
     arguments = [values[i] for i in graph.inputs[node_id]]
-    shown = ", ".join(f"{v:.12g}" for v in arguments)
+    shown = ", ".join(_describe(v) for v in arguments)
+    shapes = [getattr(v, "shape", ()) for v in arguments]
     where = caret_context(graph.source, *graph.spans[node_id])
+    text, node_text = str(error), _short(graph.text(node_id))
     if error is None:
         what = f"{op.name}({shown}) is {values[node_id]}: not a finite float64"
-    elif isinstance(error, ZeroDivisionError):
-        what = "division by zero" if op.name == "div" else f"{op.name}({shown}): {error}"
-    elif isinstance(error, OverflowError):
+    elif isinstance(error, OverflowError) or "overflow" in text:
         what = f"{op.name}({shown}) overflows float64 (larger than 1.8e308)"
-    elif op.domain:
+    elif op.domain and isinstance(error, (FloatingPointError, ValueError)) and not _shape_error(error, shapes):
         what = f"{op.name} needs {op.domain}, got {shown}"
+    elif isinstance(error, ZeroDivisionError) or "divide by zero" in text:
+        what = "division by zero" if op.name == "div" else f"{op.name}({shown}): {text}"
+    elif isinstance(error, IndexError):
+        return EvalError(f"{text} in {node_text} (shape {shapes[0]}) at {where}")
+    elif _shape_error(error, shapes):
+        if op.name == "stack":
+            what = "ragged tensor: its elements have shapes " + ", ".join(map(str, shapes))
+        elif len(shapes) == 2:
+            return EvalError(f"shape mismatch in {node_text}: {shapes[0]} {op.symbol} {shapes[1]} at {where}")
+        else:
+            what = f"{op.name} of shape {shapes[0]}: {error}"
     else:
         what = f"{op.name}({shown}): {error}"
-    return EvalError(f"{what} in {graph.text(node_id)} at {where}")
+    return EvalError(f"{what} in {node_text} at {where}")
+
+
+def _shape_error(error, shapes) -> bool:
+    return isinstance(error, ValueError) and not isinstance(error, ArithmeticError) and any(shapes)
+
+
+def _short(text: str, width: int = 60) -> str:
+    return text if len(text) <= width else text[:width // 2] + "…" + text[-width // 2:]

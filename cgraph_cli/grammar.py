@@ -27,8 +27,9 @@ TERMINAL_WORDS = {
     "NUMBER": "a number", "NAME": "a name", "AUGOP": "'+=', '-=', '*=' or '/='",
     "_NEWLINE": "a newline", END: "the end of the input",
 }
-TABLES_FORMAT = 2   # bump when export_tables changes what it writes
-OPERAND_END = {"NUMBER", "NAME", "RPAR"}
+TABLES_FORMAT = 3   # bump when export_tables changes what it writes
+OPENING, CLOSING = {"LPAR", "LSQB"}, {"RPAR", "RSQB"}   # newlines inside these are whitespace
+OPERAND_END = {"NUMBER", "NAME", "RPAR", "RSQB"}
 OPERAND_START = {"NUMBER", "NAME", "LPAR"}
 
 
@@ -54,16 +55,16 @@ def lark_parser(transformer=None):
 
 
 class _DropNewlinesInParens:
-    """Lark post-lexer: inside parentheses a newline is whitespace."""
+    """Lark post-lexer: inside ( ) and [ ] a newline is whitespace."""
 
     always_accept = ("_NEWLINE",)
 
     def process(self, stream):
         depth = 0
         for token in stream:
-            if token.type == "LPAR":
+            if token.type in OPENING:
                 depth += 1
-            elif token.type == "RPAR":
+            elif token.type in CLOSING:
                 depth -= 1
             elif token.type == "_NEWLINE" and depth > 0:
                 continue
@@ -173,9 +174,9 @@ class Parser:
             kind = match.lastgroup
             if kind in ignore:
                 continue
-            if kind == "LPAR":
+            if kind in OPENING:
                 depth += 1
-            elif kind == "RPAR":
+            elif kind in CLOSING:
                 depth -= 1
             elif kind == "_NEWLINE" and depth > 0:
                 continue
@@ -301,7 +302,7 @@ def _describe(kind: str, value, article: bool = True) -> str:
 
 _LITERALS = {"PLUS": "+", "MINUS": "-", "STAR": "*", "SLASH": "/", "CIRCUMFLEX": "^",
              "LPAR": "(", "RPAR": ")", "COMMA": ",", "SEMICOLON": ";", "EQUAL": "=",
-             "__ANON_0": "**"}
+             "LSQB": "[", "RSQB": "]", "COLON": ":", "AT": "@", "__ANON_0": "**"}
 
 
 def _token_before(text: str, position: int) -> str:

@@ -10,7 +10,7 @@ from typing import NamedTuple, Optional
 
 from cgraph_cli import ast
 from cgraph_cli.errors import ParseError, UsageError, caret_context
-from cgraph_cli.ops import CONSTANTS, FUNCTIONS, OPS
+from cgraph_cli.ops import CONSTANTS, FUNCTIONS, KEYWORDS, OPS, TENSOR_OPS
 
 RESERVED = {"value"}
 
@@ -34,7 +34,9 @@ class Graph:
         self.inputs: list = []
         self.names: list = []
         self.spans: list = []
-        self.constants: dict = {}      # node id -> value, for const nodes
+        self.constants: dict = {}      # node id -> value, for const nodes (a float or an array)
+        self.attrs: dict = {}          # node id -> keyword arguments of its op (axis=, index key=)
+        self.uses_tensors = False      # any tensor op or literal: evaluate with the NumPy backend
         self.needs_grad: list = []     # does the node depend on a variable?
         self.variables: dict = {}      # variable name -> node id (one node per variable)
         self.assigned: dict = {}       # assigned name -> node id of its last assignment
@@ -43,8 +45,12 @@ class Graph:
     def __len__(self) -> int:
         return len(self.ops)
 
-    def add(self, op: str, inputs: tuple, span: tuple, name=None, constant=None) -> int:
+    def add(self, op: str, inputs: tuple, span: tuple, name=None, constant=None, attrs=None) -> int:
         node_id = len(self.ops)
+        if attrs:
+            self.attrs[node_id] = attrs
+        if op in TENSOR_OPS:
+            self.uses_tensors = True
         self.ops.append(op)
         self.inputs.append(inputs)
         self.names.append(name)
@@ -104,6 +110,7 @@ def build(program: ast.Program, source: str, bound=frozenset()) -> Graph:
     Num, Name, Binary, Unary, Call = ast.Num, ast.Name, ast.Binary, ast.Unary, ast.Call
     ops, inputs, spans, names, needs = graph.ops, graph.inputs, graph.spans, graph.names, graph.needs_grad
     constants = graph.constants
+    literal_shapes = {}   # id(ast.Tensor) -> its shape, for ragged literals visible in the brackets
     results = []
     push, pop = results.append, results.pop
     for node in ast.postorder(program):
@@ -128,13 +135,21 @@ def build(program: ast.Program, source: str, bound=frozenset()) -> Graph:
             names.append(None)
             needs.append(False)
         elif kind is Call:
-            _check_call(graph, node, source, bound)
-            count = len(node.args)
+            op, attrs = _check_call(graph, node, source, bound)
+            count = len(node.args) - len(attrs)
             arguments = tuple(results[len(results) - count:])
             del results[len(results) - count:]
-            push(graph.add(FUNCTIONS[node.func], arguments, node.span))
+            push(graph.add(op, arguments, node.span, attrs=attrs))
         elif kind is Unary:
             push(graph.add(node.op, (pop(),), node.span))
+        elif kind is ast.Index:
+            key = tuple(_subscript(part, source) for part in node.subscripts)
+            push(graph.add("index", (pop(),), node.span, attrs={"key": key}))
+        elif kind is ast.Tensor:
+            count = len(node.elements)
+            elements = tuple(results[len(results) - count:])
+            del results[len(results) - count:]
+            push(_tensor(graph, node, elements, literal_shapes, source))
         else:
             push(_assign(graph, node, pop(), source, bound))
     graph.output = results[-1]
@@ -175,7 +190,48 @@ def _lookup(graph: Graph, node: ast.Name, source: str, bound) -> int:
     return graph.variables[name]
 
 
-def _check_call(graph: Graph, node: ast.Call, source: str, bound) -> None:
+def _tensor(graph: Graph, node: ast.Tensor, elements: tuple, literal_shapes: dict, source: str) -> int:
+    """A literal [a, b, ...]: one const node when every element is a number, else a stack node."""
+    shapes = [literal_shapes.get(id(e), () if type(e) is ast.Num else None) for e in node.elements]
+    known = [(i, shape) for i, shape in enumerate(shapes) if shape is not None]
+    for i, shape in known[1:]:
+        if shape != known[0][1]:
+            raise ParseError(f"ragged tensor literal: element {known[0][0] + 1} has shape {known[0][1]} "
+                             f"but element {i + 1} has shape {shape}, at "
+                             + caret_context(source, *node.elements[i].span))
+    if len(known) == len(shapes):
+        literal_shapes[id(node)] = (len(shapes),) + known[0][1]
+    graph.uses_tensors = True
+    n = len(graph.ops)
+    folded = all(graph.ops[e] == "const" and graph.names[e] is None for e in elements)
+    if folded and list(elements) == list(range(n - len(elements), n)):
+        import numpy
+
+        value = numpy.array([graph.constants.pop(e) for e in elements], dtype=float)
+        for column in (graph.ops, graph.inputs, graph.names, graph.spans, graph.needs_grad):
+            del column[n - len(elements):]
+        return graph.add("const", (), node.span, constant=value)
+    return graph.add("stack", elements, node.span)
+
+
+def _integer(part: ast.Integer, source: str) -> int:
+    if not part.text.lstrip("-").isdigit():
+        raise ParseError(f"an index or axis must be an integer, got {part.text}, at "
+                         + caret_context(source, *part.span))
+    return int(part.text)
+
+
+def _subscript(part, source: str):
+    if type(part) is ast.Integer:
+        return _integer(part, source)
+    bounds = [None if bound is None else _integer(bound, source) for bound in part[:3]]
+    if bounds[2] == 0:
+        raise ParseError("a slice step cannot be zero, at " + caret_context(source, *part.span))
+    return slice(*bounds)
+
+
+def _check_call(graph: Graph, node: ast.Call, source: str, bound):
+    """The op a call builds and its keyword arguments; unknown names and wrong counts are parse errors."""
     name_span = (node.span[0], node.span[0] + len(node.func))
     if node.func not in FUNCTIONS:
         if node.func in graph.variables or node.func in graph.assigned or node.func in bound:
@@ -185,8 +241,23 @@ def _check_call(graph: Graph, node: ast.Call, source: str, bound) -> None:
             hint = f"did you mean '{close[0]}'?" if close else (
                 "known functions: " + ", ".join(sorted(FUNCTIONS)))
         raise ParseError(f"unknown function '{node.func}' at {caret_context(source, *name_span)}\n{hint}")
-    arity = OPS[FUNCTIONS[node.func]].arity
-    if len(node.args) != arity:
-        plural = "argument" if arity == 1 else "arguments"
-        raise ParseError(f"{node.func}() takes {arity} {plural}, got {len(node.args)}, at "
+    keywords = [arg for arg in node.args if type(arg) is ast.Keyword]
+    count = len(node.args) - len(keywords)
+    choice = FUNCTIONS[node.func]
+    op = choice.get(count) if isinstance(choice, dict) else choice
+    if op is None or OPS[op].arity != count:
+        counts = sorted(choice) if isinstance(choice, dict) else [OPS[choice].arity]
+        wanted = " or ".join(map(str, counts))
+        plural = "argument" if counts == [1] else "arguments"
+        raise ParseError(f"{node.func}() takes {wanted} {plural}, got {count}, at "
                          + caret_context(source, *node.span))
+    attrs = {}
+    for keyword in keywords:
+        if keyword.name not in KEYWORDS.get(op, ()):
+            allowed = ", ".join(sorted(KEYWORDS.get(op, ()))) or "none"
+            raise ParseError(f"{node.func}() has no keyword '{keyword.name}' (it takes: {allowed}), at "
+                             + caret_context(source, *keyword.span))
+        if keyword.name in attrs:
+            raise ParseError(f"keyword '{keyword.name}' given twice, at " + caret_context(source, *keyword.span))
+        attrs[keyword.name] = _integer(keyword.value, source)
+    return op, attrs

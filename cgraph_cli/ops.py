@@ -19,6 +19,7 @@ abs' = sign(x), max'= (1 ± sign(a - b))/2. Each such row has a `kink` function
 naming what was used, and the engine flags every node evaluated exactly at a kink.
 """
 
+import contextlib
 import math
 from types import SimpleNamespace
 from typing import Callable, NamedTuple, Optional
@@ -26,7 +27,7 @@ from typing import Callable, NamedTuple, Optional
 
 class Op(NamedTuple):
     name: str                     # the grammar's and JSON's name
-    arity: int
+    arity: int                    # -1: any number of inputs (a tensor literal's stack)
     forward: Callable
     vjp: Callable
     symbol: str                   # how the tree, table and pictures show it
@@ -34,7 +35,15 @@ class Op(NamedTuple):
     domain: str = ""              # what the argument must be, for a domain error message
 
 
-def table(B) -> dict:
+class OpTable(dict):
+    """{op name: Op} for one backend; `backend` is that B (the engine asks it for its guards)."""
+
+    def __init__(self, rows, backend):
+        super().__init__((op.name, op) for op in rows)
+        self.backend = backend
+
+
+def table(B) -> OpTable:
     """The op table for the values of backend B."""
     def max_vjp(g, out, a, b):
         s = B.sign(a - b)
@@ -72,18 +81,41 @@ def table(B) -> dict:
         Op("sigmoid", 1, B.sigmoid, lambda g, out, a: (g * out * (1 - out),), "sigmoid"),
         # ----- kinks: the minimum-norm subgradient at the kink -----
         Op("relu", 1, B.relu, lambda g, out, a: (g * B.sign(out),), "relu",
-           kink=lambda out, a: "relu at 0: gradient 0 used" if a == 0 else None),
+           kink=lambda out, a: B.kink(a == 0, "relu at 0", "gradient 0 used")),
         Op("abs", 1, B.abs, lambda g, out, a: (g * B.sign(a),), "abs",
-           kink=lambda out, a: "abs at 0: gradient 0 used" if a == 0 else None),
-        Op("max", 2, B.maximum, max_vjp, "max", kink=_tie("max")),
-        Op("min", 2, B.minimum, min_vjp, "min", kink=_tie("min")),
+           kink=lambda out, a: B.kink(a == 0, "abs at 0", "gradient 0 used")),
+        Op("max", 2, B.maximum, max_vjp, "max",
+           kink=lambda out, a, b: B.kink(a == b, "max tie", "gradient split 0.5/0.5", at=a)),
+        Op("min", 2, B.minimum, min_vjp, "min",
+           kink=lambda out, a, b: B.kink(a == b, "min tie", "gradient split 0.5/0.5", at=a)),
         Op("sign", 1, B.sign, lambda g, out, a: (g * 0,), "sign"),   # flat on both sides of its jump
+        # ----- tensors (the NumPy backend; a graph using one is evaluated with it) -----
+        Op("stack", -1, B.stack, lambda g, out, *elements: tuple(g[i] for i in range(len(elements))),
+           "[…]"),
+        Op("index", 1, B.index, lambda g, out, a, key: (B.scatter(g, a, key),), "[]"),
+        Op("matmul", 2, B.matmul, lambda g, out, a, b: B.matmul_grads(g, a, b), "@"),
+        Op("dot", 2, B.dot, lambda g, out, a, b: B.dot_grads(g, a, b), "dot"),
+        Op("transpose", 1, B.transpose, lambda g, out, a: (B.transpose(g),), "transpose"),
+        Op("sum", 1, B.sum, lambda g, out, a, axis=None: (B.spread(g, a, axis),), "sum"),
+        Op("mean", 1, B.mean, lambda g, out, a, axis=None: (B.spread(g, a, axis) / B.count(a, axis),),
+           "mean"),
+        Op("reduce_max", 1, B.amax,
+           lambda g, out, a, axis=None: (B.spread(g, a, axis) * B.argmax_share(out, a, axis),), "max",
+           kink=lambda out, a, axis=None: B.kink(B.ties(out, a, axis), "max tie", "gradient split evenly")),
+        Op("softmax", 1, B.softmax,
+           lambda g, out, a, axis=-1: (out * (g - B.sum(g * out, axis, keepdims=True)),), "softmax"),
+        Op("log_softmax", 1, B.log_softmax,
+           lambda g, out, a, axis=-1: (g - B.exp(out) * B.sum(g, axis, keepdims=True),), "log_softmax"),
+        # mean over the batch (the first axis of a matrix) of -sum t·log y
+        Op("cross_entropy", 2, B.cross_entropy,
+           lambda g, out, y, t: (-g * B.quotient(t, y) / B.batch(y), -g * B.log(y) / B.batch(y)),
+           "cross_entropy", domain="y > 0 wherever t is not 0"),
+        # the fused, numerically stable Softmax-with-Loss: d/da = (softmax(a) - t) / N
+        Op("softmax_cross_entropy", 2, B.softmax_cross_entropy,
+           lambda g, out, a, t: (g * (B.softmax(a) - t) / B.batch(a), -g * B.log_softmax(a) / B.batch(a)),
+           "softmax_cross_entropy"),
     )
-    return {op.name: op for op in rows}
-
-
-def _tie(name):
-    return lambda out, a, b: f"{name} tie at {a:.12g}: gradient split 0.5/0.5" if a == b else None
+    return OpTable(rows, B)
 
 
 def _leaf(*_):
@@ -139,6 +171,17 @@ def _sign(x: float) -> float:
     return 1.0 if x > 0 else (-1.0 if x < 0 else 0.0)
 
 
+def _kink(at_kink: bool, what: str, used: str, at=None):
+    """The message flagging a node evaluated exactly at a kink, else None."""
+    if not at_kink:
+        return None
+    return f"{what}{'' if at is None else f' at {at:.12g}'}: {used}"
+
+
+def _tensors_only(*_, **__):
+    raise AssertionError("tensor operations run on the NumPy backend (numpy_backend.NUMPY)")
+
+
 MATH = SimpleNamespace(
     divide=lambda a, b: a / b, power=_power, power_slope=_power_slope,
     power_exponent_slope=_power_exponent_slope, quotient=_quotient,
@@ -146,16 +189,31 @@ MATH = SimpleNamespace(
     sin=math.sin, cos=math.cos, tan=math.tan, tanh=math.tanh, sigmoid=_sigmoid,
     relu=lambda a: a if a > 0 else 0.0, abs=abs, sign=_sign,
     maximum=lambda a, b: a if a >= b else b, minimum=lambda a, b: a if a <= b else b,
-    LN2=math.log(2.0), LN10=math.log(10.0),
+    LN2=math.log(2.0), LN10=math.log(10.0), kink=_kink,
+    forward_guard=contextlib.nullcontext, backward_guard=contextlib.nullcontext, unbroadcast=None,
+    **{name: _tensors_only for name in (
+        "stack", "index", "scatter", "matmul", "matmul_grads", "dot", "dot_grads", "transpose", "sum",
+        "mean", "amax", "spread", "count", "argmax_share", "ties", "softmax", "log_softmax", "cross_entropy",
+        "softmax_cross_entropy", "batch")},
 )
 
 OPS = table(MATH)
 
-# The functions a formula may call, by the name it uses, and the op each builds.
+# The functions a formula may call, by the name it uses: the op each builds (by argument
+# count where that decides: max(X) reduces, max(a, b) is elementwise), and its keywords.
 FUNCTIONS = {
     "exp": "exp", "log": "log", "ln": "log", "log2": "log2", "log10": "log10", "sqrt": "sqrt",
     "abs": "abs", "sin": "sin", "cos": "cos", "tan": "tan", "tanh": "tanh",
-    "sigmoid": "sigmoid", "relu": "relu", "max": "max", "min": "min", "pow": "pow", "sign": "sign",
+    "sigmoid": "sigmoid", "relu": "relu", "max": {1: "reduce_max", 2: "max"}, "min": "min",
+    "pow": "pow", "sign": "sign",
+    "matmul": "matmul", "dot": "dot", "transpose": "transpose", "sum": "sum", "mean": "mean",
+    "softmax": "softmax", "log_softmax": "log_softmax", "cross_entropy": "cross_entropy",
+    "softmax_cross_entropy": "softmax_cross_entropy",
 }
+KEYWORDS = {"sum": {"axis"}, "mean": {"axis"}, "reduce_max": {"axis"}, "softmax": {"axis"},
+            "log_softmax": {"axis"}}
+# Ops that need the NumPy backend; a graph with one of them is evaluated with it.
+TENSOR_OPS = {"stack", "index", "matmul", "dot", "transpose", "sum", "mean", "reduce_max", "softmax",
+              "log_softmax", "cross_entropy", "softmax_cross_entropy"}
 
 CONSTANTS = {"pi": math.pi, "e": math.e}

@@ -68,7 +68,7 @@ def test_lark_parser_builds_lalr_tables_without_conflicts():
 
 def test_the_strict_conflict_check_can_fail():
     """The check above is not vacuous: an ambiguous power rule is reported."""
-    ambiguous = grammar_text().replace('atom ("^" | "**") unary', 'power ("^" | "**") power')
+    ambiguous = grammar_text().replace('postfix ("^" | "**") unary', 'power ("^" | "**") power')
     assert ambiguous != grammar_text()
     parser = lark.Lark(ambiguous, parser="lalr", lexer="basic")
     with pytest.raises(lark.exceptions.GrammarError, match="Shift/Reduce"):
