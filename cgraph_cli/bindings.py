@@ -84,6 +84,124 @@ def parse_number(text: str, source: str) -> float:
     return value
 
 
+def parse_value(text: str, source: str):
+    """A binding's value: a number, a tensor literal `[[1,2],[3,4]]`, or `@FILE` (.npy, .json, .csv)."""
+    stripped = text.strip()
+    if stripped.startswith("["):
+        try:
+            data = json.loads(stripped)
+        except ValueError as error:
+            raise BindingError(f"{source}: not a tensor literal such as [[1, 2], [3, 4]] ({error})")
+        return to_tensor(data, source)
+    if stripped.startswith("@"):
+        return load_tensor_file(stripped[1:], source)
+    return parse_number(text, source)
+
+
+def to_tensor(data, source: str):
+    """Nested lists of numbers to a float64 array (a bare number stays a float)."""
+    if isinstance(data, bool) or not isinstance(data, (int, float, str, list)):
+        raise BindingError(f"{source}: expected numbers or nested lists of numbers, got {json.dumps(data)}")
+    if isinstance(data, (int, float, str)):
+        return parse_number(str(data), source)
+    import numpy
+
+    flat, shape = [], _nested_shape(data, source)
+    stack = [data]
+    while stack:   # flatten without recursion, depth-first in order
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(reversed(item))
+        elif isinstance(item, bool) or not isinstance(item, (int, float)):
+            raise BindingError(f"{source}: tensor elements must be numbers, got {json.dumps(item)}")
+        else:
+            flat.append(float(item))
+    array = numpy.array(flat, dtype=float).reshape(shape)
+    if not numpy.isfinite(array).all():
+        raise BindingError(f"{source}: tensor elements must be finite numbers")
+    return array
+
+
+def _nested_shape(data, source: str) -> tuple:
+    """The shape of rectangular nested lists; ragged lists are a binding error."""
+    shape, level = [], [data]
+    while isinstance(level[0], list):
+        sizes = {len(item) if isinstance(item, list) else -1 for item in level}
+        if len(sizes) != 1 or -1 in sizes:
+            raise BindingError(f"{source}: ragged tensor: the lists at depth {len(shape) + 1} differ in "
+                               "length or mix numbers and lists")
+        size = sizes.pop()
+        if size == 0:
+            raise BindingError(f"{source}: empty tensors are not supported")
+        shape.append(size)
+        level = [element for item in level for element in item]
+    if any(isinstance(item, list) for item in level):
+        raise BindingError(f"{source}: ragged tensor: numbers and lists mixed at one depth")
+    return tuple(shape)
+
+
+def load_tensor_file(spec: str, source: str):
+    """@weights.npy, @weights.json, @weights.csv, @data.csv:x1,x2 (columns picked by header name)."""
+    path, _, columns = spec.partition(":") if spec.lower().split(":")[0].endswith(".csv") else (spec, "", "")
+    suffix = Path(path).suffix.lower()
+    try:
+        if suffix == ".npy":
+            import numpy
+
+            array = numpy.load(path, allow_pickle=False)
+            if array.dtype.kind not in "fiu":
+                raise BindingError(f"{source}: {path} holds {array.dtype} values, not numbers")
+            array = numpy.asarray(array, dtype=float)
+            if not numpy.isfinite(array).all():
+                raise BindingError(f"{source}: {path} holds non-finite numbers")
+            return float(array) if array.ndim == 0 else array
+        if suffix == ".json":
+            return to_tensor(json.loads(Path(path).read_text(encoding="utf-8")), f"{source} ({path})")
+        if suffix == ".csv":
+            return _load_csv(path, columns, source)
+    except OSError as error:
+        raise BindingError(f"{source}: cannot read {path} ({error.strerror or error})")
+    except ValueError as error:
+        raise BindingError(f"{source}: cannot read {path}: {error}")
+    raise BindingError(f"{source}: @FILE must end in .npy, .json or .csv, got {path!r}")
+
+
+def _load_csv(path: str, columns: str, source: str):
+    """A matrix from CSV: an optional header line of names; one column loads as a vector."""
+    import csv
+
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = [row for row in csv.reader(handle) if row and any(cell.strip() for cell in row)]
+    if not rows:
+        raise BindingError(f"{source}: {path} is empty")
+    header = None
+    if not all(NUMBER.match(cell.strip().lstrip("+-")) or NUMBER.match(cell.strip()) for cell in rows[0]):
+        header, rows = [cell.strip() for cell in rows[0]], rows[1:]
+    if columns:
+        if header is None:
+            raise BindingError(f"{source}: {path}:{columns} picks columns by header name, "
+                               "but the file has no header line")
+        wanted = [name.strip() for name in columns.split(",")]
+        missing = [name for name in wanted if name not in header]
+        if missing:
+            raise BindingError(f"{source}: {path} has no column {', '.join(missing)} "
+                               f"(its columns: {', '.join(header)})")
+        picks = [header.index(name) for name in wanted]
+        rows = [[row[i] for i in picks] for row in rows]
+    data = []
+    for line, row in enumerate(rows, start=2 if header else 1):
+        try:
+            data.append([parse_number(cell, f"{source} ({path}, line {line})") for cell in row])
+        except IndexError:
+            raise BindingError(f"{source}: {path}, line {line}: too few columns")
+    if len({len(row) for row in data}) > 1:
+        raise BindingError(f"{source}: {path}: rows have different numbers of columns")
+    import numpy
+
+    array = numpy.array(data, dtype=float)
+    return array[:, 0] if array.shape[1] == 1 else array
+
+
 def collect(bindings: list, var_words: list, vars_file: str | None) -> dict:
     """Merge --vars FILE.json, then -v NAME=VALUE and --NAME VALUE (the command line wins)."""
     values = {}
@@ -102,7 +220,7 @@ def collect(bindings: list, var_words: list, vars_file: str | None) -> dict:
             raise BindingError(f"{name} is bound twice on the command line ({seen[name]} and {text}); "
                                "give each variable one value")
         seen[name] = text
-        values[name] = parse_number(text, f"--{name}")
+        values[name] = parse_value(text, f"--{name}")
     return values
 
 
@@ -128,7 +246,5 @@ def read_vars_file(path: str) -> dict:
     values = {}
     for name, value in data.items():
         check_name(name, f"--vars {path}")
-        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-            raise BindingError(f"--vars {path}: {name} must be a number, got {json.dumps(value)}")
-        values[name] = parse_number(str(value), f"--vars {path}: {name}")
+        values[name] = to_tensor(value, f"--vars {path}: {name}")
     return values

@@ -10,6 +10,7 @@ from typing import NamedTuple
 class Options(NamedTuple):
     precision: int | None = None   # significant digits; None: shortest round-trip (machine formats)
     show_all: bool = False         # --all: no elision in human formats
+    full: bool = False             # --full: every element of a tensor in human formats
 
 
 def _tree(evaluation, options):

@@ -22,16 +22,35 @@ def document(evaluation, options) -> dict:
             "text": short_text(graph.text(node_id), TEXT_WIDTH),
             "span": list(graph.spans[node_id]) if graph.spans[node_id] else None,
         }
+        shape = getattr(values[node_id], "shape", ())
+        if shape:
+            node["shape"] = list(shape)
+        if node_id in graph.attrs:
+            node["attrs"] = _attrs(graph, node_id)
         if node_id in evaluation.kinks:
             node["kink"] = evaluation.kinks[node_id]
+        if node_id in evaluation.reduced:
+            node["reduced"] = evaluation.reduced[node_id]
         nodes.append(node)
-    return {
+    document = {
         "value": json_number(evaluation.value, precision),
         "gradients": {name: json_number(g, precision) for name, g in evaluation.gradients().items()},
         "output": graph.output,
         "nodes": nodes,
         "warnings": list(evaluation.warnings),
     }
+    if evaluation.seed is not None:
+        document["seed"] = json_number(evaluation.seed, precision)
+    return document
+
+
+def _attrs(graph, node_id) -> dict:
+    """An op's keyword arguments as JSON: axis as a number, an index as its source text."""
+    attrs = dict(graph.attrs[node_id])
+    if "key" in attrs:
+        text = graph.text(node_id)
+        attrs["key"] = text[text.rfind("["):] if "[" in text else str(attrs["key"])
+    return attrs
 
 
 def render(evaluation, options) -> str:

@@ -5,12 +5,37 @@ import math
 HUMAN_DIGITS = 12
 
 
-def human(value, digits: int | None = None) -> str:
-    """12 significant digits: the apple example prints 220, not 220.00000000000003."""
+def human(value, digits: int | None = None, full: bool = False) -> str:
+    """12 significant digits: the apple example prints 220, not 220.00000000000003.
+
+    A tensor is printed like NumPy prints it, on one line, with its middle elided
+    beyond a dozen elements unless `full`."""
     if value is None:
         return "—"
+    if getattr(value, "ndim", 0):
+        import numpy
+
+        text = numpy.array2string(
+            value, separator=", ", max_line_width=10**9, threshold=10**9 if full else 12, edgeitems=3,
+            formatter={"float_kind": lambda element: human(float(element), digits)})
+        return " ".join(text.split())   # one line: rows of a matrix too
     text = f"{value:.{digits or HUMAN_DIGITS}g}"
     return "0" if text == "-0" else text
+
+
+def shape_of(value) -> tuple:
+    return tuple(getattr(value, "shape", ()))
+
+
+def elements(name: str, value):
+    """(`name[i,j]`, element) for every element of a tensor, indices from 0; (name, value) for a scalar."""
+    if not getattr(value, "ndim", 0):
+        yield name, value
+        return
+    import numpy
+
+    for index in numpy.ndindex(value.shape):
+        yield f"{name}[{','.join(map(str, index))}]", float(value[index])
 
 
 def machine(value, precision: int | None = None) -> str:
@@ -22,9 +47,16 @@ def machine(value, precision: int | None = None) -> str:
 
 
 def json_number(value, precision: int | None = None):
-    """A JSON-ready number; JSON has no inf or nan, so those become the strings "inf", "-inf", "nan"."""
+    """A JSON-ready number (nested lists for a tensor); JSON has no inf or nan, so those
+    become the strings "inf", "-inf", "nan"."""
     if value is None:
         return None
+    if getattr(value, "ndim", 0):
+        import numpy
+
+        converted = [json_number(float(element), precision) for element in value.ravel()]
+        return numpy.array(converted, dtype=object).reshape(value.shape).tolist()
+    value = float(value)
     if not math.isfinite(value):
         return str(value)
     return float(f"{value:.{precision}g}") if precision else value

@@ -1,9 +1,11 @@
 """--format plain: `value V`, then `NAME GRADIENT` per variable, for awk and cut."""
 
-from cgraph_cli.render.numbers import machine
+from cgraph_cli.render.numbers import elements, machine
 
 
 def render(evaluation, options) -> str:
-    lines = [f"value {machine(evaluation.value, options.precision)}"]
-    lines += [f"{name} {machine(g, options.precision)}" for name, g in evaluation.gradients().items()]
-    return "\n".join(lines) + "\n"
+    """`value V` (`value[i,j] V` per element of a tensor output), then `NAME GRADIENT` lines."""
+    pairs = list(elements("value", evaluation.value))
+    for name, gradient in evaluation.gradients().items():
+        pairs += elements(name, gradient)
+    return "".join(f"{label} {machine(v, options.precision)}\n" for label, v in pairs)

@@ -5,6 +5,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cgraph_cli.render.numbers import human, short_text
+from cgraph_cli.render.notes import reduced_notes, seed_note
 
 HEAD_ROWS = 12     # without --all: the first rows (the inputs come first) ...
 TAIL_ROWS = 40     # ... and the rows nearest the output
@@ -12,15 +13,7 @@ TAIL_ROWS = 40     # ... and the rows nearest the output
 
 def render(evaluation, options):
     graph = evaluation.graph
-    digits = options.precision
-    table = Table(show_lines=False, header_style="bold", pad_edge=False)
-    table.add_column("id", justify="right", style="dim")
-    table.add_column("node")
-    table.add_column("op", style="dim")
-    table.add_column("inputs", style="dim")
-    table.add_column("value", justify="right", style="green")
-    table.add_column("grad", justify="right", style="magenta")
-    table.add_column("note", style="yellow")
+    digits = (options.precision, options.full)
     n = len(graph)
     rows = list(range(n))
     omitted = 0
@@ -29,17 +22,32 @@ def render(evaluation, options):
         tail = [i for i in range(n - TAIL_ROWS, n) if i not in head]
         omitted = n - len(head) - len(tail)
         rows = head + [None] + tail
+    notes = {i: "; ".join(filter(None, [evaluation.kinks.get(i, "")] + reduced_notes(evaluation, i)))
+             for i in rows if i is not None}
+    shapes = {i: getattr(evaluation.values[i], "shape", ()) for i in rows if i is not None}
+    columns = ["id", "node", "op", "inputs"] + (["shape"] if any(shapes.values()) else []) + \
+        ["value", "grad"] + (["note"] if any(notes.values()) else [])
+    table = Table(show_lines=False, header_style="bold")
+    styles = {"id": "dim", "op": "dim", "inputs": "dim", "shape": "dim", "value": "green",
+              "grad": "magenta", "note": "yellow"}
+    for column in columns:
+        table.add_column(column, style=styles.get(column),
+                         justify="right" if column in ("id", "value", "grad") else "left")
     for node_id in rows:
         if node_id is None:
+            filler = [""] * (len(columns) - 2)
             table.add_row("…", Text(f"{omitted} nodes omitted (--all shows every node)", style="dim"),
-                          "", "", "", "", "")
+                          *filler)
             continue
-        text = short_text(graph.label(node_id))
         grad = evaluation.grads[node_id]
-        inputs = ", ".join(f"#{i}" for i in graph.inputs[node_id])
-        table.add_row(f"#{node_id}", text, graph.ops[node_id], inputs,
-                      human(evaluation.values[node_id], digits),
-                      "—" if grad is None else human(grad, digits),
-                      evaluation.kinks.get(node_id, ""))
-    marker = f"output: #{graph.output}   value {human(evaluation.value, digits)}"
-    return Group(table, Text(marker, style="bold"))
+        cells = {
+            "id": f"#{node_id}", "node": short_text(graph.label(node_id)), "op": graph.ops[node_id],
+            "inputs": ", ".join(f"#{i}" for i in graph.inputs[node_id]),
+            "shape": str(shapes[node_id] or ""), "value": human(evaluation.values[node_id], *digits),
+            "grad": "—" if grad is None else human(grad, *digits), "note": notes[node_id],
+        }
+        table.add_row(*(cells[column] for column in columns))
+    parts = [table, Text(f"output: #{graph.output}   value {human(evaluation.value, *digits)}", style="bold")]
+    if evaluation.seed is not None:
+        parts.append(Text(seed_note(evaluation), style="yellow"))
+    return Group(*parts)

@@ -13,6 +13,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from cgraph_cli.render import table
+from cgraph_cli.render.notes import reduced_notes, seed_note
 from cgraph_cli.render.numbers import human, short_text
 
 MAX_DEPTH = 8
@@ -30,7 +31,7 @@ def render(evaluation, options):
         return Group(note, table.render(evaluation, options))
     max_depth = depth + 1 if options.show_all else MAX_DEPTH
     max_nodes = len(graph) * 2 + 1 if options.show_all else MAX_NODES
-    digits = options.precision
+    digits = (options.precision, options.full)
     users = graph.users()
     root = Tree(label(evaluation, graph.output, digits, users, 0), guide_style="dim")
     shown = {graph.output}
@@ -56,6 +57,8 @@ def render(evaluation, options):
             children.append((child, input_id, level + 1))
         stack.extend(reversed(children))
     parts = [root]
+    if evaluation.seed is not None:
+        parts.append(Text(seed_note(evaluation), style="yellow"))
     left_out = _reachable(graph) - len(shown)
     if left_out:
         parts.append(Text(f"{left_out} of {len(graph)} nodes not shown: --all shows them "
@@ -68,7 +71,9 @@ def label(evaluation, node_id, digits, users, level) -> Text:
     graph = evaluation.graph
     width = max(8, TEXT_WIDTH - 3 * level)
     op = graph.ops[node_id]
-    text = Text(no_wrap=True, overflow="ellipsis")   # a deep tree crops lines rather than wrap them
+    full = digits[1]
+    # a deep tree crops lines rather than wrap them; --full wraps to show every element
+    text = Text(no_wrap=not full, overflow="fold" if full else "ellipsis")
     text.append(f"#{node_id} ", style="dim")
     name = graph.names[node_id]
     if op == "var":
@@ -86,14 +91,26 @@ def label(evaluation, node_id, digits, users, level) -> Text:
             shown = " " + short_text(shown[len(name):], width)
         text.append(short_text(shown, width) if not name else shown)
         text.append(f"  {op}", style="dim")
-    text.append("  value ", style="dim")
-    text.append(human(evaluation.values[node_id], digits), style="green")
+    value = evaluation.values[node_id]
+    shape = getattr(value, "shape", ())
     grad = evaluation.grads[node_id]
-    if grad is not None:
-        text.append("  grad ", style="dim")
-        text.append(human(grad, digits), style="magenta")
+    if shape:   # a tensor: its value and gradient on lines of their own
+        text.append(f"  shape {shape}", style="dim")
+        text.append("\nvalue ", style="dim")
+        text.append(human(value, *digits), style="green")
+        if grad is not None:
+            text.append("\ngrad  ", style="dim")
+            text.append(human(grad, *digits), style="magenta")
+    else:
+        text.append("  value ", style="dim")
+        text.append(human(value, *digits), style="green")
+        if grad is not None:
+            text.append("  grad ", style="dim")
+            text.append(human(grad, *digits), style="magenta")
     if node_id in evaluation.kinks:
         text.append(f"  ⚠ {evaluation.kinks[node_id]}", style="yellow")
+    for note in reduced_notes(evaluation, node_id):
+        text.append(f"  ⚠ {note}", style="yellow")
     return text
 
 
@@ -106,9 +123,9 @@ def inputs_table(evaluation, digits):
     grid.add_column("input", style="cyan")
     grid.add_column("value", justify="right", style="green")
     grid.add_column("d(output)/d(input)", justify="right", style="magenta")
-    grid.add_row("value (output)", human(evaluation.value, digits), "")
+    grid.add_row("value (output)", human(evaluation.value, *digits), "")
     for name, g in evaluation.gradients().items():
-        grid.add_row(name, human(evaluation.values[graph.variables[name]], digits), human(g, digits))
+        grid.add_row(name, human(evaluation.values[graph.variables[name]], *digits), human(g, *digits))
     return grid
 
 
