@@ -66,12 +66,74 @@ def input_options(function):
     return function
 
 
+def expect_options(function):
+    """--expect NAME=VALUE, --rtol, --atol: after the command's normal output, compare numbers of the
+    evaluation (run_pipeline resolves them first, so a name the program lacks prints nothing) and exit 1
+    on a difference."""
+    import functools
+
+    @functools.wraps(function)
+    def command(*args, expect, rtol, atol, **kwargs):
+        from cgraph_cli.errors import CheckFailed
+        from cgraph_cli.expect import Tolerance, failure_message, parse_expectation
+
+        ctx = click.get_current_context()
+        tolerance = Tolerance(rtol, atol)
+        ctx.meta["cgraph.expect"] = ([parse_expectation(word) for word in expect], tolerance)
+        result = function(*args, **kwargs)
+        checks = ctx.meta.get("cgraph.checks", [])
+        if not all(check.passed for check in checks):
+            raise CheckFailed(failure_message(checks, tolerance))
+        return result
+
+    for decorator in reversed([
+        click.option("--expect", multiple=True, metavar="NAME=VALUE",
+                     help="Exit 1 unless NAME is VALUE: value= (the output), a variable (its gradient), "
+                          "an assigned name (its value), NAME.grad= (its gradient). Repeatable."),
+        click.option("--rtol", type=click.FloatRange(min=0), default=1e-6, show_default=True,
+                     help="--expect's relative tolerance."),
+        click.option("--atol", type=click.FloatRange(min=0), default=1e-9, show_default=True,
+                     help="--expect's absolute tolerance."),
+    ]):
+        command = decorator(command)
+    return command
+
+
+def batch_options(function):
+    """--each-line (one expression per line) and --points DATA.csv (one row per point): eval in bulk,
+    handled by batch.py instead of the command's own body."""
+    import functools
+
+    @functools.wraps(function)
+    def command(*args, each_line, points, out, **kwargs):
+        ctx = click.get_current_context()
+        if each_line or points or out or kwargs.get("output_format") in ("jsonl", "csv"):
+            from cgraph_cli import batch
+
+            return batch.run(ctx, each_line=each_line, points=points, out=out, **kwargs)
+        return function(*args, **kwargs)
+
+    for decorator in reversed([
+        click.option("--each-line", is_flag=True,
+                     help="Each non-blank, non-comment line is its own expression; with --format jsonl "
+                          "(the default here) or plain. Exits with the highest code met."),
+        click.option("--points", metavar="DATA.csv",
+                     help="Evaluate at every row of a CSV whose header names variables (vectorized); "
+                          "prints CSV: the input columns, value, d_NAME per variable."),
+        click.option("--out", metavar="FILE", help="With --points: write the CSV to FILE."),
+    ]):
+        command = decorator(command)
+    return command
+
+
 class LazyGroup(click.Group):
     """A group whose commands live in their own modules, imported only when that command runs,
     so `cgraph eval` never pays for what `cgraph graph` or `cgraph diff` import."""
 
     # command name -> "module:attribute"; each module defines one click command
     LAZY_COMMANDS: dict = {
+        "check": "cgraph_cli.check:check_command",
+        "gradcheck": "cgraph_cli.gradcheck:gradcheck_command",
     }
 
     def list_commands(self, ctx):
@@ -139,6 +201,10 @@ def run_pipeline(ctx, file, var_words, vars_file):
     values = collect(ctx.meta["cgraph.bindings"], var_words, vars_file)
     graph = build(parse(source), source, frozenset(values))
     evaluation = evaluate(graph, values)
+    if ctx.meta.get("cgraph.expect"):   # --expect: an unknown name is an error before any output
+        from cgraph_cli.expect import check_expectations
+
+        ctx.meta["cgraph.checks"] = check_expectations(evaluation, *ctx.meta["cgraph.expect"])
     for warning in evaluation.warnings:
         click.echo(f"cgraph: warning: {warning}", err=True)
     return evaluation
@@ -147,12 +213,16 @@ def run_pipeline(ctx, file, var_words, vars_file):
 @cli.command("eval", cls=BindingCommand, context_settings=CONTEXT,
              epilog=BINDINGS_HELP)
 @input_options
-@click.option("--format", "output_format", type=click.Choice(list(RENDERERS)), default="tree",
-              show_default=True, help="tree and table for people; json and plain for scripts.")
+@click.option("--format", "output_format", type=click.Choice(list(RENDERERS) + ["jsonl", "csv"]),
+              default="tree", show_default=True,
+              help="tree and table for people; json and plain for scripts; jsonl with --each-line, "
+                   "csv with --points.")
 @click.option("--precision", type=click.IntRange(1, 17), metavar="N",
               help="Significant digits (default: 12 in tree/table, round-trip in json/plain).")
 @click.option("--all", "show_all", is_flag=True, help="Print every node of a large graph.")
 @click.pass_context
+@expect_options
+@batch_options
 def eval_command(ctx, file, var_words, vars_file, debug, output_format, precision, show_all):
     """Evaluate a formula: the forward value of every node and the gradient of the output.
 
@@ -175,6 +245,7 @@ def eval_command(ctx, file, var_words, vars_file, debug, output_format, precisio
 @click.option("--precision", type=click.IntRange(1, 17), metavar="N",
               help="Significant digits (default: the shortest round-trip text).")
 @click.pass_context
+@expect_options
 def grad_command(ctx, file, var_words, vars_file, debug, wrt, precision):
     """Print the gradient of the output: one `NAME VALUE` line per variable.
 

@@ -44,6 +44,12 @@ class EvalError(CgraphError):
     kind = "evaluation error"
 
 
+class CheckFailed(CgraphError):
+    """A number differed from what --expect or gradcheck expected (the output is already printed)."""
+    exit_code = ExitStatus.CHECK_FAILED
+    kind = "check failed"
+
+
 def caret_context(source: str, start: int, end: int | None = None, width: int = 72) -> str:
     """The source line holding `start`, with a caret (or ^~~~ under a span) beneath it.
 

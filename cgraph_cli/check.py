@@ -1,0 +1,527 @@
+"""`cgraph check CASES`: a file of cases (expression, bindings, expected numbers) run in one process.
+
+The case schema is the same in TOML (one `[[case]]` table per case, file-level defaults as top-level
+keys) and JSON Lines (one object per line, an optional first line `{"defaults": {...}}`):
+
+    name  = "apple"                                   optional; "case N" by default
+    expr  = "subtotal = price*count; subtotal*tax"    or file = "answer.cg" (relative to the cases file)
+    vars  = { price = 100, count = 2, tax = 1.1 }      numbers, exact strings ("1/3"), nested lists
+    value = 220                                       optional expected output value
+    grad  = { price = 2.2, count = 110, tax = 200 }   optional, any subset of the variables
+    nodes = { subtotal = { value = 200, grad = 1.1 } }  optional, named assignments (last assignment)
+    rtol  = 1e-9                                      optional, also atol
+
+Defaults may hold rtol, atol, vars (merged under each case's), expr and file. A key that is not in the
+schema is an error, never ignored: a misspelled `grda` must not turn a check into no check.
+
+Exit codes: 0 all cases pass, 1 any fails (a case whose program does not parse or evaluate fails,
+its error shown as what was got), 2 the cases file itself is malformed (file, case, key and line).
+"""
+
+import difflib
+import json
+import re
+import sys
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+import click
+
+from cgraph_cli.bindings import NAME, check_name, to_tensor
+from cgraph_cli.errors import CgraphError, ExitStatus, UsageError
+from cgraph_cli.render.numbers import HUMAN_DIGITS
+from cgraph_cli.expect import (Check, Comparison, Tolerance, compare, is_tensor, number_text,
+                               parse_expected, shape_text)
+
+CASE_KEYS = ("name", "expr", "file", "vars", "value", "grad", "nodes", "rtol", "atol")
+DEFAULT_KEYS = ("rtol", "atol", "vars", "expr", "file")
+NODE_KEYS = ("value", "grad")
+
+
+class CasesError(UsageError):
+    """The cases file itself is malformed: exit 2, with where."""
+    kind = "cases file error"
+
+
+class Case(NamedTuple):
+    name: str
+    line: int | None
+    source: str | None         # the program text, or None when it could not be read
+    source_error: str | None   # why the program file could not be read (a failed case, not a bad file)
+    bindings: dict
+    value: object              # expected output value, or None
+    grad: dict                 # variable -> expected gradient
+    nodes: dict                # assigned name -> {"value": ..., "grad": ...}
+    tolerance: Tolerance
+
+
+class CaseResult(NamedTuple):
+    case: Case
+    checks: list               # Check
+    error: str | None          # the program's parse/binding/evaluation error
+    exit_code: int | None      # that error's exit code
+    seconds: float
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None and all(check.passed for check in self.checks)
+
+
+# ----------------------------------------------------------------------------- reading the file
+
+class _Where:
+    """Builds `FILE: case 'apple' (line 5): key 'grad.pricee': ...` messages."""
+
+    def __init__(self, path: str, text: str, toml: bool):
+        self.path, self.text, self.toml = path, text, toml
+        self.defaults_line = None   # JSON Lines: the line of {"defaults": ...}
+        self.lines = text.split("\n")
+        self.case_starts = [i for i, line in enumerate(self.lines)
+                            if re.match(r"\s*\[\[\s*case\s*\]\]", line)] if toml else []
+
+    def key_line(self, case_index: int | None, key: str, physical: int | None) -> int | None:
+        """The line holding a dotted key (`grad.price`) in the case's section: each part is looked for
+        from the line of the part before it. `physical` when not found (or for JSON Lines)."""
+        if not self.toml:
+            return physical
+        if case_index is None:
+            first, last = 0, (self.case_starts[0] if self.case_starts else len(self.lines))
+        else:
+            first = self.case_starts[case_index] if case_index < len(self.case_starts) else 0
+            following = [s for s in self.case_starts if s > first]
+            last = following[0] if following else len(self.lines)
+        found = None
+        for part in key.split("."):
+            word = re.escape(part)
+            pattern = re.compile(rf"(^|[\s{{,.]){word}\s*=|\"{word}\"\s*=|\[\s*case\.{word}\s*\]")
+            line = next((i for i in range(first, last) if pattern.search(self.lines[i].split("#", 1)[0])), None)
+            if line is None:
+                break
+            found = first = line
+        return physical if found is None else found + 1
+
+    def error(self, message: str, case_index=None, name=None, key=None, line=None) -> CasesError:
+        where = [self.path]
+        if case_index is not None:
+            where.append(f"case {name!r}" if name else f"case {case_index + 1}")
+        elif key is not None:
+            where.append("defaults")
+            line = line or self.defaults_line
+        if key is not None:
+            line = self.key_line(case_index, key, line)
+            where.append(f"key {key!r}")
+        if line is not None:
+            where.append(f"line {line}")
+        return CasesError(": ".join(where[:1]) + (" (" + ", ".join(where[1:]) + ")" if where[1:] else "")
+                          + f": {message}")
+
+
+def load(path: str, program_file: str | None = None) -> list:
+    """Read and validate a cases file: a list of Case, or CasesError naming what is wrong and where."""
+    if path == "-":
+        data = sys.stdin.buffer.read()
+        base = Path.cwd()
+    else:
+        try:
+            data = Path(path).read_bytes()
+        except OSError as error:
+            raise CasesError(f"cannot read {path}: {error.strerror or error}")
+        base = Path(path).resolve().parent
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise CasesError(f"{path}: not UTF-8 text (byte {data[error.start]:#04x} at offset {error.start})")
+    toml = _is_toml(path, text)
+    where = _Where(path, text, toml)
+    defaults, raw_cases = _read_toml(text, where) if toml else _read_json_lines(text, where)
+    defaults = _check_keys(defaults, DEFAULT_KEYS, where, None, None, None, "a file-level default")
+    default_program = None
+    if program_file is not None:
+        default_program = _read_program(Path(program_file), f"-f {program_file}")
+    elif "expr" in defaults or "file" in defaults:
+        default_program = _program(defaults, where, None, None, None, base)
+    default_vars = _bindings(defaults.get("vars", {}), where, None, None, None)
+    default_tolerance = _tolerance(defaults, Tolerance(), where, None, None, None)
+    if not raw_cases:
+        raise where.error("no cases: add a [[case]] table (TOML) or one JSON object per line")
+    cases = []
+    for index, (raw, line) in enumerate(raw_cases):
+        cases.append(_case(raw, index, line, where, base, default_program, default_vars, default_tolerance))
+    return cases
+
+
+def _is_toml(path: str, text: str) -> bool:
+    suffix = Path(path).suffix.lower()
+    if suffix == ".toml":
+        return True
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        return False
+    return not text.lstrip().startswith("{")
+
+
+def _read_toml(text: str, where: _Where):
+    try:
+        import tomllib
+    except ImportError:   # Python 3.10
+        import tomli as tomllib
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise CasesError(f"{where.path}: not valid TOML: {error}")
+    cases = document.pop("case", [])
+    if not isinstance(cases, list) or not all(isinstance(case, dict) for case in cases):
+        raise where.error("'case' must be a list of tables: write each case as [[case]]", key="case")
+    return document, [(case, where.case_starts[i] + 1 if i < len(where.case_starts) else None)
+                      for i, case in enumerate(cases)]
+
+
+def _read_json_lines(text: str, where: _Where):
+    defaults, cases = {}, []
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except ValueError as error:
+            raise where.error(f"not valid JSON: {error}", line=number)
+        if not isinstance(item, dict):
+            raise where.error("each line must be a JSON object (a case, or {\"defaults\": {...}} first)",
+                              line=number)
+        if "defaults" in item:
+            if cases or defaults or len(item) != 1 or not isinstance(item["defaults"], dict):
+                raise where.error("{\"defaults\": {...}} must be the first line, alone in its object",
+                                  line=number)
+            defaults = item["defaults"]
+            where.defaults_line = number
+            continue
+        cases.append((item, number))
+    return defaults, cases
+
+
+def _check_keys(table: dict, allowed: tuple, where, index, name, line, what: str) -> dict:
+    for key in table:
+        if key not in allowed:
+            close = difflib.get_close_matches(str(key), allowed, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else "allowed: " + ", ".join(allowed)
+            raise where.error(f"unknown key in {what}; {hint}", index, name, key, line)
+    return table
+
+
+def _case(raw: dict, index: int, line, where: _Where, base: Path, default_program,
+          default_vars: dict, default_tolerance: Tolerance) -> Case:
+    name = raw.get("name")
+    if name is not None and not isinstance(name, str):
+        raise where.error("name must be a string", index, None, "name", line)
+    _check_keys(raw, CASE_KEYS, where, index, name, line, "a case")
+    label = name or f"case {index + 1}"
+    if "expr" in raw or "file" in raw:
+        source, source_error = _program(raw, where, index, name, line, base)
+    elif default_program is not None:
+        source, source_error = default_program
+    else:
+        raise where.error("the case has no program: give expr = \"...\" or file = \"answer.cg\" "
+                          "(or a file-level default, or -f FILE)", index, name, None, line)
+    bindings = dict(default_vars)
+    bindings.update(_bindings(raw.get("vars", {}), where, index, name, line))
+    value = None
+    if "value" in raw:
+        value = _expected(raw["value"], where, index, name, "value", line)
+    grad = {}
+    grads = _table(raw.get("grad", {}), where, index, name, "grad", line)
+    for variable, expected in grads.items():
+        key = f"grad.{variable}"
+        if variable not in bindings:
+            close = difflib.get_close_matches(variable, list(bindings), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else (
+                "; its vars are: " + ", ".join(sorted(bindings)) if bindings else "; it binds none")
+            raise where.error(f"no variable {variable} in this case's vars{hint}", index, name, key, line)
+        expected = _expected(expected, where, index, name, key, line)
+        expected_shape = expected.shape if is_tensor(expected) else ()
+        bound_shape = bindings[variable].shape if is_tensor(bindings[variable]) else ()
+        if expected_shape != bound_shape:
+            raise where.error(f"the gradient of {variable} has the shape of {variable}, "
+                              f"{shape_text(bound_shape)}; this one is {shape_text(expected_shape)}",
+                              index, name, key, line)
+        grad[variable] = expected
+    nodes = {}
+    for node_name, expectations in _table(raw.get("nodes", {}), where, index, name, "nodes", line).items():
+        key = f"nodes.{node_name}"
+        if not NAME.match(node_name):
+            raise where.error(f"{node_name!r} is not a name", index, name, key, line)
+        if not isinstance(expectations, dict) or not expectations:
+            raise where.error("expected a table such as { value = 200, grad = 1.1 }", index, name, key, line)
+        _check_keys(expectations, NODE_KEYS, where, index, name, line, f"nodes.{node_name}")
+        nodes[node_name] = {part: _expected(number, where, index, name, f"{key}.{part}", line)
+                            for part, number in expectations.items()}
+    tolerance = _tolerance(raw, default_tolerance, where, index, name, line)
+    return Case(label, line, source, source_error, bindings, value, grad, nodes, tolerance)
+
+
+def _table(value, where, index, name, key, line) -> dict:
+    if not isinstance(value, dict):
+        raise where.error("expected a table of name = number", index, name, key, line)
+    return value
+
+
+def _program(table: dict, where, index, name, line, base: Path):
+    """(source, None), or (None, why) when the program file cannot be read: that case fails."""
+    if "expr" in table and "file" in table:
+        raise where.error("give expr or file, not both", index, name, "file", line)
+    if "expr" in table:
+        if not isinstance(table["expr"], str):
+            raise where.error("expr must be a string", index, name, "expr", line)
+        return table["expr"], None
+    if not isinstance(table["file"], str):
+        raise where.error("file must be a string (a path relative to the cases file)", index, name,
+                          "file", line)
+    return _read_program(base / table["file"], table["file"])
+
+
+def _read_program(path: Path, shown: str):
+    try:
+        return path.read_bytes().decode("utf-8"), None
+    except OSError as error:
+        return None, f"cannot read {shown}: {error.strerror or error}"
+    except UnicodeDecodeError:
+        return None, f"{shown} is not UTF-8 text"
+
+
+def _bindings(table, where, index, name, line) -> dict:
+    """A case's vars, read as the command line reads bindings (numbers, exact strings, nested lists)."""
+    values = {}
+    for variable, value in _table(table, where, index, name, "vars", line).items():
+        key = f"vars.{variable}"
+        try:
+            check_name(variable, "vars")
+            values[variable] = to_tensor(value, key)
+        except CgraphError as error:
+            raise where.error(error.message.removeprefix(f"{key}: "), index, name, key, line)
+    return values
+
+
+def _expected(value, where, index, name, key, line):
+    try:
+        return parse_expected(value, key)
+    except CgraphError as error:
+        raise where.error(error.message.removeprefix(f"{key}: "), index, name, key, line)
+
+
+def _tolerance(table: dict, default: Tolerance, where, index, name, line) -> Tolerance:
+    values = {}
+    for key in ("rtol", "atol"):
+        if key in table:
+            value = table[key]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+                raise where.error("must be a number >= 0", index, name, key, line)
+            values[key] = float(value)
+    return default._replace(**values)
+
+
+# ----------------------------------------------------------------------------- running the cases
+
+def run_case(case: Case) -> CaseResult:
+    from cgraph_cli.engine import evaluate
+    from cgraph_cli.grammar import parse
+    from cgraph_cli.graph import build
+
+    started = time.perf_counter()
+    if case.source is None:
+        return CaseResult(case, [], case.source_error, ExitStatus.USAGE, time.perf_counter() - started)
+    try:
+        graph = build(parse(case.source), case.source, frozenset(case.bindings))
+        evaluation = evaluate(graph, case.bindings)
+    except CgraphError as error:
+        return CaseResult(case, [], f"{error.kind}: {error.message}", int(error.exit_code),
+                          time.perf_counter() - started)
+    return CaseResult(case, case_checks(case, evaluation), None, None, time.perf_counter() - started)
+
+
+def case_checks(case: Case, evaluation) -> list:
+    from cgraph_cli import expect
+
+    tolerance = case.tolerance
+    checks = []
+
+    def add(what, expected, got, missing=""):
+        comparison = Comparison(False, None, missing) if missing else compare(expected, got, tolerance)
+        checks.append(Check(what, expected, got, comparison))
+
+    if case.value is not None:
+        add("value", case.value, evaluation.value)
+    for variable, expected in case.grad.items():
+        add(f"grad {variable}", expected, expect.variable_gradient(evaluation, variable))
+    assigned = evaluation.graph.assigned
+    for node_name, parts in case.nodes.items():
+        missing = "" if node_name in assigned else f"the program assigns no {node_name}"
+        if "value" in parts:
+            add(node_name, parts["value"], expect.assigned_value(evaluation, node_name), missing)
+        if "grad" in parts:
+            add(f"{node_name}.grad", parts["grad"], expect.assigned_gradient(evaluation, node_name), missing)
+    return checks
+
+
+# ----------------------------------------------------------------------------- reports
+
+def render_table(results: list, digits: int | None):
+    """The human report: numbers to 12 significant digits (as the tree and table formats print them),
+    a failed program's error headline as what was got and its full message below the table."""
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    digits = digits or HUMAN_DIGITS
+    table = Table(header_style="bold", pad_edge=False)
+    for column, justify in (("case", "left"), ("check", "left"), ("expected", "right"),
+                            ("got", "right"), ("difference", "right"), ("result", "left")):
+        table.add_column(column, justify=justify, overflow="fold", no_wrap=column not in ("case", "got"))
+    passed, failed = Text("pass", style="green"), Text("FAIL", style="bold red")
+    errors = []
+    for result in results:
+        label = result.case.name
+        if result.error is not None:
+            headline = result.error.split("\n")[0].removesuffix(":")
+            table.add_row(label, "evaluates", "—", Text(headline, style="red", justify="left"), "", failed,
+                          end_section=True)
+            errors.append(Text(f"{label}: {result.error}", style="red"))
+            continue
+        if not result.checks:
+            table.add_row(label, "evaluates", "—", "yes", "", passed, end_section=True)
+            continue
+        for i, check in enumerate(result.checks):
+            comparison = check.comparison
+            difference = comparison.note if comparison.note else number_text(comparison.difference, 3)
+            table.add_row(label if i == 0 else "", check.what, number_text(check.expected, digits),
+                          number_text(check.got, digits), difference, passed if check.passed else failed,
+                          end_section=i == len(result.checks) - 1)
+    return Group(table, *errors, Text(summary(results), style="bold"))
+
+
+def summary(results: list) -> str:
+    failed = sum(not result.passed for result in results)
+    return f"{len(results) - failed} passed, {failed} failed"
+
+
+def _json_value(value):
+    from cgraph_cli.render.numbers import json_number
+
+    if value is None:
+        return None
+    if is_tensor(value):
+        import numpy
+
+        array = numpy.asarray(value, dtype=float)
+        if numpy.isfinite(array).all():
+            return array.tolist()
+        return [_json_value(item) for item in array]   # a row at a time: inf/nan become strings
+    return json_number(float(value))
+
+
+def render_json(path: str, results: list) -> str:
+    cases = []
+    for result in results:
+        case = result.case
+        cases.append({
+            "name": case.name, "line": case.line, "passed": result.passed,
+            "error": result.error, "exit_code": result.exit_code,
+            "rtol": case.tolerance.rtol, "atol": case.tolerance.atol,
+            "checks": [{"what": check.what, "expected": _json_value(check.expected),
+                        "got": _json_value(check.got),
+                        "difference": _json_value(check.comparison.difference),
+                        "passed": check.passed, "note": check.comparison.note}
+                       for check in result.checks],
+        })
+    failed = sum(not result.passed for result in results)
+    document = {"file": path, "passed": len(results) - failed, "failed": failed, "cases": cases}
+    return json.dumps(document, allow_nan=False) + "\n"
+
+
+def render_junit(path: str, results: list) -> str:
+    """JUnit XML, as course CI systems display it: one testcase per case, the failure text listing
+    each differing number."""
+    import xml.etree.ElementTree as ET
+
+    failed = sum(not result.passed for result in results)
+    total_seconds = f"{sum(result.seconds for result in results):.6f}"
+    counts = {"tests": str(len(results)), "failures": str(failed), "errors": "0", "skipped": "0",
+              "time": total_seconds}
+    root = ET.Element("testsuites", {"name": "cgraph check", **counts})
+    suite = ET.SubElement(root, "testsuite", {"name": path, **counts})
+    classname = Path(path).stem if path != "-" else "cases"
+    for result in results:
+        case = result.case
+        testcase = ET.SubElement(suite, "testcase", {"name": case.name, "classname": classname,
+                                                     "time": f"{result.seconds:.6f}"})
+        if case.line is not None:
+            testcase.set("file", path)
+            testcase.set("line", str(case.line))
+        if result.error is not None:
+            failure = ET.SubElement(testcase, "failure", {"message": _xml_safe(result.error.split("\n")[0]),
+                                                          "type": result.error.split(":")[0]})
+            failure.text = _xml_safe(result.error)
+        elif not result.passed:
+            bad = [check for check in result.checks if not check.passed]
+            failure = ET.SubElement(testcase, "failure", {
+                "message": f"{len(bad)} of {len(result.checks)} checks differ", "type": "check"})
+            tolerance = case.tolerance
+            lines = [f"{check.what}: expected {number_text(check.expected)}, got {number_text(check.got)}"
+                     f" ({check.comparison.note or 'difference ' + number_text(check.comparison.difference)})"
+                     for check in bad]
+            lines.append(f"tolerance: rtol {tolerance.rtol:g}, atol {tolerance.atol:g}")
+            failure.text = _xml_safe("\n".join(lines))
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _xml_safe(text: str) -> str:
+    """XML 1.0 cannot hold most control characters (a NUL in a student's file): show them escaped."""
+    return "".join(ch if ch in "\t\n\r" or (ch >= " " and ch not in "\ufffe\uffff")
+                   else repr(ch)[1:-1] for ch in text)
+
+
+# ----------------------------------------------------------------------------- the command
+
+@click.command("check", context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.argument("cases_path", metavar="CASES")
+@click.option("-f", "--file", "program_file", metavar="FILE",
+              help="The program for every case that gives no expr or file of its own (a student's answer).")
+@click.option("--format", "output_format", type=click.Choice(["table", "json", "junit"]), default="table",
+              show_default=True, help="table for people; json and junit (JUnit XML) for machines and CI.")
+@click.option("--precision", type=click.IntRange(1, 17), metavar="N",
+              help="Significant digits in the table (default: the shortest round-trip text).")
+@click.option("--debug", is_flag=True, help="Show Python tracebacks (for bug reports).")
+def check_command(cases_path, program_file, output_format, precision, debug):
+    """Run a file of cases: each a program, its bindings and the numbers it should give.
+
+    CASES is TOML (one [[case]] table per case) or JSON Lines (one object per line); '-' reads
+    standard input. Exit status: 0 when every case passes, 1 when any fails (a program that does
+    not parse or evaluate is a failed case), 2 when the cases file itself is malformed.
+
+    \b
+    Example (cases.toml):
+      [[case]]
+      name = "apple"
+      expr = "subtotal = price*count; subtotal*tax"
+      vars = { price = 100, count = 2, tax = 1.1 }
+      value = 220
+      grad = { price = 2.2, count = 110, tax = 200 }
+      nodes = { subtotal = { value = 200, grad = 1.1 } }
+
+    \b
+      cgraph check cases.toml
+      cgraph check cases.toml -f student/answer.cg --format junit > report.xml
+    \b
+    Tolerance: pass when |got - expected| <= max(rtol * max(|got|, |expected|), atol);
+    default rtol 1e-6, atol 1e-9 (set rtol/atol at the top of the file or in a case).
+    """
+    from cgraph_cli.cli import emit
+
+    cases = load(cases_path, program_file)
+    results = [run_case(case) for case in cases]
+    if output_format == "json":
+        emit(render_json(cases_path, results))
+    elif output_format == "junit":
+        emit(render_junit(cases_path, results))
+    else:
+        emit(render_table(results, precision))
+    return ExitStatus.SUCCESS if all(result.passed for result in results) else ExitStatus.CHECK_FAILED
