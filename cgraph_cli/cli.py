@@ -132,6 +132,8 @@ class LazyGroup(click.Group):
 
     # command name -> "module:attribute"; each module defines one click command
     LAZY_COMMANDS: dict = {
+        "graph": "cgraph_cli.graph_command:graph_command",
+        "minimize": "cgraph_cli.minimize_command:minimize_command",
         "check": "cgraph_cli.check:check_command",
         "gradcheck": "cgraph_cli.gradcheck:gradcheck_command",
     }
@@ -220,10 +222,13 @@ def run_pipeline(ctx, file, var_words, vars_file):
 @click.option("--precision", type=click.IntRange(1, 17), metavar="N",
               help="Significant digits (default: 12 in tree/table, round-trip in json/plain).")
 @click.option("--all", "show_all", is_flag=True, help="Print every node of a large graph.")
+@click.option("--steps", is_flag=True,
+              help="Show the backward pass step by step: upstream x local derivative, and the "
+                   "running total where a value fans out.")
 @click.pass_context
 @expect_options
 @batch_options
-def eval_command(ctx, file, var_words, vars_file, debug, output_format, precision, show_all):
+def eval_command(ctx, file, var_words, vars_file, debug, output_format, precision, show_all, steps):
     """Evaluate a formula: the forward value of every node and the gradient of the output.
 
     \b
@@ -232,8 +237,14 @@ def eval_command(ctx, file, var_words, vars_file, debug, output_format, precisio
       cgraph eval "price*count*tax" --price 100 --count 2 --tax 1.1 --format table
       echo "x*y" | cgraph eval --x 2 --y 3 --format json
       cgraph eval -f prog.cg --vars point.json --format plain
+      cgraph eval "(x+y)*z" --x 1 --y 3 --z -3 --steps
     """
     evaluation = run_pipeline(ctx, file, var_words, vars_file)
+    if steps:
+        from cgraph_cli.render import steps as steps_renderer
+
+        emit(steps_renderer.render(evaluation, Options(precision, show_all), output_format))
+        return
     output = RENDERERS[output_format](evaluation, Options(precision, show_all))
     emit(output)
 
