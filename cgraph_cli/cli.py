@@ -126,6 +126,57 @@ def batch_options(function):
     return command
 
 
+def seed_option(function):
+    """--seed: the upstream gradient of a non-scalar output (a vector-Jacobian product)."""
+    def remember(ctx, param, value):
+        ctx.meta["cgraph.seed"] = value
+        return value
+
+    return click.option("--seed", metavar="TENSOR", callback=remember, expose_value=False,
+                        help="Upstream gradient of a tensor output, e.g. \"[1, 0, 0]\" (default: ones, "
+                             "the gradient of the output's sum).")(function)
+
+
+def exact_options(function):
+    """--exact / --exact-auto: compute with rationals (exact.py, imported only then). Remembered in
+    ctx.meta like --seed; the wrapper refuses them where they do not apply (--each-line, --points)."""
+    import functools
+
+    def remember(ctx, param, value):
+        if value:
+            auto = param.name == "exact_auto" or ctx.meta.get("cgraph.exact") == "auto"
+            ctx.meta["cgraph.exact"] = "auto" if auto else "strict"
+        return value
+
+    @functools.wraps(function)
+    def command(*args, **kwargs):
+        ctx = click.get_current_context()
+        if ctx.meta.get("cgraph.exact") and (kwargs.get("each_line") or kwargs.get("points")):
+            raise UsageError("--exact evaluates one expression at one point: not with --each-line or --points")
+        return function(*args, **kwargs)
+
+    for decorator in reversed([
+        click.option("--exact", is_flag=True, callback=remember, expose_value=False,
+                     help="Compute with exact rationals (2.2 is 11/5; bindings such as 1/3 are exact); "
+                          "an irrational operation (exp, sqrt(2), pi) is an error, exit 3."),
+        click.option("--exact-auto", is_flag=True, callback=remember, expose_value=False,
+                     help="Like --exact, but compute irrational operations in float64 and say where."),
+    ]):
+        command = decorator(command)
+    return command
+
+
+def order_option(function):
+    """--order 2 on eval: the Hessian (hessian.py) added to the output."""
+    def remember(ctx, param, value):
+        ctx.meta["cgraph.order"] = value
+        return value
+
+    return click.option("--order", type=click.IntRange(1, 2), default=1, show_default=True,
+                        callback=remember, expose_value=False,
+                        help="2: add the second derivatives (the Hessian) to the output.")(function)
+
+
 class LazyGroup(click.Group):
     """A group whose commands live in their own modules, imported only when that command runs,
     so `cgraph eval` never pays for what `cgraph graph` or `cgraph diff` import."""
@@ -136,6 +187,8 @@ class LazyGroup(click.Group):
         "minimize": "cgraph_cli.minimize_command:minimize_command",
         "check": "cgraph_cli.check:check_command",
         "gradcheck": "cgraph_cli.gradcheck:gradcheck_command",
+        "diff": "cgraph_cli.diff:diff_command",
+        "hessian": "cgraph_cli.hessian:hessian_command",
     }
 
     def list_commands(self, ctx):
@@ -179,11 +232,11 @@ def read_source(positional: list, file: str | None) -> str:
         return _decode(data, file)
     if positional and positional[0] != "-":
         return positional[0]
-    stdin = click.get_text_stream("stdin")
+    stdin = sys.stdin
     if file is None and not positional and stdin.isatty():
         raise UsageError("no expression given: pass EXPR, -f FILE, or pipe it on standard input\n"
                          "example: cgraph eval \"(x+y)^2\" --x 1 --y 3")
-    return _decode(click.get_binary_stream("stdin").read(), "standard input")
+    return _decode(getattr(stdin, "buffer", stdin).read(), "standard input")
 
 
 def _decode(data: bytes, where: str) -> str:
@@ -202,7 +255,20 @@ def run_pipeline(ctx, file, var_words, vars_file):
     source = read_source(ctx.meta["cgraph.positional"], file)
     values = collect(ctx.meta["cgraph.bindings"], var_words, vars_file)
     graph = build(parse(source), source, frozenset(values))
-    evaluation = evaluate(graph, values)
+    seed = ctx.meta.get("cgraph.seed")
+    if seed is not None:
+        from cgraph_cli.bindings import parse_value
+
+        seed = parse_value(seed, "--seed")
+    if ctx.meta.get("cgraph.exact"):
+        from cgraph_cli import exact
+
+        if seed is not None:
+            raise UsageError("--seed is for tensor outputs; --exact is for scalar formulas")
+        exact_values = exact.exact_bindings(ctx.meta["cgraph.bindings"], var_words, vars_file, values)
+        evaluation = exact.evaluate(graph, exact_values, auto=ctx.meta["cgraph.exact"] == "auto")
+    else:
+        evaluation = evaluate(graph, values, seed=seed)
     if ctx.meta.get("cgraph.expect"):   # --expect: an unknown name is an error before any output
         from cgraph_cli.expect import check_expectations
 
@@ -222,13 +288,18 @@ def run_pipeline(ctx, file, var_words, vars_file):
 @click.option("--precision", type=click.IntRange(1, 17), metavar="N",
               help="Significant digits (default: 12 in tree/table, round-trip in json/plain).")
 @click.option("--all", "show_all", is_flag=True, help="Print every node of a large graph.")
+@click.option("--full", is_flag=True, help="Print every element of a tensor (tree and table).")
+@seed_option
 @click.option("--steps", is_flag=True,
               help="Show the backward pass step by step: upstream x local derivative, and the "
                    "running total where a value fans out.")
+@order_option
 @click.pass_context
+@exact_options
 @expect_options
 @batch_options
-def eval_command(ctx, file, var_words, vars_file, debug, output_format, precision, show_all, steps):
+def eval_command(ctx, file, var_words, vars_file, debug, output_format, precision, show_all, full,
+                 steps):
     """Evaluate a formula: the forward value of every node and the gradient of the output.
 
     \b
@@ -240,12 +311,20 @@ def eval_command(ctx, file, var_words, vars_file, debug, output_format, precisio
       cgraph eval "(x+y)*z" --x 1 --y 3 --z -3 --steps
     """
     evaluation = run_pipeline(ctx, file, var_words, vars_file)
+    if ctx.meta.get("cgraph.order", 1) > 1:
+        from cgraph_cli.hessian import render_eval
+
+        if steps:
+            raise UsageError("--order 2 and --steps do not go together: use one at a time")
+        emit(render_eval(evaluation, output_format, Options(precision, show_all, full),
+                         ctx.meta.get("cgraph.exact")))
+        return
     if steps:
         from cgraph_cli.render import steps as steps_renderer
 
-        emit(steps_renderer.render(evaluation, Options(precision, show_all), output_format))
+        emit(steps_renderer.render(evaluation, Options(precision, show_all, full), output_format))
         return
-    output = RENDERERS[output_format](evaluation, Options(precision, show_all))
+    output = RENDERERS[output_format](evaluation, Options(precision, show_all, full))
     emit(output)
 
 
@@ -255,7 +334,9 @@ def eval_command(ctx, file, var_words, vars_file, debug, output_format, precisio
               help="Only this variable (repeatable); with one --wrt the bare number is printed.")
 @click.option("--precision", type=click.IntRange(1, 17), metavar="N",
               help="Significant digits (default: the shortest round-trip text).")
+@seed_option
 @click.pass_context
+@exact_options
 @expect_options
 def grad_command(ctx, file, var_words, vars_file, debug, wrt, precision):
     """Print the gradient of the output: one `NAME VALUE` line per variable.
@@ -265,13 +346,14 @@ def grad_command(ctx, file, var_words, vars_file, debug, wrt, precision):
       cgraph grad "(x+y)^2" --x 1 --y 3
       g=$(cgraph grad "x*y" --x 2 --y 3 --wrt x)     # g=3
     """
-    from cgraph_cli.render.numbers import machine
+    from cgraph_cli.render.numbers import elements, machine
 
     evaluation = run_pipeline(ctx, file, var_words, vars_file)
     graph = evaluation.graph
     gradients = evaluation.gradients()
     if not wrt:
-        emit("".join(f"{name} {machine(g, precision)}\n" for name, g in gradients.items()))
+        emit("".join(f"{label} {machine(v, precision)}\n"
+                     for name, g in gradients.items() for label, v in elements(name, g)))
         return
     lines = []
     for name in wrt:
@@ -284,7 +366,10 @@ def grad_command(ctx, file, var_words, vars_file, debug, wrt, precision):
             known = ", ".join(sorted(set(gradients) | set(graph.assigned))) or "none"
             raise BindingError(f"--wrt {name}: the expression has no variable or assigned name "
                                f"{name} (it has: {known})")
-        lines.append(machine(g, precision) if len(wrt) == 1 else f"{name} {machine(g, precision)}")
+        if getattr(g, "ndim", 0):   # a tensor: one `W[i,j] V` line per element
+            lines += [f"{label} {machine(v, precision)}" for label, v in elements(name, g)]
+        else:
+            lines.append(machine(g, precision) if len(wrt) == 1 else f"{name} {machine(g, precision)}")
     emit("\n".join(lines) + "\n")
 
 
@@ -295,7 +380,7 @@ def emit(output) -> None:
         return
     from rich.console import Console
 
-    Console(file=click.get_text_stream("stdout")).print(output)
+    Console(file=sys.stdout).print(output)
 
 
 def main(argv=None) -> None:

@@ -224,7 +224,8 @@ def _describe(value) -> str:
     import numpy
 
     bad = int(numpy.count_nonzero(~numpy.isfinite(value)))
-    return f"an array of shape {shape}" + (f" with {bad} non-finite elements" if bad else "")
+    plural = "element" if bad == 1 else "elements"
+    return f"an array of shape {shape}" + (f" with {bad} non-finite {plural}" if bad else "")
 
 
 def _unbound_message(missing: list) -> str:
@@ -245,7 +246,8 @@ def _evaluation_error(graph: Graph, values: list, node_id: int, error) -> EvalEr
         what = f"{op.name}({shown}) is {values[node_id]}: not a finite float64"
     elif isinstance(error, OverflowError) or "overflow" in text:
         what = f"{op.name}({shown}) overflows float64 (larger than 1.8e308)"
-    elif op.domain and isinstance(error, (FloatingPointError, ValueError)) and not _shape_error(error, shapes):
+    elif (op.domain and isinstance(error, (FloatingPointError, ValueError)) and not _shape_error(error, shapes)
+          and not (op.name == "pow" and "divide by zero" in text)):
         what = f"{op.name} needs {op.domain}, got {shown}"
     elif isinstance(error, ZeroDivisionError) or "divide by zero" in text:
         what = "division by zero" if op.name == "div" else f"{op.name}({shown}): {text}"

@@ -118,6 +118,8 @@ def build(program: ast.Program, source: str, bound=frozenset()) -> Graph:
         if kind is Binary:
             right = pop()
             left = pop()
+            if node.op == "matmul":
+                graph.uses_tensors = True
             push(len(ops))
             ops.append(node.op)
             inputs.append((left, right))

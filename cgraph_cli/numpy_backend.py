@@ -100,7 +100,8 @@ def _matmul_grads(g, a, b):
 
 def _dot(a, b):
     if np.ndim(a) == 0 or np.ndim(b) == 0:
-        return np.multiply(a, b)
+        result = np.multiply(a, b)
+        return float(result) if np.ndim(result) == 0 else result
     if np.ndim(a) > 2 or np.ndim(b) > 2:
         raise ValueError("dot of arrays of rank 3 or more: use @ (matmul) instead")
     return _matmul(a, b)
@@ -112,19 +113,18 @@ def _dot_grads(g, a, b):
     return _matmul_grads(g, a, b)
 
 
-def _sum(a, axis=None, keepdims=False):
-    result = np.sum(a, axis=axis, keepdims=keepdims)
-    return float(result) if np.ndim(result) == 0 else result
+def _reduction(function):
+    """A reduction over `axis`; a formula's scalar has no axis to reduce over (NumPy would allow
+    axis=0). The rules' own sums with keepdims=True (softmax's) pass a scalar through."""
+    def reduce(a, axis=None, **kwargs):
+        if axis is not None and np.ndim(a) == 0 and not kwargs.get("keepdims"):
+            raise ValueError(f"axis {axis} is out of bounds for a scalar")
+        result = function(a, axis=axis, **kwargs)
+        return float(result) if np.ndim(result) == 0 else result
+    return reduce
 
 
-def _mean(a, axis=None):
-    result = np.mean(a, axis=axis)
-    return float(result) if np.ndim(result) == 0 else result
-
-
-def _amax(a, axis=None):
-    result = np.max(a, axis=axis)
-    return float(result) if np.ndim(result) == 0 else result
+_sum, _mean, _amax = _reduction(np.sum), _reduction(np.mean), _reduction(np.max)
 
 
 def _spread(g, a, axis):
@@ -219,11 +219,12 @@ NUMPY = SimpleNamespace(
     power_slope=_power_slope, power_exponent_slope=_power_exponent_slope, quotient=_quotient,
     LN2=math.log(2.0), LN10=math.log(10.0), kink=_kink, ties=_ties,
     stack=_stack, index=_index, scatter=_scatter, matmul=_matmul, matmul_grads=_matmul_grads,
-    dot=_dot, dot_grads=_dot_grads, transpose=np.transpose, sum=_sum, mean=_mean, amax=_amax,
-    spread=_spread, count=_count, argmax_share=_argmax_share, softmax=_softmax,
-    log_softmax=_log_softmax, cross_entropy=_cross_entropy,
+    dot=_dot, dot_grads=_dot_grads, transpose=_tidy(np.transpose), sum=_sum, mean=_mean, amax=_amax,
+    spread=_spread, count=_count, argmax_share=_argmax_share, softmax=_tidy(_softmax),
+    log_softmax=_tidy(_log_softmax), cross_entropy=_cross_entropy,
     softmax_cross_entropy=_softmax_cross_entropy, batch=_batch,
-    forward_guard=lambda: np.errstate(all="raise"), backward_guard=lambda: np.errstate(all="ignore"),
+    forward_guard=lambda: np.errstate(all="raise", under="ignore"),   # underflow to 0 is fine, as with floats
+    backward_guard=lambda: np.errstate(all="ignore"),
     unbroadcast=unbroadcast,
 )
 

@@ -63,7 +63,8 @@ def table(B) -> OpTable:
         Op("mul", 2, lambda a, b: a * b, lambda g, out, a, b: (g * b, g * a), "*"),
         Op("div", 2, B.divide, lambda g, out, a, b: (g / b, -g * out / b), "/"),
         Op("pow", 2, B.power,
-           lambda g, out, a, b: (g * B.power_slope(a, b), g * B.power_exponent_slope(out, a, b)), "^"),
+           lambda g, out, a, b: (g * B.power_slope(a, b), g * B.power_exponent_slope(out, a, b)), "^",
+           domain="a non-negative base unless the exponent is an integer"),
         Op("neg", 1, lambda a: -a, lambda g, out, a: (-g,), "neg"),
         Op("pos", 1, lambda a: a, lambda g, out, a: (g,), "pos"),
         # ----- elementary functions -----
