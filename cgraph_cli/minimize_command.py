@@ -87,7 +87,6 @@ def minimize_command(ctx, file, var_words, vars_file, debug, wrt, lr, iterations
             status += f"the loss grew from {start:.3g} to {final.loss:.3g}: try a smaller --lr"
         else:
             status += "try more --iterations, another --lr or --method"
-        click.echo(f"cgraph: warning: {status}", err=True)
     if plot_file is not None:
         _save_plot(result, plot_file, method, lr)
     if output_format == "json":
@@ -100,6 +99,9 @@ def minimize_command(ctx, file, var_words, vars_file, debug, wrt, lr, iterations
         if not no_plot:
             emit(_terminal_plot(result, stdout.isatty()))
         emit(_table(result, names, bindings, precision, status))
+    if not result.converged:   # last, so it is the last line a person sees
+        sys.stdout.flush()
+        click.echo(f"cgraph: warning: {status}", err=True)
 
 
 class _progress:

@@ -265,7 +265,7 @@ def test_mermaid_flowchart_of_sum_times_z():
     assert labels["<b>z</b>", "<b>*</b>"] == [(VALUE_COLOUR, "-3"), (GRADIENT_COLOUR, "4")]
     assert labels["<b>*</b>", "<b>output</b>"] == [(VALUE_COLOUR, "-12"), (GRADIENT_COLOUR, "1")]
     output_node = next(key for key, text in declared.items() if text == "<b>*</b>")
-    assert re.search(rf'^  {output_node}\(\(\("', out, re.M)   # a double circle marks the output
+    assert re.search(rf"^  style {output_node} stroke:#111827,stroke-width:3px$", out, re.M)   # marked
 
 
 def test_mermaid_quoting():

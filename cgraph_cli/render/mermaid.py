@@ -26,13 +26,14 @@ def render(picture) -> str:
     if picture.note:
         lines.append(f"  %% {picture.note}")
     classes = {}
+    output = None
     for node in picture.nodes:
         opening, closing = SHAPES[node.kind]
         if node.is_output:
-            opening, closing = '((("', '")))'   # a double circle marks the output
+            output = node.key
         text = f"<b>{quote(node.symbol)}</b>"
-        if node.name:
-            text += f"<br/><small>{quote(node.name)}</small>"
+        if node.name:   # on the same line: Mermaid sizes a circle by its label's width only
+            text += f" <i>{quote(node.name)}</i>"
         if node.detail:
             text += f"<br/><small>{quote(node.detail)}</small>"
         lines.append(f"  {node.key}{opening}{text}{closing}")
@@ -56,6 +57,8 @@ def render(picture) -> str:
     for kind, keys in classes.items():
         lines.append(f"  classDef {_class(kind)} {styles[kind]}")
         lines.append(f"  class {','.join(keys)} {_class(kind)}")
+    if output is not None:   # a heavy border marks the output (Mermaid's double circle crowds a label)
+        lines.append(f"  style {output} stroke:#111827,stroke-width:3px")
     return "\n".join(lines) + "\n"
 
 
