@@ -148,6 +148,7 @@ def test_plain_steps_one_line_per_node():
         "4\ty\t-3",
         "5\tx\t-3",
     ]
+    assert cgraph("eval", "2+3", "--steps", "--format", "plain")[1] == ""   # no variable: no step
 
 
 def test_a_zero_upstream_passes_nothing_on():

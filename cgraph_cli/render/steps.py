@@ -155,7 +155,7 @@ def render_plain(evaluation, steps, options) -> str:
             total = number(c.total) if c.count > 1 else ""
             fields += [" ".join(graph.label(c.input).split()), number(c.local), number(c.gradient), total]
         lines.append("\t".join(fields))
-    return "\n".join(lines) + "\n"
+    return "".join(line + "\n" for line in lines)   # no variable, no step: nothing
 
 
 def _machine(value, precision):
