@@ -73,8 +73,12 @@ def parse_number(text: str, source: str) -> float:
     if NUMBER.match(text):
         value = float(text)
     elif FRACTION.match(text):
-        fraction = Fraction(text)
-        value = float(fraction)
+        try:
+            value = float(Fraction(text))
+        except ZeroDivisionError:
+            raise BindingError(f"{source}: {text} divides by zero")
+        except OverflowError:
+            raise BindingError(f"{source}: {text} is too large for float64")
     elif text.lower().lstrip("+-") in ("inf", "infinity", "nan"):
         raise BindingError(f"{source}: {text} is not a finite number; cgraph computes with finite float64")
     else:

@@ -241,7 +241,7 @@ def read_source(positional: list, file: str | None) -> str:
 
 def _decode(data: bytes, where: str) -> str:
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8").removeprefix("\ufeff")   # an editor's byte-order mark is not text
     except UnicodeDecodeError as error:
         raise UsageError(f"{where} is not UTF-8 text (byte {data[error.start]:#04x} at offset {error.start})")
 
@@ -380,7 +380,13 @@ def emit(output) -> None:
         return
     from rich.console import Console
 
-    Console(file=sys.stdout).print(output)
+    console = Console(file=sys.stdout)
+    console.on_broken_pipe = _raise_broken_pipe   # rich would exit 1, our code for a failed check
+    console.print(output)
+
+
+def _raise_broken_pipe():
+    raise BrokenPipeError(32, "Broken pipe")
 
 
 def main(argv=None) -> None:
@@ -413,6 +419,11 @@ def _run(args: list, debug: bool) -> int:
         return error.exit_code
     except click.exceptions.Exit as exit_:
         return exit_.exit_code
+    except SystemExit as exit_:
+        # click's main turns a closed stdout (EPIPE) into exit 1, our code for a failed check
+        if type(sys.stdout).__name__.endswith("PacifyFlushWrapper"):
+            return _closed_pipe()
+        return exit_.code if isinstance(exit_.code, int) else ExitStatus.USAGE
     except click.ClickException as error:
         error.show()
         return ExitStatus.USAGE if isinstance(error, click.UsageError) else error.exit_code

@@ -229,8 +229,10 @@ def _describe(value) -> str:
 
 
 def _unbound_message(missing: list) -> str:
-    names = ", ".join(missing)
-    example = " ".join(f"--{name} VALUE" for name in missing)
+    shown = [_short(name, 40) for name in missing[:10]]
+    more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+    names = ", ".join(shown) + more
+    example = " ".join(f"--{name} VALUE" for name in shown[:3])
     noun = "variable" if len(missing) == 1 else "variables"
     return f"unbound {noun}: {names}\ngive a value with {example} (or -v NAME=VALUE, or --vars FILE.json)"
 

@@ -271,14 +271,19 @@ def _reducer(kind: str, callback, kept: list, spliced: list):
         return lambda span, children: children[position][1]
     if spliced or kind == "splice":
         def collect(children):
-            values = _Splice()
+            values = None
             for i in kept:
                 value = children[i][1]
                 if i in spliced and type(value) is _Splice:
-                    values.extend(value)
+                    if values is None:
+                        values = value   # grow the list in place: a left-recursive list stays linear
+                    else:
+                        values.extend(value)
+                elif values is None:
+                    values = _Splice([value])
                 else:
                     values.append(value)
-            return values
+            return _Splice() if values is None else values
         if kind == "splice":
             return lambda span, children: collect(children)
         return lambda span, children: callback(span, *collect(children))

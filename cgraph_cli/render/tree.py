@@ -19,7 +19,8 @@ from cgraph_cli.render.numbers import human, short_text
 MAX_DEPTH = 8
 TEXT_WIDTH = 30   # a node's source text is cut in the middle beyond this, less when deeper
 MAX_NODES = 200
-ALL_MAX_DEPTH = 64   # deeper than this, --all prints the table: indentation would dwarf the content
+# deeper than this, --all prints the table: in 80 columns the indentation would crowd out the labels
+ALL_MAX_DEPTH = 10
 
 
 def render(evaluation, options):
