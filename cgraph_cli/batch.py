@@ -10,6 +10,7 @@ is independent, so seeding the backward pass with ones gives each row its own gr
 """
 
 import json
+import os
 import sys
 
 from click.core import ParameterSource
@@ -134,5 +135,253 @@ def _plain_line(line_number: int, result, precision) -> str:
 
 # ----------------------------------------------------------------------------- --points
 
-def points_run(ctx, *, points, out, **options) -> int:
-    raise UsageError("--points is not available yet")
+CHUNK_ROWS = 1 << 16   # rows formatted and written at a time: bounded memory for any file size
+
+
+class PointsData:
+    """A CSV of points: its header names, the original text of each data row, and one column per name."""
+
+    def __init__(self, names: list, header: str, rows: list, line_numbers, columns: dict):
+        self.names, self.header, self.rows = names, header, rows
+        self.line_numbers = line_numbers   # the file's line of each row (None when there are no blank lines)
+        self.columns = columns             # name -> float64 array
+
+    def line_of(self, row: int) -> int:
+        return self.line_numbers[row] if self.line_numbers is not None else row + 2
+
+
+def read_points(path: str) -> PointsData:
+    """Parse the CSV: a header of variable names, then numbers; each row's text is kept to be echoed.
+
+    NumPy's loadtxt reads the numbers of all rows in one call (quoted fields too); only when it
+    refuses the file are the rows read one by one, to say which row and column is wrong."""
+    import numpy
+
+    if path == "-":
+        data = sys.stdin.buffer.read()
+    else:
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except OSError as error:
+            raise UsageError(f"--points {path}: cannot read it ({error.strerror or error})")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise UsageError(f"--points {path}: not UTF-8 text (byte {data[error.start]:#04x} at offset {error.start})")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    while lines and not lines[-1].strip():
+        lines.pop()
+    if not lines:
+        raise UsageError(f"--points {path}: the file is empty; it needs a header line of variable names")
+    header, rows = lines[0], lines[1:]
+    line_numbers = None
+    if any(not row or row.isspace() for row in rows):   # blank lines inside: skipped, lines counted
+        line_numbers = [i + 2 for i, row in enumerate(rows) if row.strip()]
+        rows = [row for row in rows if row.strip()]
+    names = [name.strip() for name in _csv_fields(header)]
+    try:
+        values = numpy.loadtxt(rows, delimiter=",", quotechar='"', comments=None, dtype=float, ndmin=2)
+    except ValueError:
+        values = None
+    if not rows:
+        values = numpy.zeros((0, len(names)))
+    if values is None or values.shape[1] != len(names) or not numpy.isfinite(values).all():
+        raise _first_bad_row(path, names, rows, line_numbers)
+    columns = {name: numpy.ascontiguousarray(values[:, j]) for j, name in enumerate(names)}
+    return PointsData(names, header, rows, line_numbers, columns)
+
+
+def _csv_fields(line: str) -> list:
+    import csv
+
+    return next(csv.reader([line]), [])
+
+
+def _first_bad_row(path: str, names: list, rows: list, line_numbers) -> UsageError:
+    """Why NumPy refused the rows: the first row with the wrong number of fields or a field that is
+    not a finite number (read one by one, only on this error path)."""
+    import math
+
+    for row_index, row in enumerate(rows):
+        fields = _csv_fields(row)
+        if len(fields) != len(names):
+            return _row_error(path, line_numbers, row_index,
+                              f"expected {len(names)} fields ({', '.join(names)}), got {len(fields)}")
+        for name, field in zip(names, fields):
+            try:
+                if math.isfinite(float(field)):
+                    continue
+            except ValueError:
+                pass
+            return _row_error(path, line_numbers, row_index, f"column {name}: {field.strip()!r} is not a finite number")
+    return UsageError(f"--points {path}: NumPy cannot read it as a table of numbers")
+
+
+def _row_error(path, line_numbers, row: int, message: str) -> UsageError:
+    line = line_numbers[row] if line_numbers is not None else row + 2
+    return UsageError(f"--points {path}: row {row + 1} (line {line}): {message}")
+
+
+def points_run(ctx, *, points, out, file, var_words, vars_file, precision, **_) -> int:
+    """Value and gradient at every row of the CSV, in one vectorized forward and backward pass."""
+    quiet_memory()
+    from cgraph_cli.bindings import collect
+    from cgraph_cli.cli import read_source
+
+    if points == "-" and file in (None, "-") and not [w for w in ctx.meta["cgraph.positional"] if w != "-"]:
+        raise UsageError("--points - reads the CSV from standard input: give the expression as EXPR or -f FILE")
+    source = read_source(ctx.meta["cgraph.positional"], file)
+    fixed = collect(ctx.meta["cgraph.bindings"], var_words, vars_file)
+    data = read_points(points)
+    graph, variables = points_graph(source, data, fixed, points)
+    results, notes = evaluate_points(graph, data, fixed, variables, points)
+    for note in notes:
+        sys.stderr.write(note + "\n")
+    write_points(out, data, ["value"] + [f"d_{name}" for name in variables], results, precision)
+    return ExitStatus.SUCCESS
+
+
+def quiet_memory() -> None:
+    """Before NumPy's import: no transparent-huge-page requests for its arrays.
+
+    NumPy asks the kernel for huge pages for every large array; where the kernel then compacts
+    memory on each fault (defrag=madvise), the dozen fresh 8 MB arrays an evaluation keeps cost
+    more in page faults than in arithmetic (measured with bench/points.py: about half of the
+    evaluation). The variable is NumPy's own, read at its import; a user's setting wins."""
+    os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
+
+
+def points_graph(source: str, data: PointsData, fixed: dict, path: str):
+    """The graph, checked for --points: the header's names and the fixed bindings are variables,
+    and every operation is elementwise. Returns (graph, variables in output column order)."""
+    from cgraph_cli.bindings import check_name
+    from cgraph_cli.grammar import parse
+    from cgraph_cli.graph import build
+    from cgraph_cli.ops import TENSOR_OPS
+
+    for name, value in fixed.items():
+        if getattr(value, "ndim", 0):
+            raise UsageError(f"--{name}: with --points, variables held fixed are numbers, not tensors")
+    for name in data.names:
+        try:
+            check_name(name, f"--points {path}: the header")
+        except CgraphError as error:
+            raise UsageError(error.message)
+        if name in fixed:
+            raise UsageError(f"{name} is both a column of {path} and bound on the command line; give it one value")
+    if len(set(data.names)) != len(data.names):
+        twice = sorted({name for name in data.names if data.names.count(name) > 1})
+        raise UsageError(f"--points {path}: the header names {', '.join(twice)} twice")
+    graph = build(parse(source), source, frozenset(data.names) | frozenset(fixed))
+    mixing = [node_id for node_id, op in enumerate(graph.ops) if op in TENSOR_OPS]
+    if mixing:
+        node_id = mixing[0]
+        raise UsageError(f"--points evaluates each row on its own, so only elementwise operations are "
+                         f"allowed; {graph.text(node_id)} ({graph.ops[node_id]}) reduces or mixes rows")
+    variables = list(data.names) + sorted(name for name in graph.variables if name not in data.columns)
+    clash = sorted(({"value"} | {f"d_{name}" for name in variables}) & set(data.names))
+    if clash:
+        raise UsageError(f"--points {path}: the column {clash[0]} clashes with an output column "
+                         f"(value and d_NAME for each variable); rename it")
+    return graph, variables
+
+
+def evaluate_points(graph, data: PointsData, fixed: dict, variables: list, path: str):
+    """([value column, d_NAME column per variable], notes for stderr): one forward pass over whole
+    columns, then one backward pass seeded with ones (each row's gradient is its own)."""
+    import numpy
+
+    from cgraph_cli.engine import backward, find_kinks, forward, gradient_warnings
+
+    NUMPY_OPS = points_ops()
+    count = len(data.rows)
+    bindings = dict(data.columns)
+    bindings.update({name: numpy.full(count, value, dtype=float) for name, value in fixed.items()})
+    try:
+        values = forward(graph, bindings, NUMPY_OPS)
+    except CgraphError as error:
+        if error.exit_code != ExitStatus.EVALUATION:
+            raise
+        raise _failing_row(graph, bindings, data, path, error) from None
+    grads = backward(graph, values, numpy.ones(count), NUMPY_OPS)
+    notes = [f"cgraph: note: {graph.text(node_id)}: {message.replace(' elements:', ' rows:')}"
+             for node_id, message in sorted(find_kinks(graph, values, NUMPY_OPS).items())]
+    notes += [f"cgraph: warning: {warning}" for warning in gradient_warnings(graph, values, grads, NUMPY_OPS)]
+    results = [numpy.broadcast_to(values[graph.output], (count,))]
+    for name in variables:
+        gradient = grads[graph.variables[name]]
+        results.append(numpy.zeros(count) if gradient is None else numpy.broadcast_to(gradient, (count,)))
+    return results, notes
+
+
+def points_ops():
+    """The NumPy op table, with pow's rule not computing d/d(exponent) for a plain-number exponent.
+
+    With --points every variable is bound to a whole column, so a number there is a constant (x^2),
+    whose gradient the engine drops: computing exponent * log(base) for it anyway is a fifth of the
+    evaluation of a formula like the benchmark's."""
+    from cgraph_cli.numpy_backend import OPS
+    from cgraph_cli.ops import OpTable
+
+    general = OPS["pow"].vjp
+    slope = OPS.backend.power_slope
+
+    def pow_vjp(g, out, base, exponent):
+        if type(exponent) is float:
+            return g * slope(base, exponent), 0.0
+        return general(g, out, base, exponent)
+
+    return OpTable([op._replace(vjp=pow_vjp) if op.name == "pow" else op for op in OPS.values()], OPS.backend)
+
+
+def _failing_row(graph, bindings: dict, data: PointsData, path: str, error: CgraphError) -> CgraphError:
+    """Name the first row where evaluation fails: find it with errors silenced, then evaluate that row
+    alone with floats, which gives the same message `cgraph eval` gives at that point."""
+    from types import SimpleNamespace
+
+    import numpy
+
+    from cgraph_cli.engine import forward
+    from cgraph_cli.numpy_backend import NUMPY
+    from cgraph_cli.ops import OPS, table
+
+    quiet = table(SimpleNamespace(**{**vars(NUMPY), "forward_guard": lambda: numpy.errstate(all="ignore")}))
+    values = forward(graph, bindings, quiet)
+    bad = [numpy.flatnonzero(~numpy.isfinite(numpy.broadcast_to(value, (len(data.rows),))))
+           for value in values]
+    row = min((rows[0] for rows in bad if rows.size), default=None)
+    if row is None:
+        return error
+    point = {name: float(column[row]) for name, column in bindings.items()}
+    at = ", ".join(f"{name}={point[name]!r}" for name in data.names)
+    try:
+        forward(graph, point, OPS)
+        message = error.message
+    except CgraphError as scalar_error:
+        message = scalar_error.message
+    return type(error)(f"row {row + 1} of {path} (line {data.line_of(row)}: {at}): {message}")
+
+
+def write_points(out: str | None, data: PointsData, outputs: list, results: list, precision) -> None:
+    """The input rows as they were, then value and d_NAME columns: shortest round-trip text
+    (or `precision` significant digits), a chunk of rows at a time."""
+    number = repr if not precision else ("{:.%dg}" % precision).format
+    if out is None:
+        handle, close = sys.stdout, False
+    else:
+        try:
+            handle, close = open(out, "w", encoding="utf-8", newline="\n"), True
+        except OSError as error:
+            raise UsageError(f"--out {out}: cannot write it ({error.strerror or error})")
+    try:
+        handle.write(",".join([data.header.rstrip()] + outputs) + "\n")
+        for start in range(0, len(data.rows), CHUNK_ROWS):
+            stop = start + CHUNK_ROWS
+            columns = [map(number, result[start:stop].tolist()) for result in results]
+            handle.write("\n".join(map(",".join, zip(data.rows[start:stop], *columns))) + "\n")
+    finally:
+        if close:
+            handle.close()

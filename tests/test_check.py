@@ -367,3 +367,18 @@ def test_the_example_cases_hold_the_seeds_numbers():
     assert got["value"] == pytest.approx(num / den, rel=1e-15)
     assert got["den.grad"] == pytest.approx(-num / den ** 2, rel=1e-15)
     assert got["sigy.grad"] == pytest.approx(1 / den, rel=1e-15)
+
+
+# ----------------------------------------------------------------------------- shell completion
+
+def test_shell_completion_scripts_and_command_names():
+    """click's built-in completion, as the README documents it: the script, then the lazy commands."""
+    env = dict(os.environ, _CGRAPH_COMPLETE="bash_source")
+    script = subprocess.run([sys.executable, "-m", "cgraph_cli"], capture_output=True, text=True, env=env)
+    assert script.returncode == 0 and "_cgraph_completion()" in script.stdout
+    env = dict(os.environ, _CGRAPH_COMPLETE="bash_complete", COMP_WORDS="cgraph gr", COMP_CWORD="1")
+    words = subprocess.run([sys.executable, "-m", "cgraph_cli"], capture_output=True, text=True, env=env)
+    assert {"plain,grad", "plain,gradcheck"} <= set(words.stdout.split())
+    env.update(COMP_WORDS="cgraph check --format ", COMP_CWORD="3")
+    choices = subprocess.run([sys.executable, "-m", "cgraph_cli"], capture_output=True, text=True, env=env)
+    assert choices.stdout.split() == ["plain,table", "plain,json", "plain,junit"]
