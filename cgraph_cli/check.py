@@ -364,37 +364,43 @@ def case_checks(case: Case, evaluation) -> list:
 # ----------------------------------------------------------------------------- reports
 
 def render_table(results: list, digits: int | None):
-    """The human report: numbers to 12 significant digits (as the tree and table formats print them),
-    a failed program's error headline as what was got and its full message below the table."""
+    """The human report: numbers to 12 significant digits (as the tree and table formats print them).
+    Long explanations (a failed program's error, a shape that differs) go below the table, marked
+    with the case and check, so the columns stay narrow enough for 80 characters."""
     from rich.console import Group
     from rich.table import Table
     from rich.text import Text
 
     digits = digits or HUMAN_DIGITS
     table = Table(header_style="bold", pad_edge=False)
-    for column, justify in (("case", "left"), ("check", "left"), ("expected", "right"),
-                            ("got", "right"), ("difference", "right"), ("result", "left")):
-        table.add_column(column, justify=justify, overflow="fold", no_wrap=column not in ("case", "got"))
+    table.add_column("case", overflow="fold", min_width=min(10, max(len(r.case.name) for r in results)))
+    table.add_column("check", no_wrap=True)
+    table.add_column("expected", justify="right", overflow="fold")
+    table.add_column("got", justify="right", overflow="fold")
+    table.add_column("difference", justify="right", no_wrap=True)
+    table.add_column("result", no_wrap=True)
     passed, failed = Text("pass", style="green"), Text("FAIL", style="bold red")
-    errors = []
+    notes = []
     for result in results:
         label = result.case.name
         if result.error is not None:
-            headline = result.error.split("\n")[0].removesuffix(":")
-            table.add_row(label, "evaluates", "—", Text(headline, style="red", justify="left"), "", failed,
-                          end_section=True)
-            errors.append(Text(f"{label}: {result.error}", style="red"))
+            table.add_row(label, "evaluates", "—", Text(result.error.split(":")[0], style="red"),
+                          f"note {len(notes) + 1}", failed, end_section=True)
+            notes.append(Text(f"note {len(notes) + 1}, {label}: {result.error}", style="red"))
             continue
         if not result.checks:
             table.add_row(label, "evaluates", "—", "yes", "", passed, end_section=True)
             continue
         for i, check in enumerate(result.checks):
             comparison = check.comparison
-            difference = comparison.note if comparison.note else number_text(comparison.difference, 3)
+            difference = number_text(comparison.difference, 3)
+            if comparison.note:
+                difference = f"note {len(notes) + 1}"
+                notes.append(Text(f"note {len(notes) + 1}, {label}, {check.what}: {comparison.note}"))
             table.add_row(label if i == 0 else "", check.what, number_text(check.expected, digits),
                           number_text(check.got, digits), difference, passed if check.passed else failed,
                           end_section=i == len(result.checks) - 1)
-    return Group(table, *errors, Text(summary(results), style="bold"))
+    return Group(table, *notes, Text(summary(results), style="bold"))
 
 
 def summary(results: list) -> str:

@@ -236,7 +236,8 @@ def failure_message(checks: list, tolerance: Tolerance) -> str:
 
 
 def number_text(value, digits: int | None = None) -> str:
-    """A number or tensor as short text for messages and tables (round-trip unless `digits`)."""
+    """A number or tensor as one line of text for messages and tables: the shortest round-trip text
+    of each number (or `digits` significant digits); a tensor's middle is elided beyond a dozen."""
     from cgraph_cli.render.numbers import machine
 
     if value is None:
@@ -244,9 +245,10 @@ def number_text(value, digits: int | None = None) -> str:
     if is_tensor(value):
         import numpy
 
-        return numpy.array2string(numpy.asarray(value, dtype=float), separator=", ", threshold=12,
-                                  precision=digits or 12,
-                                  floatmode="maxprec" if digits else "unique")
+        text = numpy.array2string(numpy.asarray(value, dtype=float), separator=", ", threshold=12,
+                                  edgeitems=3, max_line_width=10**9,
+                                  formatter={"float_kind": lambda element: machine(float(element), digits)})
+        return " ".join(text.split())
     if hasattr(value, "item"):
         value = value.item()
     if isinstance(value, str):
