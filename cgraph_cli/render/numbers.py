@@ -1,6 +1,7 @@
 """How numbers are written: 12 significant digits for people, round-trip repr for machines."""
 
 import math
+from fractions import Fraction
 
 HUMAN_DIGITS = 12
 
@@ -19,6 +20,8 @@ def human(value, digits: int | None = None, full: bool = False) -> str:
             value, separator=", ", max_line_width=10**9, threshold=10**9 if full else 12, edgeitems=3,
             formatter={"float_kind": lambda element: human(float(element), digits)})
         return " ".join(text.split())   # one line: rows of a matrix too
+    if isinstance(value, Fraction):
+        return exact_human(value, digits)
     text = f"{value:.{digits or HUMAN_DIGITS}g}"
     return "0" if text == "-0" else text
 
@@ -40,6 +43,8 @@ def elements(name: str, value):
 
 def machine(value, precision: int | None = None) -> str:
     """The shortest text that reads back as the same float64 (or `precision` significant digits)."""
+    if isinstance(value, Fraction):   # --exact: 11/5, or rounded to `precision` digits
+        return exact_human(value, precision) if precision else exact_text(value)
     if not math.isfinite(value):
         return str(value)        # inf, -inf, nan
     text = f"{value:.{precision}g}" if precision else repr(value)
@@ -56,10 +61,32 @@ def json_number(value, precision: int | None = None):
 
         converted = [json_number(float(element), precision) for element in value.ravel()]
         return numpy.array(converted, dtype=object).reshape(value.shape).tolist()
+    if isinstance(value, Fraction):   # --exact: an integer stays a JSON number, 11/5 is "11/5"
+        if precision:
+            return float(exact_human(value, precision))
+        return value.numerator if value.denominator == 1 else exact_text(value)
     value = float(value)
     if not math.isfinite(value):
         return str(value)
     return float(f"{value:.{precision}g}") if precision else value
+
+
+def exact_text(value: Fraction) -> str:
+    """An exact rational (--exact) as `220` or `11/5`."""
+    return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+
+
+def exact_human(value: Fraction, digits: int | None = None) -> str:
+    """An exact rational for people: `11/5` when short, else `digits` significant digits
+    (computed with Decimal, so a rational beyond float64's range still prints)."""
+    text = exact_text(value)
+    if digits is None and len(text) <= 40:
+        return text
+    from decimal import Context, Decimal
+
+    context = Context(prec=digits or HUMAN_DIGITS)
+    rounded = context.divide(Decimal(value.numerator), Decimal(value.denominator))
+    return f"{rounded:g}" if digits else "≈" + f"{rounded:g}"
 
 
 def short_text(text: str, width: int = 48) -> str:
