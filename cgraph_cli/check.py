@@ -54,6 +54,7 @@ class Case(NamedTuple):
     grad: dict                 # variable -> expected gradient
     nodes: dict                # assigned name -> {"value": ..., "grad": ...}
     tolerance: Tolerance
+    written_vars: dict = {}    # the vars as written (defaults merged in), read exactly by --exact
 
 
 class CaseResult(NamedTuple):
@@ -147,7 +148,8 @@ def load(path: str, program_file: str | None = None) -> list:
         raise where.error("no cases: add a [[case]] table (TOML) or one JSON object per line")
     cases = []
     for index, (raw, line) in enumerate(raw_cases):
-        cases.append(_case(raw, index, line, where, base, default_program, default_vars, default_tolerance))
+        cases.append(_case(raw, index, line, where, base, default_program, default_vars, default_tolerance,
+                           defaults.get("vars", {})))
     return cases
 
 
@@ -209,7 +211,7 @@ def _check_keys(table: dict, allowed: tuple, where, index, name, line, what: str
 
 
 def _case(raw: dict, index: int, line, where: _Where, base: Path, default_program,
-          default_vars: dict, default_tolerance: Tolerance) -> Case:
+          default_vars: dict, default_tolerance: Tolerance, default_written_vars=None) -> Case:
     name = raw.get("name")
     if name is not None and not isinstance(name, str):
         raise where.error("name must be a string", index, None, "name", line)
@@ -255,7 +257,8 @@ def _case(raw: dict, index: int, line, where: _Where, base: Path, default_progra
         nodes[node_name] = {part: _expected(number, where, index, name, f"{key}.{part}", line)
                             for part, number in expectations.items()}
     tolerance = _tolerance(raw, default_tolerance, where, index, name, line)
-    return Case(label, line, source, source_error, bindings, value, grad, nodes, tolerance)
+    written = {**(default_written_vars or {}), **raw.get("vars", {})}
+    return Case(label, line, source, source_error, bindings, value, grad, nodes, tolerance, written)
 
 
 def _table(value, where, index, name, key, line) -> dict:
@@ -320,7 +323,8 @@ def _tolerance(table: dict, default: Tolerance, where, index, name, line) -> Tol
 
 # ----------------------------------------------------------------------------- running the cases
 
-def run_case(case: Case) -> CaseResult:
+def run_case(case: Case, exact: str | None = None) -> CaseResult:
+    """Evaluate one case and compare; `exact`: None, or "strict"/"auto" for --exact/--exact-auto."""
     from cgraph_cli.engine import evaluate
     from cgraph_cli.grammar import parse
     from cgraph_cli.graph import build
@@ -330,7 +334,14 @@ def run_case(case: Case) -> CaseResult:
         return CaseResult(case, [], case.source_error, ExitStatus.USAGE, time.perf_counter() - started)
     try:
         graph = build(parse(case.source), case.source, frozenset(case.bindings))
-        evaluation = evaluate(graph, case.bindings)
+        if exact:
+            from cgraph_cli import exact as exact_arithmetic
+
+            values = {name: exact_arithmetic.written_value(case.written_vars[name], f"vars.{name}")
+                      for name in case.bindings}
+            evaluation = exact_arithmetic.evaluate(graph, values, auto=exact == "auto")
+        else:
+            evaluation = evaluate(graph, case.bindings)
     except CgraphError as error:
         return CaseResult(case, [], f"{error.kind}: {error.message}", int(error.exit_code),
                           time.perf_counter() - started)
@@ -496,7 +507,11 @@ def _xml_safe(text: str) -> str:
 @click.option("--precision", type=click.IntRange(1, 17), metavar="N",
               help="Significant digits in the table (default: the shortest round-trip text).")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks (for bug reports).")
-def check_command(cases_path, program_file, output_format, precision, debug):
+@click.option("--exact", is_flag=True, help="Compute with exact rationals (see eval --exact); a case "
+                                           "with an irrational operation fails.")
+@click.option("--exact-auto", is_flag=True,
+              help="Exact rationals, computing irrational operations in float64.")
+def check_command(cases_path, program_file, output_format, precision, debug, exact, exact_auto):
     """Run a file of cases: each a program, its bindings and the numbers it should give.
 
     CASES is TOML (one [[case]] table per case) or JSON Lines (one object per line); '-' reads
@@ -523,7 +538,8 @@ def check_command(cases_path, program_file, output_format, precision, debug):
     from cgraph_cli.cli import emit
 
     cases = load(cases_path, program_file)
-    results = [run_case(case) for case in cases]
+    mode = "auto" if exact_auto else ("strict" if exact else None)
+    results = [run_case(case, mode) for case in cases]
     if output_format == "json":
         emit(render_json(cases_path, results))
     elif output_format == "junit":

@@ -37,7 +37,11 @@ class Evaluation(NamedTuple):
 
 
 def choose_ops(graph: Graph, bindings: dict) -> dict:
-    """Floats unless a tensor is involved: then the NumPy backend (imported only then)."""
+    """Floats unless a tensor is involved: then the NumPy backend (imported only then).
+    Exact rationals (--exact: Fraction bindings) have the exact backend's table."""
+    if not graph.uses_tensors and any(type(v).__name__ == "Fraction" for v in bindings.values()):
+        from cgraph_cli.exact import exact_table
+        return exact_table()
     if graph.uses_tensors or any(type(v) not in (float, int) for v in bindings.values()):
         from cgraph_cli.numpy_backend import OPS as NUMPY_OPS
         return NUMPY_OPS

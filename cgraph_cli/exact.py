@@ -357,6 +357,17 @@ def parse_binding(text: str, source: str) -> Fraction:
     return value
 
 
+def written_value(value, source: str) -> Fraction:
+    """A binding as written in a TOML or JSON file: 2, 0.1 (the decimal it was written as), "1/3"."""
+    if isinstance(value, bool) or isinstance(value, (list, dict)):
+        raise UsageError(f"{source}: --exact is for scalar formulas")
+    if isinstance(value, float):
+        return Fraction(repr(value))
+    if isinstance(value, int):
+        return Fraction(value)
+    return parse_binding(str(value), source)
+
+
 def exact_bindings(pairs: list, var_words, vars_file, checked: dict) -> dict:
     """The bindings bindings.collect already checked and merged (`checked`), read again from
     their text as exact rationals: --vars FILE.json first, the command line over it."""

@@ -15,14 +15,15 @@ from cgraph_cli.errors import EvalError, UsageError
 FORMATS = ("table", "json", "plain")
 
 
-def hessian_rows(graph, bindings: dict, names: list, exact: str | None = None):
+def hessian_rows(graph, bindings: dict, names: list, exact: str | None = None, what: str = "hessian"):
     """(rows, warnings): rows[i][j] = d2(output)/d(names[i]) d(names[j]) at the bindings.
     `exact`: None (float64), "strict" or "auto" (rationals, as --exact / --exact-auto)."""
     from cgraph_cli.formula import Printer
     from cgraph_cli.grammar import parse
     from cgraph_cli.graph import build
-    from cgraph_cli.symbolic import Algebra, gradients
+    from cgraph_cli.symbolic import Algebra, gradients, require_scalar
 
+    require_scalar(graph, bindings, what)
     algebra = Algebra()
     _, grads = gradients(graph, algebra)
     variables = frozenset(graph.variables)
@@ -73,12 +74,12 @@ def plain_lines(names: list, rows: list, precision=None) -> list:
             for j, b in enumerate(names)]
 
 
-def rich_table(names: list, rows: list, precision=None, title: str = "Hessian"):
+def rich_table(names: list, rows: list, precision=None, title: str | None = "Hessian"):
     from rich.table import Table
 
     from cgraph_cli.render.numbers import human
 
-    table = Table(title=title, title_justify="left")
+    table = Table(title=title, title_justify="left", title_style="bold")
     table.add_column("", style="bold cyan")
     for name in names:
         table.add_column(name, justify="right")
@@ -97,7 +98,7 @@ def render_eval(evaluation, output_format: str, options, exact: str | None):
     names = sorted(graph.variables)
     bindings = {name: evaluation.values[graph.variables[name]] for name in names}
     with too_large_is_an_evaluation_error():
-        rows, warnings = hessian_rows(graph, bindings, names, exact)
+        rows, warnings = hessian_rows(graph, bindings, names, exact, "--order 2")
     for warning in warnings:
         click.echo(f"cgraph: warning: {warning}", err=True)
     if output_format == "json":
@@ -112,9 +113,11 @@ def render_eval(evaluation, output_format: str, options, exact: str | None):
         return RENDERERS["plain"](evaluation, options) + "".join(
             f"hessian {line}\n" for line in plain_lines(names, rows, options.precision))
     from rich.console import Group
+    from rich.text import Text
 
     return Group(RENDERERS[output_format](evaluation, options),
-                 rich_table(names, rows, options.precision, "Hessian (second derivatives)"))
+                 Text("Hessian: second derivatives of the output", style="bold"),
+                 rich_table(names, rows, options.precision, title=None))
 
 
 @click.command("hessian", cls=BindingCommand, context_settings=CONTEXT, epilog=BINDINGS_HELP)
@@ -164,11 +167,11 @@ def hessian_command(ctx, file, var_words, vars_file, debug, wrt, output_format, 
     elif output_format == "plain":
         emit("".join(line + "\n" for line in plain_lines(names, rows, precision)))
     else:
-        point = ", ".join(f"{name} = {_value_text(bindings[name])}" for name in sorted(bindings))
-        emit(rich_table(names, rows, precision, f"Hessian at {point}" if point else "Hessian"))
+        from rich.console import Group
+        from rich.text import Text
 
+        from cgraph_cli.render.numbers import human
 
-def _value_text(value) -> str:
-    from cgraph_cli.render.numbers import human
-
-    return human(value)
+        point = ", ".join(f"{name} = {human(bindings[name], precision)}" for name in sorted(bindings))
+        emit(Group(Text(f"Hessian of {_short(graph.source.strip(), 60)} at {point}", style="bold"),
+                   rich_table(names, rows, precision, title=None)))

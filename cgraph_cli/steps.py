@@ -12,6 +12,7 @@ contributions is summed in the same order as the engine sums, so the last total
 equals the engine's gradient exactly. The picture's edge gradients come from here too.
 """
 
+from fractions import Fraction
 from typing import NamedTuple
 
 from cgraph_cli.engine import choose_ops, node_functions
@@ -120,9 +121,9 @@ def _contributions(evaluation, ops) -> dict:
 def _local_derivatives(rule, upstream, out, inputs: list) -> list:
     """d(node)/d(input) for each input: the rule applied to an upstream gradient of 1.
     Only for numbers: an array's local derivative is a Jacobian, which the table does not show."""
-    if not all(isinstance(v, float) for v in (upstream, out, *inputs)):
+    if not all(isinstance(v, (float, Fraction)) for v in (upstream, out, *inputs)):
         return [None] * len(inputs)
-    return list(rule(1.0, out, *inputs))
+    return list(rule(Fraction(1) if isinstance(upstream, Fraction) else 1.0, out, *inputs))   # --exact
 
 
 def _is_zero(value) -> bool:

@@ -329,3 +329,49 @@ def test_exact_values_and_gradients_equal_an_independent_reference(tree, x, y):
         expected = reference(tree, {"x": x, "y": y}, name)
         assert evaluation.value == expected.value
         assert isinstance(gradients[name], Fraction) and gradients[name] == expected.derivative, name
+
+
+# ----- check --exact and eval --steps --exact (other commands that take the flag) -----
+
+CASES = """
+[[case]]
+name = "apple"
+expr = "subtotal = price*count; subtotal*tax"
+vars = { price = 100, count = 2, tax = 1.1 }
+value = 220
+grad = { price = "11/5", count = 110, tax = 200 }
+rtol = 0
+atol = 0
+
+[[case]]
+name = "third"
+expr = "(x+y)^2"
+vars = { x = "1/3", y = 1 }
+value = "16/9"
+grad = { x = "8/3", y = "8/3" }
+
+[[case]]
+name = "irrational"
+expr = "exp(x)"
+vars = { x = 1 }
+value = 2.718281828459045
+"""
+
+
+def test_check_exact(tmp_path):
+    path = tmp_path / "cases.toml"
+    path.write_text(CASES)
+    strict = cgraph("check", path, "--exact", "--format", "json")
+    assert strict.code == 1
+    report = json.loads(strict.out)
+    passed = {case["name"]: case["passed"] for case in report["cases"]}
+    assert passed == {"apple": True, "third": True, "irrational": False}
+    assert "exp(1) is not rational" in strict.out
+    assert cgraph("check", path, "--exact-auto").code == 0
+    # in float64 the apple case misses an exact (zero-tolerance) comparison: 220.00000000000003
+    assert cgraph("check", path).code == 1
+
+
+def test_steps_with_exact():
+    result = cgraph("eval", *APPLE, "--exact", "--steps", "--format", "plain")
+    assert result.out.splitlines()[1] == "2\tprice*count\t11/10\tprice\t2\t11/5\t\tcount\t100\t110\t"

@@ -7,6 +7,7 @@ The variables close the table with their final gradients.
 """
 
 import json
+from fractions import Fraction
 
 from cgraph_cli.render.numbers import human, json_number, machine, short_text
 from cgraph_cli.steps import backward_steps
@@ -36,6 +37,8 @@ def render_table(evaluation, steps, options):
     digits = options.precision or TABLE_DIGITS
 
     def number(value):
+        if isinstance(value, Fraction):   # --exact: 11/5 unless --precision asks for digits
+            return human(value, options.precision)
         return "—" if value is None else human(value, digits)
 
     table = Table(header_style="bold", pad_edge=False, show_lines=True,
@@ -161,7 +164,7 @@ def render_plain(evaluation, steps, options) -> str:
 def _machine(value, precision):
     if getattr(value, "ndim", 0):   # an array: as JSON, on one line
         return json.dumps(json_number(value, precision))
-    return machine(float(value), precision)
+    return machine(value if isinstance(value, Fraction) else float(value), precision)
 
 
 def _json(value, precision):
