@@ -170,7 +170,7 @@ class Algebra:
         if flatten and x.kind == "mul" and len(x.children) == 1 and x.numbers[0] == 1 \
                 and x.children[0].kind == "add":
             c, inner = x.value, x.children[0]      # inside a sum, c*(a + b) is c*a + c*b
-            return c * inner.value, [(term, c * coefficient)
+            return c * inner.value, [(term, rational.check_size(c * coefficient))
                                      for term, coefficient in zip(inner.children, inner.numbers)]
         if x.kind == "mul" and x.value != 1:
             return ZERO, [(self._product(ONE, list(zip(x.children, x.numbers))), x.value)]
@@ -184,7 +184,7 @@ class Algebra:
             return self.scale(*items[0])
         items.sort(key=lambda item: item[0].serial)
         terms = tuple(term for term, _ in items)
-        coefficients = tuple(rational.check_size(c) for _, c in items)
+        coefficients = tuple(c for _, c in items)
         constant = rational.check_size(constant)
         positive = constant >= 0 and all(c > 0 and t.positive for t, c in items)
         return self._node("add", ("+", constant, terms, coefficients), terms, coefficients, constant,
@@ -433,7 +433,10 @@ def _collect(terms: list) -> dict:
     """Like terms combined: {term: total coefficient}."""
     collected = {}
     for term, coefficient in terms:
-        collected[term] = collected.get(term, ZERO) + coefficient
+        if term in collected:
+            collected[term] = rational.check_size(collected[term] + coefficient)
+        else:
+            collected[term] = coefficient
     return collected
 
 
@@ -443,7 +446,7 @@ def _merge(factors: list) -> dict:
     merged = {}
     for base, exponent in factors:
         key = (base, 0 if base.nonzero else (1 if exponent > 0 else -1))
-        merged[key] = merged.get(key, ZERO) + exponent
+        merged[key] = merged[key] + exponent if key in merged else exponent
     return merged
 
 
