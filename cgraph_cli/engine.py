@@ -94,7 +94,7 @@ def node_functions(graph: Graph, ops: dict, part: str) -> list:
 def forward(graph: Graph, bindings: dict, ops: dict = OPS) -> list:
     missing = sorted(name for name in graph.variables if name not in bindings)
     if missing:
-        raise BindingError(_unbound_message(missing))
+        raise BindingError(unbound_message(missing))
     n = len(graph)
     values = [None] * n
     for node_id, value in graph.constants.items():
@@ -232,7 +232,7 @@ def _describe(value) -> str:
     return f"an array of shape {shape}" + (f" with {bad} non-finite {plural}" if bad else "")
 
 
-def _unbound_message(missing: list) -> str:
+def unbound_message(missing: list) -> str:
     shown = [_short(name, 40) for name in missing[:10]]
     more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
     names = ", ".join(shown) + more

@@ -224,10 +224,11 @@ def evaluate(graph, bindings: dict, auto: bool = False):
 
 
 def _forward(graph, bindings: dict, ops, auto: bool, notes: list) -> list:
+    from cgraph_cli.engine import unbound_message
+
     missing = sorted(name for name in graph.variables if name not in bindings)
     if missing:
-        raise BindingError(f"unbound variable{'s' if len(missing) > 1 else ''}: {', '.join(missing)}\n"
-                           "give a value with " + " ".join(f"--{name} VALUE" for name in missing))
+        raise BindingError(unbound_message(missing))
     values = [None] * len(graph)
     forwards = {name: op.forward for name, op in ops.items()}
     for node_id, (op, inputs) in enumerate(zip(graph.ops, graph.inputs)):
