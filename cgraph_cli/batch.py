@@ -183,11 +183,10 @@ def read_points(path: str) -> PointsData:
         rows = [row for row in rows if row.strip()]
     names = [name.strip() for name in _csv_fields(header)]
     try:
-        values = numpy.loadtxt(rows, delimiter=",", quotechar='"', comments=None, dtype=float, ndmin=2)
+        values = numpy.loadtxt(rows, delimiter=",", quotechar='"', comments=None, dtype=float, ndmin=2) \
+            if rows else numpy.zeros((0, len(names)))
     except ValueError:
         values = None
-    if not rows:
-        values = numpy.zeros((0, len(names)))
     if values is None or values.shape[1] != len(names) or not numpy.isfinite(values).all():
         raise _first_bad_row(path, names, rows, line_numbers)
     columns = {name: numpy.ascontiguousarray(values[:, j]) for j, name in enumerate(names)}

@@ -94,7 +94,7 @@ def parse_value(text: str, source: str):
     if stripped.startswith("["):
         try:
             data = json.loads(stripped)
-        except ValueError as error:
+        except (ValueError, RecursionError) as error:   # json reads nested lists recursively
             raise BindingError(f"{source}: not a tensor literal such as [[1, 2], [3, 4]] ({error})")
         return to_tensor(data, source)
     if stripped.startswith("@"):
@@ -165,7 +165,7 @@ def load_tensor_file(spec: str, source: str):
             return _load_csv(path, columns, source)
     except OSError as error:
         raise BindingError(f"{source}: cannot read {path} ({error.strerror or error})")
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:
         raise BindingError(f"{source}: cannot read {path}: {error}")
     raise BindingError(f"{source}: @FILE must end in .npy, .json or .csv, got {path!r}")
 
@@ -243,7 +243,7 @@ def read_vars_file(path: str) -> dict:
         raise UsageError(f"--vars {path}: cannot read it ({getattr(error, 'strerror', None) or error})")
     try:
         data = json.loads(text)
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:
         raise UsageError(f"--vars {path}: not valid JSON ({error})")
     if not isinstance(data, dict):
         raise UsageError(f"--vars {path}: expected a JSON object of name -> number")

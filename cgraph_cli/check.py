@@ -171,6 +171,8 @@ def _read_toml(text: str, where: _Where):
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise CasesError(f"{where.path}: not valid TOML: {error}")
+    except RecursionError:   # tomllib reads nested arrays recursively
+        raise CasesError(f"{where.path}: arrays or tables nested too deeply to read")
     cases = document.pop("case", [])
     if not isinstance(cases, list) or not all(isinstance(case, dict) for case in cases):
         raise where.error("'case' must be a list of tables: write each case as [[case]]", key="case")
@@ -187,6 +189,8 @@ def _read_json_lines(text: str, where: _Where):
             item = json.loads(line)
         except ValueError as error:
             raise where.error(f"not valid JSON: {error}", line=number)
+        except RecursionError:   # json reads nested arrays recursively
+            raise where.error("arrays or objects nested too deeply to read", line=number)
         if not isinstance(item, dict):
             raise where.error("each line must be a JSON object (a case, or {\"defaults\": {...}} first)",
                               line=number)

@@ -144,6 +144,9 @@ def parse_expectation(word: str) -> Expectation:
     if dot and name == "value":
         raise UsageError(f"--expect {word}: the output's gradient with respect to itself is always 1; "
                          "check a variable's gradient with --expect NAME=VALUE")
+    from cgraph_cli.render.numbers import short_text
+
+    word = short_text(word, 60)   # as messages show it
     return Expectation(name, bool(dot), parse_expected(text.strip(), f"--expect {word}"), word)
 
 
@@ -163,8 +166,10 @@ def parse_expected(value, source: str):
 
             try:
                 value = json.loads(text)
-            except ValueError:
-                raise BindingError(f"{source}: {text!r} is not a list of numbers such as [1, 2.5]")
+            except (ValueError, RecursionError):
+                from cgraph_cli.render.numbers import short_text
+
+                raise BindingError(f"{source}: {short_text(text, 40)!r} is not a list of numbers such as [1, 2.5]")
             return parse_expected(value, source)
         return parse_number(text, source)
     if isinstance(value, list):
@@ -178,7 +183,7 @@ def _expected_array(value: list, source: str):
 
     try:
         return numpy.array(value, dtype=float)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):
         raise BindingError(f"{source}: expected a rectangular list of numbers such as [[1, 2], [3, 4]]")
 
 

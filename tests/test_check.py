@@ -382,3 +382,13 @@ def test_shell_completion_scripts_and_command_names():
     env.update(COMP_WORDS="cgraph check --format ", COMP_CWORD="3")
     choices = subprocess.run([sys.executable, "-m", "cgraph_cli"], capture_output=True, text=True, env=env)
     assert choices.stdout.split() == ["plain,table", "plain,json", "plain,junit"]
+
+
+def test_deeply_nested_values_are_a_malformed_file_not_a_crash(tmp_path):
+    deep = "[" * 100_000 + "]" * 100_000
+    jsonl = write(tmp_path, '{"expr": "x", "vars": {"x": 1}, "value": ' + deep + "}\n", "cases.jsonl")
+    assert_malformed(cgraph("check", jsonl), "nested too deeply", "line 1")
+    toml = write(tmp_path, '[[case]]\nexpr = "x"\nvars = { x = 1 }\nvalue = ' + deep + "\n")
+    assert_malformed(cgraph("check", toml), "nested too deeply")
+    text = write(tmp_path, f'[[case]]\nexpr = "x"\nvars = {{ x = 1 }}\nvalue = "{deep}"\n')
+    assert_malformed(cgraph("check", text), "key 'value'", "not a list of numbers")

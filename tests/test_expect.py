@@ -123,3 +123,13 @@ def test_parse_expectation():
     assert parse_expectation("s.grad=1/4").expected == 0.25
     assert parse_expectation("value=-inf").expected == -math.inf
     assert parse_expectation("w=[[1, 2], [3, 4]]").expected.tolist() == [[1, 2], [3, 4]]
+
+
+def test_deeply_nested_lists_are_binding_errors_not_crashes(tmp_path):
+    deep = "[" * 5000 + "]" * 5000
+    result = cgraph("grad", "x", "--x", 1, "--expect", f"x={deep}")
+    assert result.code == 2 and "not a list of numbers" in result.err and len(result.err) < 400
+    assert cgraph("eval", "x", "--x", deep).code == 2
+    path = tmp_path / "vars.json"
+    path.write_text('{"x": ' + deep + "}")
+    assert cgraph("eval", "x", "--vars", path).code == 2
