@@ -25,7 +25,6 @@ file; the ratio to micrograd is reported.
 
 import argparse
 import json
-import math
 import os
 import re
 import statistics

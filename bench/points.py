@@ -49,9 +49,9 @@ def child(path: str, expr: str, out: str) -> None:
     gc.disable()
     clock = time.perf_counter
     t = clock()
+    import numpy  # imported by the CLI on this path too
+
     from cgraph_cli import batch, grammar
-    batch.quiet_memory()   # as points_run does before NumPy's import
-    import numpy  # noqa: F401
     seconds = {"imports": clock() - t}
     t = clock()
     grammar.get_parser()
@@ -70,7 +70,8 @@ def child(path: str, expr: str, out: str) -> None:
     batch.write_points(out, data, ["value"] + [f"d_{name}" for name in variables], results, None)
     seconds["write"] = clock() - t
     sums = [math.fsum(column.tolist()) for column in results]
-    sys.stdout.write("CGRAPH " + json.dumps({"seconds": seconds, "sums": sums, "rows": len(data.rows)}) + "\n")
+    sys.stdout.write("CGRAPH " + json.dumps({"seconds": seconds, "sums": sums, "rows": len(data.rows),
+                                             "numpy": numpy.__version__}) + "\n")
     sys.stdout.flush()
     os._exit(0)
 

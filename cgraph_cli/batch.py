@@ -10,7 +10,6 @@ is independent, so seeding the backward pass with ones gives each row its own gr
 """
 
 import json
-import os
 import sys
 
 from click.core import ParameterSource
@@ -226,7 +225,6 @@ def _row_error(path, line_numbers, row: int, message: str) -> UsageError:
 
 def points_run(ctx, *, points, out, file, var_words, vars_file, precision, **_) -> int:
     """Value and gradient at every row of the CSV, in one vectorized forward and backward pass."""
-    quiet_memory()
     from cgraph_cli.bindings import collect
     from cgraph_cli.cli import read_source
 
@@ -241,16 +239,6 @@ def points_run(ctx, *, points, out, file, var_words, vars_file, precision, **_) 
         sys.stderr.write(note + "\n")
     write_points(out, data, ["value"] + [f"d_{name}" for name in variables], results, precision)
     return ExitStatus.SUCCESS
-
-
-def quiet_memory() -> None:
-    """Before NumPy's import: no transparent-huge-page requests for its arrays.
-
-    NumPy asks the kernel for huge pages for every large array; where the kernel then compacts
-    memory on each fault (defrag=madvise), the dozen fresh 8 MB arrays an evaluation keeps cost
-    more in page faults than in arithmetic (measured with bench/points.py: about half of the
-    evaluation). The variable is NumPy's own, read at its import; a user's setting wins."""
-    os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
 
 
 def points_graph(source: str, data: PointsData, fixed: dict, path: str):
@@ -290,29 +278,35 @@ def points_graph(source: str, data: PointsData, fixed: dict, path: str):
 
 def evaluate_points(graph, data: PointsData, fixed: dict, variables: list, path: str):
     """([value column, d_NAME column per variable], notes for stderr): one forward pass over whole
-    columns, then one backward pass seeded with ones (each row's gradient is its own)."""
+    columns, then one backward pass seeded with ones (each row's gradient is its own). The backward
+    pass keeps only the variables' gradients and releases every other array once passed on."""
     import numpy
 
-    from cgraph_cli.engine import backward, find_kinks, forward, gradient_warnings
+    from cgraph_cli.engine import backward, find_kinks, forward
 
-    NUMPY_OPS = points_ops()
+    ops = points_ops()
     count = len(data.rows)
     bindings = dict(data.columns)
     bindings.update({name: numpy.full(count, value, dtype=float) for name, value in fixed.items()})
     try:
-        values = forward(graph, bindings, NUMPY_OPS)
+        values = forward(graph, bindings, ops)
     except CgraphError as error:
         if error.exit_code != ExitStatus.EVALUATION:
             raise
         raise _failing_row(graph, bindings, data, path, error) from None
-    grads = backward(graph, values, numpy.ones(count), NUMPY_OPS)
     notes = [f"cgraph: note: {graph.text(node_id)}: {message.replace(' elements:', ' rows:')}"
-             for node_id, message in sorted(find_kinks(graph, values, NUMPY_OPS).items())]
-    notes += [f"cgraph: warning: {warning}" for warning in gradient_warnings(graph, values, grads, NUMPY_OPS)]
-    results = [numpy.broadcast_to(values[graph.output], (count,))]
+             for node_id, message in sorted(find_kinks(graph, values, ops).items())]
+    results = [numpy.broadcast_to(values[graph.output], (count,))]   # before backward releases it
+    ones = numpy.broadcast_to(1.0, (count,))   # a seed of ones that takes no memory
+    grads = backward(graph, values, ones, ops, keep={graph.variables[name] for name in variables})
     for name in variables:
         gradient = grads[graph.variables[name]]
-        results.append(numpy.zeros(count) if gradient is None else numpy.broadcast_to(gradient, (count,)))
+        column = numpy.zeros(count) if gradient is None else numpy.broadcast_to(gradient, (count,))
+        bad = numpy.flatnonzero(~numpy.isfinite(column))
+        if bad.size:   # a finite value with an infinite slope (sqrt at 0): written as inf or nan
+            notes.append(f"cgraph: warning: d_{name} is not finite in {bad.size} of {count} rows "
+                         f"(first: row {bad[0] + 1}, line {data.line_of(int(bad[0]))})")
+        results.append(column)
     return results, notes
 
 

@@ -123,11 +123,17 @@ def forward(graph: Graph, bindings: dict, ops: dict = OPS) -> list:
     return values
 
 
-def backward(graph: Graph, values: list, seed=1.0, ops: dict = OPS, reduced: dict = None) -> list:
+def backward(graph: Graph, values: list, seed=1.0, ops: dict = OPS, reduced: dict = None,
+             keep: set = None) -> list:
     """Reverse mode from the output. A node that received no gradient, or exactly zero,
     passes nothing on (so a flat relu stops an infinite slope below it from becoming nan).
     With a backend that broadcasts, each contribution is summed back to its input's shape
-    here, once for every rule, and recorded in `reduced`."""
+    here, once for every rule, and recorded in `reduced`.
+
+    `keep` (array backends): the nodes whose gradients the caller wants; every other node's
+    gradient and value is released as soon as it has been passed on (its users come later on
+    the tape, so nothing reads it again), and only the kept gradients are returned. A million-row
+    evaluation (`eval --points`) then holds half the arrays, and touches half the fresh memory."""
     n = len(graph)
     needs, inputs = graph.needs_grad, graph.inputs
     grads = [None] * n
@@ -163,7 +169,9 @@ def backward(graph: Graph, values: list, seed=1.0, ops: dict = OPS, reduced: dic
                         if axes and reduced is not None:
                             reduced.setdefault(node_id, []).append({"input": input_id, "axes": axes})
                     grads[input_id] = contribution if grads[input_id] is None else grads[input_id] + contribution
-    return [(_zero_like(values[i]) if g is None else g) if need else None
+                if keep is not None and node_id not in keep:
+                    grads[node_id] = values[node_id] = None
+    return [(_zero_like(values[i]) if g is None else g) if need and (keep is None or i in keep) else None
             for i, (g, need) in enumerate(zip(grads, needs))]
 
 

@@ -290,3 +290,34 @@ def test_points_on_a_million_rows(tmp_path):
     numpy.testing.assert_allclose(result[:, 3], s * (1 - s) * (y + numpy.cos(x)) * q + 2 * x * s,
                                   rtol=1e-10, atol=1e-13)
     numpy.testing.assert_allclose(result[:, 4], s * (1 - s) * x * q + s, rtol=1e-10, atol=1e-13)
+
+
+def test_points_non_finite_gradients_are_written_and_warned(tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_text("x\n4\n0\n")
+    result = cgraph("eval", "sqrt(x)", "--points", path)
+    assert result.code == 0
+    assert result.out.splitlines() == ["x,value,d_x", "4,2.0,0.25", "0,0.0,inf"]
+    assert "d_x is not finite in 1 of 2 rows (first: row 2, line 3)" in result.err
+
+
+def test_backward_keep_releases_the_rest_and_returns_the_same_kept_gradients():
+    """engine.backward(keep=...), which --points uses: the kept gradients are those of a full pass."""
+    numpy = pytest.importorskip("numpy")
+    from cgraph_cli.engine import backward, forward
+    from cgraph_cli.grammar import parse
+    from cgraph_cli.graph import build
+    from cgraph_cli.numpy_backend import OPS
+
+    source = "a = x*y + sin(x); b = sigmoid(a) * (x^2 + y); b * a"
+    columns = {"x": numpy.linspace(-2, 2, 7), "y": numpy.linspace(1, 3, 7)}
+    graph = build(parse(source), source, frozenset(columns))
+    full = backward(graph, forward(graph, columns, OPS), numpy.ones(7), OPS)
+    values = forward(graph, columns, OPS)
+    keep = set(graph.variables.values())
+    kept = backward(graph, values, numpy.ones(7), OPS, keep=keep)
+    for node_id in range(len(graph)):
+        if node_id in keep:
+            numpy.testing.assert_array_equal(kept[node_id], full[node_id])
+        elif graph.needs_grad[node_id]:
+            assert kept[node_id] is None and values[node_id] is None   # released once passed on
