@@ -129,7 +129,7 @@ def agreement(ours_jsonl: str, theirs_tsv: str) -> str:
             continue
         theirs = [float(v) for v in fields]
         got = [mine["value"]] + [mine["gradients"][name] for name in "xyzw"]
-        scale = 1e-12 * max(map(abs, got + theirs))   # an exact 0 computed as +-3e-18 by either tool
+        scale = 1e-9 * max(map(abs, got + theirs))   # an exact 0 computed as +-3e-18 by either tool
         for a, b in zip(got, theirs):
             if a != b:
                 worst = max(worst, abs(a - b) / max(abs(a), abs(b), scale))
@@ -164,12 +164,13 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as scratch:
         ours_out, micrograd_out = os.path.join(scratch, "cgraph.jsonl"), os.path.join(scratch, "micrograd.tsv")
         inside, wholes, theirs = [], [], {name: [] for name in anchors}
-        for _ in range(args.repeat):   # interleaved, so a noisy moment hits every tool alike
-            inside.append(run_child(path))
-            wholes.append(run_whole(path, ours_out))
-            for name in anchors:
-                out = micrograd_out if name == "micrograd" else None
-                theirs[name].append(run_anchor(name, path, args.anchor_python, anchors_dir, args.timeout, out))
+        runs = [lambda: inside.append(run_child(path)), lambda: wholes.append(run_whole(path, ours_out))]
+        runs += [lambda name=name: theirs[name].append(run_anchor(
+            name, path, args.anchor_python, anchors_dir, args.timeout, micrograd_out if name == "micrograd" else None))
+            for name in anchors]
+        for repeat in range(args.repeat):   # interleaved, in a rotating order: a noisy moment hits every tool alike
+            for run in runs[repeat % len(runs):] + runs[:repeat % len(runs)]:
+                run()
         errors = [run["error"] for run in inside + wholes if "error" in run]
         if errors:
             print(f"cgraph failed: {errors[0]}")

@@ -156,12 +156,16 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as scratch:
         out = os.path.join(scratch, "out.csv")
         stages, wholes, theirs = [], [], {name: [] for name in anchors}
-        for _ in range(args.repeat):   # interleaved, so a noisy moment hits every tool alike
-            stages.append(run_child(path, expr, out))
-            wholes.append(run_whole(path, expr, out))
-            for name in anchors:
-                theirs[name].append(run_anchor(name, path, os.path.join(scratch, f"{name}.tsv"),
-                                               args.anchor_python, anchors_dir, args.timeout))
+        runs = [lambda: stages.append(run_child(path, expr, out)),
+                lambda: wholes.append(run_whole(path, expr, out))]
+        runs += [lambda name=name: theirs[name].append(run_anchor(
+            name, path, os.path.join(scratch, f"{name}.tsv"), args.anchor_python, anchors_dir, args.timeout))
+            for name in anchors]
+        for repeat in range(args.repeat):
+            # interleaved, so a noisy moment hits every tool alike, and in a rotating order: a run just
+            # after one that wrote 60 MB or used much memory finds the kernel busier (page cache, huge pages)
+            for run in runs[repeat % len(runs):] + runs[:repeat % len(runs)]:
+                run()
         errors = [run["error"] for run in stages + wholes if "error" in run]
         if errors:
             print(f"cgraph failed: {errors[0]}")
