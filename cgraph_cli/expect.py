@@ -93,10 +93,6 @@ def shape_text(shape: tuple) -> str:
 
 # ----- what is looked up, by the names a user writes -----
 
-def output_value(evaluation):
-    return evaluation.value
-
-
 def variable_gradient(evaluation, name: str):
     node_id = evaluation.graph.variables.get(name)
     if node_id is None:
@@ -192,7 +188,7 @@ def resolve(evaluation, expectation: Expectation):
     graph = evaluation.graph
     name = expectation.name
     if name == "value":
-        return output_value(evaluation)
+        return evaluation.value
     if name in graph.assigned:
         if expectation.gradient:
             return assigned_gradient(evaluation, name)

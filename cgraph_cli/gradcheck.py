@@ -84,15 +84,16 @@ def _shifted(value, index: tuple, delta: float):
 def gradcheck(graph, bindings: dict, eps: float = DEFAULT_EPS, atol: float = DEFAULT_ATOL,
               rtol: float = DEFAULT_RTOL, ops: dict = None):
     """(evaluation, rows): one row per variable element, reverse mode against central differences."""
-    from cgraph_cli.engine import evaluate, forward
+    from cgraph_cli.engine import choose_ops, evaluate, forward
 
-    evaluation = evaluate(graph, bindings, ops=ops) if ops is not None else evaluate(graph, bindings)
-    ops = ops if ops is not None else _ops_of(graph, bindings)
+    ops = ops if ops is not None else choose_ops(graph, bindings)
+    evaluation = evaluate(graph, bindings, ops=ops)
     branches = _Branches(graph, ops)
     at_point = branches.at(evaluation.values)
+    gradients = evaluation.gradients()
     rows = []
     for name in sorted(graph.variables):
-        gradient = evaluation.gradients()[name]
+        gradient = gradients[name]
         for index, suffix in _elements(bindings[name]):
             label = name + suffix
             analytic = float(gradient[index]) if index else float(gradient)
@@ -119,22 +120,14 @@ def gradcheck(graph, bindings: dict, eps: float = DEFAULT_EPS, atol: float = DEF
     return evaluation, rows
 
 
-def _ops_of(graph, bindings):
-    from cgraph_cli import engine
-
-    choose = getattr(engine, "choose_ops", None)
-    return choose(graph, bindings) if choose else engine.OPS
-
-
 class _Branches:
     """Which side of its kink each kink node is on, to tell when a probe crosses one."""
 
     def __init__(self, graph, ops):
         self.graph = graph
         self.nodes = [(node_id, ops[op]) for node_id, op in enumerate(graph.ops)
-                      if op in JUMPS or (op in ops and ops[op].kink is not None)]
-        attrs = getattr(graph, "attrs", None) or {}
-        self.attrs = attrs
+                      if op in JUMPS or ops[op].kink is not None]
+        self.attrs = graph.attrs   # keyword arguments of ops such as max(X, axis=0)
 
     def at(self, values) -> list:
         sides = []
