@@ -30,8 +30,11 @@ def run(ctx, *, each_line, points, out, output_format, **options) -> int:
                          "the other one expression at many points")
     if options.get("steps"):
         raise UsageError("--steps shows one evaluation; it does not go with --each-line or --points")
-    if options.get("show_all"):
-        raise UsageError("--all is for the tree and table formats; not with --each-line or --points")
+    for flag, given in (("--all", options.get("show_all")), ("--full", options.get("full")),
+                        ("--seed", ctx.meta.get("cgraph.seed") is not None),
+                        ("--order 2", ctx.meta.get("cgraph.order", 1) != 1)):
+        if given:
+            raise UsageError(f"{flag} is for one evaluation printed whole; not with --each-line or --points")
     if each_line:
         if out:
             raise UsageError("--out goes with --points; redirect the output of --each-line instead")

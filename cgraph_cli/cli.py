@@ -90,9 +90,9 @@ def expect_options(function):
         click.option("--expect", multiple=True, metavar="NAME=VALUE",
                      help="Exit 1 unless NAME is VALUE: value= (the output), a variable (its gradient), "
                           "an assigned name (its value), NAME.grad= (its gradient). Repeatable."),
-        click.option("--rtol", type=click.FloatRange(min=0), default=1e-6, show_default=True,
-                     help="--expect's relative tolerance."),
-        click.option("--atol", type=click.FloatRange(min=0), default=1e-9, show_default=True,
+        click.option("--rtol", type=click.FloatRange(min=0), default=1e-6, show_default=True, metavar="R",
+                     help="--expect's relative tolerance (as in `cgraph check`)."),
+        click.option("--atol", type=click.FloatRange(min=0), default=1e-9, show_default=True, metavar="A",
                      help="--expect's absolute tolerance."),
     ]):
         command = decorator(command)

@@ -78,6 +78,9 @@ def test_each_line_from_a_file_with_precision(tmp_path):
     (["--expect", "x=1"], "cgraph check"),
     (["--out", "f.csv"], "--out goes with --points"),
     (["--all"], "--all"),
+    (["--full"], "--full is for one evaluation"),
+    (["--seed", "[1]"], "--seed is for one evaluation"),
+    (["--order", "2"], "--order 2 is for one evaluation"),
     (["--points", "data.csv"], "do not go together"),
 ])
 def test_each_line_usage_errors(words, fragment):
