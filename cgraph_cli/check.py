@@ -397,7 +397,7 @@ def render_table(results: list, digits: int | None):
     passed, failed = Text("pass", style="green"), Text("FAIL", style="bold red")
     notes = []
     for result in results:
-        label = result.case.name
+        label = Text(result.case.name)   # a Text, not a str: rich must not read "[...]" in it as markup
         if result.error is not None:
             table.add_row(label, "evaluates", "—", Text(result.error.split(":")[0], style="red"),
                           f"note {len(notes) + 1}", failed, end_section=True)
@@ -412,8 +412,8 @@ def render_table(results: list, digits: int | None):
             if comparison.note:
                 difference = f"note {len(notes) + 1}"
                 notes.append(Text(f"note {len(notes) + 1}, {label}, {check.what}: {comparison.note}"))
-            table.add_row(label if i == 0 else "", check.what, number_text(check.expected, digits),
-                          number_text(check.got, digits), difference, passed if check.passed else failed,
+            table.add_row(label if i == 0 else "", Text(check.what), Text(number_text(check.expected, digits)),
+                          Text(number_text(check.got, digits)), difference, passed if check.passed else failed,
                           end_section=i == len(result.checks) - 1)
     return Group(table, *notes, Text(summary(results), style="bold"))
 

@@ -77,7 +77,7 @@ def _compare_arrays(expected, got, tolerance: Tolerance) -> Comparison:
         bound = numpy.maximum(tolerance.rtol * numpy.maximum(numpy.abs(got), numpy.abs(expected)),
                               tolerance.atol)
         same = (got == expected) | (numpy.isnan(got) & numpy.isnan(expected))
-        within = same | (difference <= bound)
+        within = same | (numpy.isfinite(got) & numpy.isfinite(expected) & (difference <= bound))
     largest = float(numpy.where(same, 0.0, difference).max())   # nan when a nan meets a number
     note = ""
     if not within.all():
@@ -160,6 +160,12 @@ def parse_expected(value, source: str):
         if text.startswith("["):
             import json
 
+            import re
+
+            # inf and nan as Python writes them (JSON has no words for them; Python's json reads these)
+            words = {"inf": "Infinity", "+inf": "Infinity", "-inf": "-Infinity", "nan": "NaN"}
+            text = re.sub(r"[+-]?\b(?:inf|nan)\b", lambda match: words[match.group().lower()], text,
+                          flags=re.IGNORECASE)
             try:
                 value = json.loads(text)
             except (ValueError, RecursionError):

@@ -194,7 +194,7 @@ def render_table(rows: list, other_rows: list, options: dict):
     digits = options["precision"] or 10
 
     def table_of(rows, reference_title, title):
-        table = Table(header_style="bold", pad_edge=False, title=title, title_justify="left")
+        table = Table(header_style="bold", pad_edge=False, title=Text(title), title_justify="left")
         for column, justify in (("variable", "left"), ("reverse mode", "right"),
                                 (reference_title, "right"), ("abs error", "right"),
                                 ("rel error", "right"), ("result", "left"), ("note", "left")):
@@ -202,8 +202,10 @@ def render_table(rows: list, other_rows: list, options: dict):
         styles = {"ok": "green", "fail": "bold red", "inconclusive": "yellow"}
         for row in rows:
             result = Text("FAIL" if row.status == "fail" else row.status, style=styles[row.status])
-            table.add_row(row.variable, number_text(row.analytic, digits), number_text(row.reference, digits),
-                          number_text(row.abs_error, 3), number_text(row.rel_error, 3), result, row.note)
+            cells = [number_text(row.analytic, digits), number_text(row.reference, digits),
+                     number_text(row.abs_error, 3), number_text(row.rel_error, 3)]
+            # Text, not str: rich must not read "[inf, 1]" or a formula's brackets as markup
+            table.add_row(Text(row.variable), *map(Text, cells), result, Text(row.note))
         return table
 
     parts = [table_of(rows, "central difference",

@@ -392,3 +392,11 @@ def test_deeply_nested_values_are_a_malformed_file_not_a_crash(tmp_path):
     assert_malformed(cgraph("check", toml), "nested too deeply")
     text = write(tmp_path, f'[[case]]\nexpr = "x"\nvars = {{ x = 1 }}\nvalue = "{deep}"\n')
     assert_malformed(cgraph("check", text), "key 'value'", "not a list of numbers")
+
+
+def test_rich_markup_in_names_and_formulas_is_shown_as_text(tmp_path):
+    path = write(tmp_path, '[[case]]\nname = "[/oops] [bold]x"\nexpr = "x"\nvars = { x = 1 }\nvalue = 2\n')
+    result = cgraph("check", path)
+    assert result.code == 1 and "[/oops] [bold]x" in result.out
+    gradcheck = cgraph("gradcheck", "x", "--x", 1, "--against", "[x]")
+    assert gradcheck.code == 1 and "against: [x]" in gradcheck.out

@@ -116,6 +116,17 @@ def test_compare_tensors_elementwise_and_by_shape():
     shape = compare(numpy.array([1.0, 2.0]), numpy.array([1.0, 2.0, 3.0]), tolerance)
     assert not shape.passed and shape.note == "shape [2] expected, got [3]"
     assert not compare(1.0, numpy.array([1.0]), tolerance).passed
+    infinite = numpy.array([numpy.inf, 0.5])
+    assert compare(infinite, infinite.copy(), tolerance).passed
+    assert not compare(numpy.array([-numpy.inf, 0.5]), infinite, tolerance).passed
+    assert not compare(numpy.array([1e308, 0.5]), infinite, tolerance).passed
+    assert compare(numpy.array([numpy.nan]), numpy.array([numpy.nan]), tolerance).passed
+
+
+def test_expect_tensors_with_inf_and_nan():
+    assert cgraph("grad", "sqrt(x)", "--x", "[0, 1]", "--expect", "x=[inf, 0.5]").code == 0
+    assert cgraph("grad", "sqrt(x)", "--x", "[0, 1]", "--expect", "x=[-inf, 0.5]").code == 1
+    assert cgraph("grad", "sqrt(x)", "--x", "[0, 1]", "--expect", "x=[infinite, 0.5]").code == 2
 
 
 def test_parse_expectation():
