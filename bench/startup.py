@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from workloads import ANCHOR_PYTHON, ANCHORS_DIR, data_dir  # noqa: E402
+from workloads import ANCHOR_PYTHON, ANCHORS_DIR, data_dir, source_stamp  # noqa: E402
 
 EXPR_ARGS = ["eval", "(x+y)^2", "--x", "1", "--y", "3", "--format", "json"]
 EXPECTED = '"value": 16.0'
@@ -48,19 +48,6 @@ def cgraph_command() -> list:
     found = shutil.which("cgraph")
     return [found] if found else [sys.executable, "-m", "cgraph_cli"]
 
-
-def source_stamp(python: str = sys.executable) -> str:
-    """Which cgraph_cli is measured: its directory, git commit, and whether it has uncommitted edits."""
-    done = subprocess.run([python, "-c", "import cgraph_cli, os; print(os.path.dirname(cgraph_cli.__file__))"],
-                          capture_output=True, text=True, cwd="/")
-    package = done.stdout.strip() or "?"
-    root = os.path.dirname(package)
-    commit = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    if commit.returncode != 0:
-        return f"{package} (not a git checkout)"
-    dirty = subprocess.run(["git", "-C", root, "status", "--porcelain", "--", "cgraph_cli", "grammar"],
-                           capture_output=True, text=True).stdout.strip()
-    return f"{package} at {commit.stdout.strip()}" + (" + uncommitted edits" if dirty else "")
 
 def run_once(command: list, env: dict) -> float:
     start = time.perf_counter()

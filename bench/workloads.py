@@ -23,3 +23,17 @@ def data_dir(needed: str = "chain_1000000.txt") -> Path:
         subprocess.run([sys.executable, str(ANCHORS_DIR / "gen_workloads.py"), "--out", str(DATA_DIR)],
                        check=True, stdout=subprocess.DEVNULL)
     return DATA_DIR
+
+
+def source_stamp(python: str = sys.executable) -> str:
+    """Which cgraph_cli is measured: its directory, git commit, and whether it has uncommitted edits."""
+    done = subprocess.run([python, "-c", "import cgraph_cli, os; print(os.path.dirname(cgraph_cli.__file__))"],
+                          capture_output=True, text=True, cwd="/")
+    package = done.stdout.strip() or "?"
+    root = os.path.dirname(package)
+    commit = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    if commit.returncode != 0:
+        return f"{package} (not a git checkout)"
+    dirty = subprocess.run(["git", "-C", root, "status", "--porcelain", "--", "cgraph_cli", "grammar"],
+                           capture_output=True, text=True).stdout.strip()
+    return f"{package} at {commit.stdout.strip()}" + (" + uncommitted edits" if dirty else "")
