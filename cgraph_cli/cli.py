@@ -324,8 +324,18 @@ def eval_command(ctx, file, var_words, vars_file, debug, output_format, precisio
 
         emit(steps_renderer.render(evaluation, Options(precision, show_all, full), output_format))
         return
+    if output_format == "plain":
+        note_seed(evaluation)
     output = RENDERERS[output_format](evaluation, Options(precision, show_all, full))
     emit(output)
+
+
+def note_seed(evaluation) -> None:
+    """Plain lines have no room to say it: a tensor output's gradients are of its sum (stderr)."""
+    if evaluation.seed is not None and click.get_current_context().meta.get("cgraph.seed") is None:
+        shape = getattr(evaluation.value, "shape", ())
+        click.echo(f"cgraph: note: the output has shape {shape}, not a scalar: the gradients are those "
+                   "of sum(output) (reverse mode started from ones; --seed gives another)", err=True)
 
 
 @cli.command("grad", cls=BindingCommand, context_settings=CONTEXT, epilog=BINDINGS_HELP)
@@ -349,6 +359,7 @@ def grad_command(ctx, file, var_words, vars_file, debug, wrt, precision):
     from cgraph_cli.render.numbers import elements, machine
 
     evaluation = run_pipeline(ctx, file, var_words, vars_file)
+    note_seed(evaluation)
     graph = evaluation.graph
     gradients = evaluation.gradients()
     if not wrt:

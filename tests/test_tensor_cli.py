@@ -534,3 +534,16 @@ def test_scalar_formats_and_grad_do_not_import_numpy():
         "print(codes, 'numpy' in sys.modules, file=sys.stderr)\n")
     done = python("-c", program)
     assert done.stderr.strip().splitlines()[-1] == "[0, 0, 0, 0, 0] False"
+
+
+@pytest.mark.parametrize("args", [("grad", "X*2"), ("eval", "X*2", "--format", "plain")])
+def test_plain_lines_of_a_tensor_output_say_on_stderr_that_the_seed_was_ones(args):
+    result = cgraph(*args, "--X", "[1, 2]")
+    assert result.code == 0
+    assert "X[0] 2\nX[1] 2\n" in result.out
+    assert "not a scalar: the gradients are those of sum(output)" in result.err
+
+
+def test_no_seed_note_when_the_seed_is_given():
+    result = cgraph("grad", "X*2", "--X", "[1, 2]", "--seed", "[1, 0]")
+    assert (result.code, result.out, result.err) == (0, "X[0] 2\nX[1] 0\n", "")
