@@ -25,6 +25,7 @@ from click.testing import CliRunner
 
 from cgraph_cli import __version__
 from cgraph_cli.cli import cli, main
+from seeds import STAGED, staged_reference
 
 ANSI = "\x1b["
 
@@ -158,46 +159,6 @@ def test_seed_neuron():
     assert (g["w0"], g["w1"], g["w2"]) == (approx(-1 * ddot), approx(-2 * ddot), approx(ddot))
     assert round(g["x0"], 4) == 0.3932 and round(g["x1"], 4) == -0.5898
     assert (round(g["w0"], 4), round(g["w1"], 4), round(g["w2"], 4)) == (-0.1966, -0.3932, 0.1966)
-
-
-STAGED = """\
-sigy = 1/(1+exp(-y))   # sigmoid in numerator
-num = x + sigy         # numerator
-sigx = 1/(1+exp(-x))   # sigmoid in denominator
-xpy = x + y
-xpysqr = xpy^2
-den = sigx + xpysqr    # denominator
-invden = 1/den
-f = num*invden         # done!
-"""
-
-
-def staged_reference(x=3.0, y=-4.0):
-    """The seed's forward and hand-written backward pass, line by line."""
-    sigy = 1.0 / (1 + math.exp(-y))
-    num = x + sigy
-    sigx = 1.0 / (1 + math.exp(-x))
-    xpy = x + y
-    xpysqr = xpy ** 2
-    den = sigx + xpysqr
-    invden = 1.0 / den
-    f = num * invden
-    dnum = invden
-    dinvden = num
-    dden = (-1.0 / (den ** 2)) * dinvden
-    dsigx = (1) * dden
-    dxpysqr = (1) * dden
-    dxpy = (2 * xpy) * dxpysqr
-    dx = (1) * dxpy
-    dy = (1) * dxpy
-    dx += ((1 - sigx) * sigx) * dsigx
-    dx += (1) * dnum
-    dsigy = (1) * dnum
-    dy += ((1 - sigy) * sigy) * dsigy
-    values = dict(sigy=sigy, num=num, sigx=sigx, xpy=xpy, xpysqr=xpysqr, den=den, invden=invden, f=f)
-    grads = dict(sigy=dsigy, num=dnum, sigx=dsigx, xpy=dxpy, xpysqr=dxpysqr, den=dden,
-                 invden=dinvden, f=1.0)
-    return values, grads, {"x": dx, "y": dy}
 
 
 def test_seed_staged_program_every_named_node(tmp_path):

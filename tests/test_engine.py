@@ -10,6 +10,7 @@ from cgraph_cli.engine import evaluate, forward
 from cgraph_cli.errors import BindingError, EvalError, ExitStatus
 from cgraph_cli.grammar import parse
 from cgraph_cli.graph import build
+from seeds import staged_reference
 
 
 def run(source, bindings=None, seed=1.0):
@@ -87,43 +88,17 @@ STAGED = ("sigy = 1/(1+exp(-y)); num = x + sigy; sigx = 1/(1+exp(-x)); xpy = x +
 
 def test_staged_backward_pass():
     x, y = 3.0, -4.0
-    # forward, as the course writes it
-    sigy = 1.0 / (1 + math.exp(-y))
-    num = x + sigy
-    sigx = 1.0 / (1 + math.exp(-x))
-    xpy = x + y
-    xpysqr = xpy ** 2
-    den = sigx + xpysqr
-    invden = 1.0 / den
-    f = num * invden
-    # backward, stage by stage, with the += where a value fans out
-    dnum = invden
-    dinvden = num
-    dden = (-1.0 / (den ** 2)) * dinvden
-    dsigx = 1 * dden
-    dxpysqr = 1 * dden
-    dxpy = (2 * xpy) * dxpysqr
-    dx = 1 * dxpy
-    dy = 1 * dxpy
-    dx += ((1 - sigx) * sigx) * dsigx
-    dx += 1 * dnum
-    dsigy = 1 * dnum
-    dy += ((1 - sigy) * sigy) * dsigy
-
+    expected_values, expected_grads, expected_inputs = staged_reference(x, y)
     result = run(STAGED, {"x": x, "y": y})
     graph = result.graph
     values = {name: result.values[i] for name, i in graph.assigned.items()}
     grads = {name: result.grads[i] for name, i in graph.assigned.items()}
-    expected_values = dict(sigy=sigy, num=num, sigx=sigx, xpy=xpy, xpysqr=xpysqr, den=den,
-                           invden=invden, f=f)
-    expected_grads = dict(sigy=dsigy, num=dnum, sigx=dsigx, xpy=dxpy, xpysqr=dxpysqr, den=dden,
-                          invden=dinvden, f=1.0)
     assert set(graph.assigned) == set(expected_grads)
     for name in expected_grads:
         assert values[name] == approx(expected_values[name]), name
         assert grads[name] == approx(expected_grads[name]), name
-    assert result.value == approx(f)
-    assert result.gradients() == {"x": approx(dx), "y": approx(dy)}
+    assert result.value == approx(expected_values["f"])
+    assert result.gradients() == {"x": approx(expected_inputs["x"]), "y": approx(expected_inputs["y"])}
     assert graph.output == graph.assigned["f"]
 
 
