@@ -220,7 +220,11 @@ def _integer(part: ast.Integer, source: str) -> int:
     if not part.text.lstrip("-").isdigit():
         raise ParseError(f"an index or axis must be an integer, got {part.text}, at "
                          + caret_context(source, *part.span))
-    return int(part.text)
+    value = int(part.text)
+    if abs(value) >= 2 ** 62:   # beyond any array's rank or size (NumPy would call it an overflow)
+        raise ParseError(f"an index or axis this large ({part.text}) is out of range, at "
+                         + caret_context(source, *part.span))
+    return value
 
 
 def _subscript(part, source: str):

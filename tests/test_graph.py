@@ -199,3 +199,9 @@ def test_labels_show_assignments():
     graph = graph_of("a = x*2; a += 1; b = a")
     labels = [graph.label(i) for i in range(len(graph))]
     assert labels == ["x", "2", "a = x*2", "1", "a += 1", "b = a"]
+
+
+@pytest.mark.parametrize("source", ["sum(x, axis=99999999999999999999)", "x[-99999999999999999999]"])
+def test_an_index_or_axis_too_large_for_any_array_is_a_parse_error(source):
+    with pytest.raises(ParseError, match="out of range"):
+        graph_of(source)
