@@ -194,7 +194,7 @@ class Parser:
         states, rules, passes, chain = self.states, self.rules, self.passes, self._pass_chain
         self.builder.__init__()   # forget nodes of an earlier parse that failed
         stack = [(-1, None, 0, 0), (self.start, None, 0, 0)]   # -1: a sentinel below the start
-        previous = None
+        previous = previous_value = None
         for kind, value, start, end in self.tokens(text):
             top = stack[-1]
             key = (stack[-2][0], top[0], kind)
@@ -203,7 +203,7 @@ class Parser:
                 stack[-1] = (state, top[1], top[2], top[3])
             while True:
                 if action is None:
-                    raise self._error(text, kind, value, start, end, state, previous)
+                    raise self._error(text, kind, value, start, end, state, previous, previous_value)
                 if action >= 0:
                     stack.append((action, value, start, end))
                     break
@@ -222,7 +222,7 @@ class Parser:
                 key = (below, states[below][origin], kind)
                 state, action = passes.get(key) or chain(key)
                 stack.append((state, result, span[0], span[1]))
-            previous = kind
+            previous, previous_value = kind, value
         raise AssertionError("the parser ended without accepting")  # the tables make this unreachable
 
     def _pass_chain(self, key):
@@ -239,7 +239,7 @@ class Parser:
         self.passes[key] = top, action
         return top, action
 
-    def _error(self, text, kind, value, start, end, state, previous) -> ParseError:
+    def _error(self, text, kind, value, start, end, state, previous, previous_value) -> ParseError:
         expected = sorted(symbol for symbol in self.states[state] if symbol.isupper() or symbol == END)
         if kind == "_ERROR":
             shown = repr(value) if not value.isprintable() else f"'{value}'"
@@ -252,7 +252,7 @@ class Parser:
             headline = f"unexpected {_describe(kind, value, article=False)}"
         message = f"{headline} at {caret_context(text, start, end)}"
         if previous in OPERAND_END and kind in OPERAND_START:
-            left = _token_before(text, start)
+            left = {"RPAR": "(...)", "RSQB": "..."}.get(previous, previous_value)
             right = "(...)" if kind == "LPAR" else value
             message += f"\nimplicit multiplication is not supported: write {left}*{right}"
         elif expected:
@@ -308,13 +308,6 @@ def _describe(kind: str, value, article: bool = True) -> str:
 _LITERALS = {"PLUS": "+", "MINUS": "-", "STAR": "*", "SLASH": "/", "CIRCUMFLEX": "^",
              "LPAR": "(", "RPAR": ")", "COMMA": ",", "SEMICOLON": ";", "EQUAL": "=",
              "LSQB": "[", "RSQB": "]", "COLON": ":", "AT": "@", "__ANON_0": "**"}
-
-
-def _token_before(text: str, position: int) -> str:
-    """The operand just before `position`, for the implicit-multiplication hint."""
-    left = text[:position].rstrip()
-    match = re.search(r"(([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|[A-Za-z_][A-Za-z0-9_]*|\))$", left)
-    return "(...)" if match and match.group() == ")" else (match.group() if match else "...")
 
 
 def _join_or(words: list) -> str:
