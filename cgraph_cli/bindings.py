@@ -12,16 +12,19 @@ Short options are never combined.
 import json
 import math
 import re
-from fractions import Fraction
 from pathlib import Path
 from typing import NamedTuple
 
 from cgraph_cli.errors import BindingError, UsageError
+from cgraph_cli.rational import TooLarge, parse_exact
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\Z")
+# one way to match each text (no nested choices), so a long non-number fails in linear time
+NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?\Z")
 FRACTION = re.compile(r"[+-]?[0-9]+/[0-9]+\Z")
 RESERVED = {"value"}
+MAX_DIMENSIONS = 32          # NumPy 1.x's limit (2.x allows 64): a deeper literal is refused
+DATA_FILE_LIMIT = 1 << 30    # bytes read at most from a data file (@FILE, --vars, --points, cases)
 
 
 class SplitArgs(NamedTuple):
@@ -74,18 +77,43 @@ def parse_number(text: str, source: str) -> float:
         value = float(text)
     elif FRACTION.match(text):
         try:
-            value = float(Fraction(text))
+            value = float(parse_exact(text))
         except ZeroDivisionError:
-            raise BindingError(f"{source}: {text} divides by zero")
+            raise BindingError(f"{source}: {shorten(text)} divides by zero")
         except OverflowError:
-            raise BindingError(f"{source}: {text} is too large for float64")
+            raise BindingError(f"{source}: {shorten(text)} is too large for float64")
+        except TooLarge as error:
+            raise BindingError(f"{source}: {error} (the limit of exact numbers)")
     elif text.lower().lstrip("+-") in ("inf", "infinity", "nan"):
         raise BindingError(f"{source}: {text} is not a finite number; cgraph computes with finite float64")
     else:
-        raise BindingError(f"{source}: expected a number such as 2, -0.5, 1e-3 or 1/3, got {text!r}")
+        raise BindingError(f"{source}: expected a number such as 2, -0.5, 1e-3 or 1/3, "
+                           f"got {shorten(repr(text))}")
     if not math.isfinite(value):
-        raise BindingError(f"{source}: {text} is too large for float64")
+        raise BindingError(f"{source}: {shorten(text)} is too large for float64")
     return value
+
+
+def shorten(text: str, width: int = 60) -> str:
+    """A user's long text cut in the middle for a message."""
+    return text if len(text) <= width else text[:width // 2] + "…" + text[-width // 2:]
+
+
+def read_data_file(path: str, limit: int = DATA_FILE_LIMIT) -> bytes:
+    """A data file's bytes, at most `limit` of them (so /dev/zero cannot fill the memory)."""
+    with open(path, "rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise BindingError(f"{path} is larger than {limit >> 20:,} MiB, the limit for a data file")
+    return data
+
+
+def decode_data(data: bytes, path: str) -> str:
+    """UTF-8 text of a data file, without the byte-order mark an editor may put first."""
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as error:
+        raise BindingError(f"{path} is not UTF-8 text (byte {data[error.start]:#04x} at offset {error.start})")
 
 
 def parse_value(text: str, source: str):
@@ -138,6 +166,8 @@ def _nested_shape(data, source: str) -> tuple:
         if size == 0:
             raise BindingError(f"{source}: empty tensors are not supported")
         shape.append(size)
+        if len(shape) > MAX_DIMENSIONS:
+            raise BindingError(f"{source}: a tensor of more than {MAX_DIMENSIONS} dimensions is not supported")
         level = [element for item in level for element in item]
     if any(isinstance(item, list) for item in level):
         raise BindingError(f"{source}: ragged tensor: numbers and lists mixed at one depth")
@@ -152,7 +182,7 @@ def load_tensor_file(spec: str, source: str):
         if suffix == ".npy":
             import numpy
 
-            array = numpy.load(path, allow_pickle=False)
+            array = _load_npy(path, source)
             if array.dtype.kind not in "fiu":
                 raise BindingError(f"{source}: {path} holds {array.dtype} values, not numbers")
             array = numpy.asarray(array, dtype=float)
@@ -160,7 +190,8 @@ def load_tensor_file(spec: str, source: str):
                 raise BindingError(f"{source}: {path} holds non-finite numbers")
             return float(array) if array.ndim == 0 else array
         if suffix == ".json":
-            return to_tensor(json.loads(Path(path).read_text(encoding="utf-8")), f"{source} ({path})")
+            text = decode_data(read_data_file(path), f"{source}: {path}")
+            return to_tensor(json.loads(text), f"{source} ({path})")
         if suffix == ".csv":
             return _load_csv(path, columns, source)
     except OSError as error:
@@ -170,17 +201,54 @@ def load_tensor_file(spec: str, source: str):
     raise BindingError(f"{source}: @FILE must end in .npy, .json or .csv, got {path!r}")
 
 
+def _load_npy(path: str, source: str):
+    """A .npy array, its header checked against the file's size before NumPy allocates anything."""
+    import numpy
+    from numpy.lib import format as npy
+
+    with open(path, "rb") as handle:
+        try:
+            version = npy.read_magic(handle)
+        except ValueError:
+            raise BindingError(f"{source}: {path} is not a .npy file (it does not start with NumPy's "
+                               "magic string; an .npz archive is not supported)")
+        if version not in ((1, 0), (2, 0), (3, 0)):
+            raise BindingError(f"{source}: {path}: unsupported .npy format version {version}")
+        read_header = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
+        shape, _, dtype = read_header(handle)
+        needed = handle.tell() + math.prod(shape) * dtype.itemsize
+        size = Path(path).stat().st_size
+        if dtype.hasobject or size < needed:
+            raise BindingError(f"{source}: {path} is too short for its header (shape {shape} of {dtype} "
+                               f"needs {needed:,} bytes; the file has {size:,})")
+        if size > DATA_FILE_LIMIT:
+            raise BindingError(f"{source}: {path} is larger than {DATA_FILE_LIMIT >> 20:,} MiB, the limit "
+                               "for a data file")
+    return numpy.load(path, allow_pickle=False)
+
+
 def _load_csv(path: str, columns: str, source: str):
     """A matrix from CSV: an optional header line of names; one column loads as a vector."""
     import csv
+    import io
 
-    with open(path, newline="", encoding="utf-8") as handle:
-        rows = [row for row in csv.reader(handle) if row and any(cell.strip() for cell in row)]
+    text = decode_data(read_data_file(path), f"{source}: {path}")
+    try:
+        rows = [row for row in csv.reader(io.StringIO(text, newline=""))
+                if row and any(cell.strip() for cell in row)]
+    except csv.Error as error:
+        raise BindingError(f"{source}: cannot read {path}: {error}")
     if not rows:
         raise BindingError(f"{source}: {path} is empty")
     header = None
     if not all(NUMBER.match(cell.strip().lstrip("+-")) or NUMBER.match(cell.strip()) for cell in rows[0]):
         header, rows = [cell.strip() for cell in rows[0]], rows[1:]
+        if not rows:
+            if all(_is_number(cell) for cell in header):
+                raise BindingError(f"{source}: {path} has one row, of non-ASCII digits "
+                                   f"({shorten(', '.join(header))}); write numbers with the digits 0-9")
+            raise BindingError(f"{source}: {path} has a header line ({shorten(', '.join(header))}) "
+                               "and no rows of numbers")
     if columns:
         if header is None:
             raise BindingError(f"{source}: {path}:{columns} picks columns by header name, "
@@ -204,6 +272,14 @@ def _load_csv(path: str, columns: str, source: str):
 
     array = numpy.array(data, dtype=float)
     return array[:, 0] if array.shape[1] == 1 else array
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+        return True
+    except ValueError:
+        return False
 
 
 def collect(bindings: list, var_words: list, vars_file: str | None) -> dict:
@@ -238,9 +314,11 @@ def check_name(name: str, source: str) -> None:
 
 def read_vars_file(path: str) -> dict:
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = read_data_file(path).decode("utf-8").removeprefix("\ufeff")
     except (OSError, UnicodeDecodeError) as error:
         raise UsageError(f"--vars {path}: cannot read it ({getattr(error, 'strerror', None) or error})")
+    except BindingError as error:
+        raise UsageError(f"--vars {error.message}")
     try:
         data = json.loads(text)
     except (ValueError, RecursionError) as error:

@@ -37,6 +37,8 @@ def parse_exact(text: str):
         digits = (whole + (fraction or "")).lstrip("0")
         if not digits:
             return Fraction(0)
+        if exponent and len(exponent.lstrip("+-").lstrip("0")) > len(str(MAX_DIGITS)) + 1:
+            raise TooLarge(f"{_short(text)} has more than {MAX_DIGITS:,} digits")
         scale = int(exponent or 0) - len(fraction or "")
         if len(digits) + scale > MAX_DIGITS or -scale > MAX_DIGITS:
             raise TooLarge(f"{_short(text)} has more than {MAX_DIGITS:,} digits")

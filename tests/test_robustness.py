@@ -1,0 +1,168 @@
+"""The fuzz campaign's reproducers (issue 11): each bad input gets its documented exit code and message."""
+
+import json
+import time
+
+import numpy
+import pytest
+from numpy.lib import format as npy
+
+from cli_run import cgraph
+
+ONES = "1" * 5000
+THREES = "3" * 5000
+
+
+def refused(result, code, *phrases):
+    """Exit `code`, nothing on stdout, one cgraph message on stderr holding every phrase."""
+    assert result.code == code, result
+    assert result.out == ""
+    assert result.err.startswith("cgraph: ") and "Traceback" not in result.err
+    for phrase in phrases:
+        assert phrase in result.err, result.err
+
+
+# C1: integers longer than Python's int <-> str limit
+def test_huge_index_is_a_parse_error():
+    refused(cgraph("eval", f"x[{ONES}]", "--x", "[1,2]"), 2, "parse error", "out of range")
+
+
+def test_huge_axis_is_a_parse_error():
+    refused(cgraph("eval", f"sum([1,2], axis={'9' * 5000})"), 2, "parse error", "out of range")
+
+
+# C2: a fraction binding with more digits than exact numbers allow
+def test_huge_fraction_binding():
+    refused(cgraph("eval", "x*2", "--x", f"{ONES}/{THREES}"), 2, "binding error", "4,000 digits")
+
+
+def test_huge_exponent_binding_with_exact():
+    refused(cgraph("eval", "x", "--exact", "--x", "1e" + ONES), 2, "binding error")
+
+
+# C3: literals deeper than NumPy allows
+DEEP = "[" * 70 + "1" + "]" * 70
+
+
+def test_deep_literal_value():
+    refused(cgraph("eval", "x", "--x", DEEP), 2, "binding error", "dimensions")
+
+
+def test_deep_literal_in_the_expression():
+    refused(cgraph("eval", DEEP), 2, "dimensions")
+
+
+def test_deep_literal_in_a_case(tmp_path):
+    cases = tmp_path / "c.jsonl"
+    cases.write_text(json.dumps({"expr": "sum(x)", "vars": {"x": json.loads(DEEP)}, "value": 1}) + "\n")
+    result = cgraph("check", cases)
+    assert result.code in (1, 2) and "Traceback" not in result.err + result.out
+    assert "dimensions" in result.err + result.out
+
+
+# C4, C5: CSV files that hold no matrix
+def test_csv_with_a_header_only(tmp_path):
+    (tmp_path / "h.csv").write_text("a,b\n")
+    refused(cgraph("eval", "sum(X)", "--X", f"@{tmp_path / 'h.csv'}"), 2, "a header line (a, b) and no rows")
+
+
+def test_csv_of_non_ascii_digits(tmp_path):
+    (tmp_path / "h.csv").write_text("٣,1\n", encoding="utf-8")
+    refused(cgraph("eval", "sum(X)", "--X", f"@{tmp_path / 'h.csv'}"), 2, "non-ASCII digits")
+
+
+def test_csv_with_a_huge_field(tmp_path):
+    (tmp_path / "w.csv").write_text("1," + "2" * 200_000 + "\n")
+    refused(cgraph("eval", "sum(X)", "--X", f"@{tmp_path / 'w.csv'}"), 2, "binding error", "field")
+
+
+# C6, W6: .npy files that are not arrays
+def test_npy_that_is_a_zip(tmp_path):
+    (tmp_path / "z.npy").write_bytes(b"PK\x03\x04" + b"\0" * 40)
+    refused(cgraph("eval", "sum(X)", "--X", f"@{tmp_path / 'z.npy'}"), 2, "not a .npy file")
+
+
+def test_npz_renamed_npy(tmp_path):
+    numpy.savez(tmp_path / "a.npz", a=numpy.ones(3))
+    (tmp_path / "a.npy").write_bytes((tmp_path / "a.npz").read_bytes())
+    refused(cgraph("eval", "sum(X)", "--X", f"@{tmp_path / 'a.npy'}"), 2, "not a .npy file")
+
+
+def test_npy_shorter_than_its_header(tmp_path):
+    with open(tmp_path / "t.npy", "wb") as handle:
+        npy.write_array_header_1_0(handle, {"descr": "<f8", "fortran_order": False, "shape": (10**12,)})
+        handle.write(b"\0" * 16)
+    refused(cgraph("eval", "sum(X)", "--X", f"@{tmp_path / 't.npy'}"), 2, "too short for its header")
+
+
+def test_good_npy_still_loads(tmp_path):
+    numpy.save(tmp_path / "g.npy", numpy.arange(6.0).reshape(2, 3))
+    result = cgraph("eval", "sum(X)", "--X", f"@{tmp_path / 'g.npy'}", "--format", "plain")
+    assert result.code == 0 and result.out.startswith("value 15\n")
+
+
+# W2: a byte-order mark is stripped from every file cgraph reads
+BOM = b"\xef\xbb\xbf"
+
+
+def test_bom_in_csv(tmp_path):
+    (tmp_path / "m.csv").write_bytes(BOM + b"1,2\n3,4\n")
+    result = cgraph("eval", "sum(X)", "--X", f"@{tmp_path / 'm.csv'}", "--format", "plain")
+    assert result.code == 0 and result.out.startswith("value 10\n")
+
+
+def test_bom_in_csv_header(tmp_path):
+    (tmp_path / "m.csv").write_bytes(BOM + b"a,b\n1,2\n3,4\n")
+    result = cgraph("eval", "sum(X)", "--X", f"@{tmp_path / 'm.csv'}:a", "--format", "plain")
+    assert result.code == 0 and result.out.startswith("value 4\n")
+
+
+def test_bom_in_json_tensor_and_vars(tmp_path):
+    (tmp_path / "t.json").write_bytes(BOM + b"[1, 2]")
+    (tmp_path / "v.json").write_bytes(BOM + b'{"y": 3}')
+    result = cgraph("eval", "sum(x)*y", "--x", f"@{tmp_path / 't.json'}", "--vars", tmp_path / "v.json",
+                    "--format", "plain")
+    assert result.code == 0 and result.out.startswith("value 9\n")
+
+
+def test_bom_in_cases_files(tmp_path):
+    (tmp_path / "c.toml").write_bytes(BOM + b'[[case]]\nexpr = "x*2"\nvars = { x = 1 }\nvalue = 2\n')
+    (tmp_path / "c.jsonl").write_bytes(BOM + b'{"expr": "x*2", "vars": {"x": 1}, "value": 2}\n')
+    for name in ("c.toml", "c.jsonl"):
+        result = cgraph("check", tmp_path / name)
+        assert result.code == 0, result
+
+
+# H2: a long non-number is refused at once
+def test_long_non_number_binding_is_fast():
+    started = time.perf_counter()
+    result = cgraph("eval", "x", "--x", "1" * 20000 + "x")
+    refused(result, 2, "expected a number")
+    assert time.perf_counter() - started < 2
+    assert len(result.err) < 400
+
+
+def test_long_non_number_in_a_csv_header_is_fast(tmp_path):
+    (tmp_path / "p.csv").write_text("x\n" + "1" * 20000 + "x\n")
+    started = time.perf_counter()
+    result = cgraph("eval", "x", "--points", tmp_path / "p.csv")
+    assert result.code == 2 and time.perf_counter() - started < 2
+
+
+# H1: the implicit-multiplication hint is linear in the input
+def test_implicit_multiplication_hint_is_fast():
+    started = time.perf_counter()
+    result = cgraph("eval", "[" + "1" * 20000 + "] 2")
+    refused(result, 2, "implicit multiplication is not supported")
+    assert time.perf_counter() - started < 2
+
+
+@pytest.mark.parametrize("text, hint", [("2x", "2*x"), ("(x+1)(y)", "(...)*(...)"), ("x y", "x*y"),
+                                        ("12.5e3 x", "12.5e3*x")])
+def test_implicit_multiplication_hint_names_the_operand(text, hint):
+    refused(cgraph("eval", text, "--x", 1, "--y", 2), 2, f"write {hint}")
+
+
+# Notes to act on: reading limits
+def test_vars_from_an_endless_file_is_refused():
+    refused(cgraph("eval", "x", "--vars", "/dev/zero"), 2, "limit")
