@@ -123,11 +123,26 @@ def parse_value(text: str, source: str):
         try:
             data = json.loads(stripped)
         except (ValueError, RecursionError) as error:   # json reads nested lists recursively
+            with_commas = MISSING_COMMA.sub(", ", stripped)
+            if with_commas != stripped and _is_json(with_commas):
+                raise BindingError(f"{source}: a tensor literal needs commas between its elements: "
+                                   f"{shorten(with_commas)}")
             raise BindingError(f"{source}: not a tensor literal such as [[1, 2], [3, 4]] ({error})")
         return to_tensor(data, source)
     if stripped.startswith("@"):
         return load_tensor_file(stripped[1:], source)
     return parse_number(text, source)
+
+
+MISSING_COMMA = re.compile(r"(?<=[0-9.\]])\s+(?=[-+0-9.\[])")   # "[1 2 3]", "[[1 2] [3 4]]"
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+        return True
+    except (ValueError, RecursionError):
+        return False
 
 
 def to_tensor(data, source: str):

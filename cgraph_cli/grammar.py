@@ -251,10 +251,9 @@ class Parser:
         else:
             headline = f"unexpected {_describe(kind, value, article=False)}"
         message = f"{headline} at {caret_context(text, start, end)}"
-        if previous in OPERAND_END and kind in OPERAND_START:
-            left = {"RPAR": "(...)", "RSQB": "..."}.get(previous, previous_value)
-            right = "(...)" if kind == "LPAR" else value
-            message += f"\nimplicit multiplication is not supported: write {left}*{right}"
+        hint = _hint(text, kind, value, end, previous, previous_value)
+        if hint:
+            message += "\n" + hint
         elif expected:
             message += "\nexpected " + _join_or([_describe(symbol, None) for symbol in expected])
         return ParseError(message)
@@ -308,6 +307,54 @@ def _describe(kind: str, value, article: bool = True) -> str:
 _LITERALS = {"PLUS": "+", "MINUS": "-", "STAR": "*", "SLASH": "/", "CIRCUMFLEX": "^",
              "LPAR": "(", "RPAR": ")", "COMMA": ",", "SEMICOLON": ";", "EQUAL": "=",
              "LSQB": "[", "RSQB": "]", "COLON": ":", "AT": "@", "__ANON_0": "**"}
+
+
+# characters pasted from slides and word processors, and what to type instead
+PASTED = {"\u2212": "-", "\u2013": "-", "\u2014": "-", "\u00d7": "*", "\u00b7": "*", "\u22c5": "*",
+          "\u2217": "*", "\u00f7": "/", "\u2215": "/", "\u00b2": "^2", "\u00b3": "^3",
+          "\u00a0": "a plain space", "\u202f": "a plain space", "\u2009": "a plain space"}
+QUOTES = "\u2018\u2019\u201c\u201d\u00ab\u00bb"
+MODULES = {"np", "numpy", "math", "torch", "jnp", "F", "tf", "jax", "nn"}
+CALL_AT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\([^()\n]*\))?")
+DEFINITION = re.compile(r"[ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*\([^()\n]*\)[ \t]*\Z")
+
+
+def _hint(text: str, kind: str, value: str, end: int, previous, previous_value):
+    """What the user most likely meant, for the common slips; None when there is no good guess."""
+    if previous in OPERAND_END and kind in OPERAND_START:
+        left = {"RPAR": "(...)", "RSQB": "..."}.get(previous, previous_value)
+        if previous == "NAME" and kind == "NAME" and _is_function(previous_value):
+            return f"a function's argument goes in parentheses: write {previous_value}({value})"
+        right = "(...)" if kind == "LPAR" else value
+        return f"implicit multiplication is not supported: write {left}*{right}"
+    if kind == "_ERROR" and value in PASTED:
+        import unicodedata
+
+        return f"U+{ord(value):04X} {unicodedata.name(value)}: write {PASTED[value]}"
+    if kind == "_ERROR" and value in QUOTES:
+        import unicodedata
+
+        return (f"U+{ord(value):04X} {unicodedata.name(value)}: a typographic quote is not part of a formula; "
+                "quote the formula with the shell's plain quotes")
+    if kind == "_ERROR" and value == "." and previous == "NAME" and previous_value in MODULES:
+        call = CALL_AT.match(text, end)
+        shown = (call.group() if call.group(1) else call.group() + "(...)") if call else "exp(x)"
+        return f"cgraph's functions need no module prefix: write {shown}"
+    if kind == "EQUAL":
+        line_start = text.rfind("\n", 0, end) + 1
+        statement_start = max(line_start, text.rfind(";", 0, end) + 1)
+        definition = DEFINITION.match(text[statement_start:end - 1])
+        if definition:
+            line_end = text.find("\n", end)
+            body = text[end:line_end if line_end >= 0 else len(text)].split(";")[0].strip() or "..."
+            return f"write the body only: {body}, or a program line {definition.group(1)} = {body}"
+    return None
+
+
+def _is_function(name: str) -> bool:
+    from cgraph_cli.ops import FUNCTIONS
+
+    return name in FUNCTIONS
 
 
 def _join_or(words: list) -> str:
