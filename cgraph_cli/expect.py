@@ -140,7 +140,7 @@ def parse_expectation(word: str) -> Expectation:
     if dot and name == "value":
         raise UsageError(f"--expect {word}: the output's gradient with respect to itself is always 1; "
                          "check a variable's gradient with --expect NAME=VALUE")
-    from cgraph_cli.render.numbers import short_text
+    from cgraph_cli.text import short_text
 
     word = short_text(word, 60)   # as messages show it
     return Expectation(name, bool(dot), parse_expected(text.strip(), f"--expect {word}"), word)
@@ -169,7 +169,7 @@ def parse_expected(value, source: str):
             try:
                 value = json.loads(text)
             except (ValueError, RecursionError):
-                from cgraph_cli.render.numbers import short_text
+                from cgraph_cli.text import short_text
 
                 raise BindingError(f"{source}: {short_text(text, 40)!r} is not a list of numbers such as [1, 2.5]")
             return parse_expected(value, source)
@@ -227,7 +227,7 @@ def check_expectations(evaluation, expectations: list, tolerance: Tolerance) -> 
 
 def failure_message(checks: list, tolerance: Tolerance) -> str:
     """What differed, one line per failed check, and the tolerance used."""
-    from cgraph_cli.render.numbers import machine
+    from cgraph_cli.text import machine
 
     lines = []
     for check in checks:
@@ -245,7 +245,7 @@ def failure_message(checks: list, tolerance: Tolerance) -> str:
 def number_text(value, digits: int | None = None) -> str:
     """A number or tensor as one line of text for messages and tables: the shortest round-trip text
     of each number (or `digits` significant digits); a tensor's middle is elided beyond a dozen."""
-    from cgraph_cli.render.numbers import machine
+    from cgraph_cli.text import machine
 
     if value is None:
         return "—"

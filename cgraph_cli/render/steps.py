@@ -9,7 +9,7 @@ The variables close the table with their final gradients.
 import json
 from fractions import Fraction
 
-from cgraph_cli.render.numbers import human, json_number, machine, short_text
+from cgraph_cli.text import human, json_number, machine, short_text
 from cgraph_cli.steps import backward_steps
 
 HEAD_STEPS = 40   # without --all: the first steps (nearest the output) ...
