@@ -2,10 +2,12 @@
 --each-line / --points (eval_batch.py), the backward pass step by step with --steps, and the
 Hessian added with --order 2."""
 
+import functools
+from typing import NamedTuple
+
 import click
 from click.core import ParameterSource
 
-from cgraph_cli.commands import eval_batch
 from cgraph_cli.commands.support import (binding_command, emit, evaluate_formula, exact_options,
                                          expect_options, format_option, input_options, note_seed,
                                          order_option, precision_option, require_expectations,
@@ -13,10 +15,40 @@ from cgraph_cli.commands.support import (binding_command, emit, evaluate_formula
 from cgraph_cli.errors import UsageError
 from cgraph_cli.render import RENDERERS, Options
 
+MODES = ("jsonl", "csv")   # eval's --format choices that are not renderers of one evaluation
+
+
+class Bulk(NamedTuple):
+    each_line: bool
+    points: str | None
+    out: str | None
+
+    def asked(self, output_format: str) -> bool:
+        return bool(self.each_line or self.points or self.out or output_format in MODES)
+
+
+def bulk_options(function):
+    """--each-line, --points DATA.csv, --out FILE: passed to eval as one `bulk` (Bulk)."""
+    @functools.wraps(function)
+    def command(*args, each_line, points, out, **kwargs):
+        return function(*args, bulk=Bulk(each_line, points, out), **kwargs)
+
+    for decorator in reversed([
+        click.option("--each-line", is_flag=True,
+                     help="Each non-blank, non-comment line is its own expression; with --format jsonl "
+                          "(the default here) or plain. Exits with the highest code met."),
+        click.option("--points", metavar="DATA.csv",
+                     help="Evaluate at every row of a CSV whose header names variables (vectorized); "
+                          "prints CSV: the input columns, value, d_NAME per variable."),
+        click.option("--out", metavar="FILE", help="With --points: write the CSV to FILE."),
+    ]):
+        command = decorator(command)
+    return command
+
 
 @binding_command("eval")
 @input_options
-@format_option(list(RENDERERS) + list(eval_batch.MODES), "tree",
+@format_option(list(RENDERERS) + list(MODES), "tree",
                "tree and table for people; json and plain for scripts; jsonl with --each-line, "
                "csv with --points.")
 @precision_option("Significant digits (default: 12 in tree/table, round-trip in json/plain).")
@@ -31,7 +63,7 @@ from cgraph_cli.render import RENDERERS, Options
                "an irrational operation (exp, sqrt(2), pi) is an error, exit 3.",
                "Like --exact, but compute irrational operations in float64 and say where.")
 @expect_options
-@eval_batch.bulk_options
+@bulk_options
 def command(invocation, output_format, precision, show_all, full, seed, steps, order, exact, expect, bulk):
     """Evaluate a formula: the forward value of every node and the gradient of the output.
 
@@ -47,6 +79,8 @@ def command(invocation, output_format, precision, show_all, full, seed, steps, o
         raise UsageError("--exact evaluates one expression at one point: not with --each-line or --points")
     expectations = expect.read()
     if bulk.asked(output_format):
+        from cgraph_cli.commands import eval_batch   # only for a bulk run: its code and NumPy's CSV reading
+
         explicit = click.get_current_context().get_parameter_source("output_format") != ParameterSource.DEFAULT
         refused = eval_batch.Refused(bool(expectations), steps, show_all, full, seed is not None, order != 1)
         return eval_batch.run(invocation, bulk, output_format, explicit, precision, refused)

@@ -1,29 +1,16 @@
 """eval in bulk: `--each-line` (one expression per line) and `--points DATA.csv` (one point per row).
-The options and their checks, and the loops that write as they go; the evaluation is batch.py's,
-the output lines render/batch.py's."""
+Imported by eval only for a bulk run: the checks of the options, and the loops that write as they
+go; the evaluation is batch.py's, the output lines render/batch.py's."""
 
-import functools
 import sys
 from typing import NamedTuple
-
-import click
 
 from cgraph_cli.batch import (each_expression, evaluate_line, evaluate_points, points_graph,
                               read_points, renumber)
 from cgraph_cli.errors import CgraphError, ExitStatus, UsageError
 from cgraph_cli.render.batch import EACH_LINE_RENDERERS, points_csv
 
-MODES = ("jsonl", "csv")   # eval's --format choices that are not renderers of one evaluation
 FLUSH_EVERY = 256   # lines of output written at a time: streams to a pipe, without a write per line
-
-
-class Bulk(NamedTuple):
-    each_line: bool
-    points: str | None
-    out: str | None
-
-    def asked(self, output_format: str) -> bool:
-        return bool(self.each_line or self.points or self.out or output_format in MODES)
 
 
 class Refused(NamedTuple):
@@ -36,27 +23,8 @@ class Refused(NamedTuple):
     order: bool
 
 
-def bulk_options(function):
-    """--each-line, --points DATA.csv, --out FILE: passed to eval as one `bulk` (Bulk)."""
-    @functools.wraps(function)
-    def command(*args, each_line, points, out, **kwargs):
-        return function(*args, bulk=Bulk(each_line, points, out), **kwargs)
-
-    for decorator in reversed([
-        click.option("--each-line", is_flag=True,
-                     help="Each non-blank, non-comment line is its own expression; with --format jsonl "
-                          "(the default here) or plain. Exits with the highest code met."),
-        click.option("--points", metavar="DATA.csv",
-                     help="Evaluate at every row of a CSV whose header names variables (vectorized); "
-                          "prints CSV: the input columns, value, d_NAME per variable."),
-        click.option("--out", metavar="FILE", help="With --points: write the CSV to FILE."),
-    ]):
-        command = decorator(command)
-    return command
-
-
-def run(invocation, bulk: Bulk, output_format: str, explicit_format: bool, precision, refused: Refused) -> int:
-    """Check which bulk mode is asked for and that the options fit it, then run it."""
+def run(invocation, bulk, output_format: str, explicit_format: bool, precision, refused: Refused) -> int:
+    """Check which bulk mode `bulk` (eval's Bulk) asks for and that the options fit it, then run it."""
     if refused.expect:
         raise UsageError("--expect checks one expression; for many, write a cases file for `cgraph check`")
     if bulk.each_line and bulk.points:
