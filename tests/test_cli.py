@@ -6,7 +6,6 @@ message and an exit code); a few real subprocesses check exit codes, standard in
 inputs, closed pipes, terminals and that no traceback ever reaches the user.
 """
 
-import gc
 import json
 import math
 import os
@@ -18,13 +17,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import NamedTuple
 
 import pytest
 from click.testing import CliRunner
 
 from cgraph_cli import __version__
-from cgraph_cli.cli import cli, main
+from cgraph_cli.cli import cli
+from conftest import Result, run_main as run  # noqa: F401
 from seeds import STAGED, staged_reference
 
 ANSI = "\x1b["
@@ -34,31 +33,12 @@ ANSI = "\x1b["
 # Helpers
 # ---------------------------------------------------------------------------------------------
 
-class Result(NamedTuple):
-    code: int
-    out: str
-    err: str
-
-
 def ok(*args, input=None):
     """`cgraph ARGS` through CliRunner on the click group; must succeed. Returns stdout."""
     result = CliRunner().invoke(cli, [str(a) for a in args], input=input)
     assert result.exit_code == 0, (result.exit_code, result.stdout, result.stderr, result.exception)
     assert ANSI not in result.stdout
     return result.stdout
-
-
-def run(*args, input=None, env=None) -> Result:
-    """`cgraph ARGS` in-process as the console script runs it: (exit code, stdout, stderr)."""
-    with CliRunner().isolation(input=input, env=env) as (out, err, _):
-        try:
-            main([str(a) for a in args])
-            code = 0
-        except SystemExit as exit_:
-            code = int(exit_.code or 0)
-        finally:
-            gc.enable()    # main() turns the collector off for the one-shot process
-        return Result(code, out.getvalue().decode(), err.getvalue().decode())
 
 
 def fails(code, *args, input=None) -> str:
