@@ -13,7 +13,7 @@ from cgraph_cli.commands.support import (binding_command, emit, evaluate_formula
                                          order_option, precision_option, require_expectations,
                                          seed_option, warn)
 from cgraph_cli.errors import UsageError
-from cgraph_cli.render import RENDERERS, Options
+from cgraph_cli.render.eval import RENDERERS, Options
 
 MODES = ("jsonl", "csv")   # eval's --format choices that are not renderers of one evaluation
 

@@ -2,7 +2,7 @@
 
 import json
 
-from cgraph_cli.render import RENDERERS as EVAL_RENDERERS
+from cgraph_cli.render.eval import RENDERERS as EVAL_RENDERERS
 from cgraph_cli.text import cut_middle, human, json_number, machine
 
 
