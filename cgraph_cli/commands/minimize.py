@@ -13,7 +13,7 @@ from typing import NamedTuple
 import click
 
 from cgraph_cli.commands.support import (binding_command, emit, format_option, input_options,
-                                         load_graph, precision_option, resolve_wrt, wrt_option)
+                                         load_graph, precision_option, resolve_wrt, warn, wrt_option)
 from cgraph_cli.errors import UsageError
 from cgraph_cli.optimize import METHODS, default_wrt, minimize
 from cgraph_cli.render.minimize import RENDERERS, check_plot_file, save_plot, terminal_plot
@@ -98,7 +98,7 @@ def command(invocation, wrt, training, output_format, plot_file, no_plot, precis
     emit(RENDERERS[output_format](result, names, bindings, settings))
     if not result.converged:   # last, so it is the last line a person sees
         sys.stdout.flush()
-        click.echo(f"cgraph: warning: {status}", err=True)
+        warn([status])
 
 
 def _status(result, tol: float) -> str:
