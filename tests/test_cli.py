@@ -979,3 +979,31 @@ def test_colour_on_a_terminal_and_no_color_turns_it_off():
     plain_out = on_terminal(args, NO_COLOR="1")
     assert "value 16" in re.sub(r"\x1b\[[0-9;]*m", "", plain_out)
     assert not has_colour(plain_out)
+
+
+# ---------------------------------------------------------------------------------------------
+# The registry of commands
+# ---------------------------------------------------------------------------------------------
+
+def test_every_registered_command_loads_under_its_name_and_takes_debug():
+    import importlib
+
+    from cgraph_cli.commands import COMMANDS
+
+    assert sorted(COMMANDS) == sorted(cli.list_commands(None))
+    for name, where in COMMANDS.items():
+        module, attribute = where.split(":")
+        command = getattr(importlib.import_module(module), attribute)
+        assert command.name == name
+        assert any("--debug" in param.opts for param in command.params), name
+
+
+def test_a_command_imports_only_its_own_module_of_commands():
+    program = ("import sys\n"
+               "from cgraph_cli.cli import _run\n"
+               "code = int(_run(['eval', 'x*y', '--x', '1', '--y', '2', '--format', 'json'], False))\n"
+               "print(code, sorted(m for m in sys.modules if m.startswith('cgraph_cli.commands')),"
+               " file=sys.stderr)\n")
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
+    assert done.stderr.strip().splitlines()[-1] == (
+        "0 ['cgraph_cli.commands', 'cgraph_cli.commands.eval', 'cgraph_cli.commands.support']")
