@@ -108,26 +108,22 @@ def document(result, names, settings) -> dict:
         "converged": result.converged,
         "iterations": final.iteration,
         "method": method, "lr": lr, "tol": tol,
-        "loss": _json(final.loss, precision),
-        "gradient_norm": _json(final.gradient_norm, precision),
-        "variables": {name: _json(result.values[name], precision) for name in names},
-        "gradients": {name: _json(result.gradients[name], precision) for name in names},
+        "loss": json_number(final.loss, precision),
+        "gradient_norm": json_number(final.gradient_norm, precision),
+        "variables": {name: json_number(result.values[name], precision) for name in names},
+        "gradients": {name: json_number(result.gradients[name], precision) for name in names},
         "trajectory": [{
             "iteration": r.iteration,
-            "loss": _json(r.loss, precision),
-            "gradient_norm": _json(r.gradient_norm, precision),
-            "variables": {name: _json(value, precision) for name, value in r.values.items()},
+            "loss": json_number(r.loss, precision),
+            "gradient_norm": json_number(r.gradient_norm, precision),
+            "variables": {name: json_number(value, precision) for name, value in r.values.items()},
         } for r in result.trajectory],
     }
 
 
-def _json(value, precision):
-    return json_number(value, precision)
-
-
 def _machine(value, precision) -> str:
     if is_tensor(value):
-        return json.dumps(_json(value, precision))
+        return json.dumps(json_number(value, precision))
     return machine(float(value), precision)
 
 
