@@ -1007,3 +1007,14 @@ def test_a_command_imports_only_its_own_module_of_commands():
     done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
     assert done.stderr.strip().splitlines()[-1] == (
         "0 ['cgraph_cli.commands', 'cgraph_cli.commands.eval', 'cgraph_cli.commands.support']")
+
+
+@pytest.mark.parametrize("args, what", [
+    (("grad", "x*y", "--x", "2", "--y", "3"), "variable or assigned name"),
+    (("diff", "x*y"), "variable or assigned name"),
+    (("hessian", "x*y", "--x", "2", "--y", "3"), "variable or assigned name"),
+    (("minimize", "x*y", "--x", "2", "--y", "3"), "variable"),
+])
+def test_an_unknown_wrt_is_said_in_one_wording_by_every_command(args, what):
+    err = fails(2, *args, "--wrt", "q")
+    assert err == f"cgraph: binding error: --wrt q: no {what} q in the formula (it has: x, y)\n"
