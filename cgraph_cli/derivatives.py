@@ -12,15 +12,20 @@ the ordinary engine: its gradient is row i of the Hessian. So the Hessian obeys 
 conventions as every gradient (sign' = 0, hence relu'' = 0; kinks as in the core), and with
 --exact it is computed with rationals like any other evaluation.
 
-The symbolic modules are imported inside the functions: `cgraph eval` starts without them.
+eval imports this module only for --order 2; exact arithmetic is imported only for --exact.
 """
 
 import contextlib
 from fractions import Fraction
 
+from cgraph_cli.engine import evaluate
 from cgraph_cli.errors import BindingError, EvalError, UsageError
+from cgraph_cli.formula import Printer
 from cgraph_cli.grammar import parse
 from cgraph_cli.graph import build
+from cgraph_cli.ops import OPS
+from cgraph_cli.rational import MAX_DIGITS, TooLarge
+from cgraph_cli.symbolic import Algebra, gradients, require_scalar
 from cgraph_cli.text import cut_middle, unknown_name
 
 MAX_ORDER = 8
@@ -29,8 +34,6 @@ MAX_ORDER = 8
 @contextlib.contextmanager
 def too_large_is_an_evaluation_error():
     """Constant folding refuses numbers beyond rational.MAX_DIGITS digits: exit 3, as eval --exact."""
-    from cgraph_cli.rational import MAX_DIGITS, TooLarge
-
     try:
         yield
     except TooLarge:
@@ -50,9 +53,6 @@ def node_for(graph, name: str) -> int:
 
 def differentiate_again(expression, name: str, variables, algebra):
     """d(expression)/d(name): the expression printed, parsed back by cgraph, differentiated."""
-    from cgraph_cli.formula import Printer
-    from cgraph_cli.symbolic import gradients
-
     text = Printer(expression, avoid=variables).program()
     graph = build(parse(text), text, frozenset(variables))
     _, grads = gradients(graph, algebra)
@@ -61,8 +61,6 @@ def differentiate_again(expression, name: str, variables, algebra):
 
 def derivatives(graph, names: list, order: int, algebra) -> list:
     """[(name, expression)]: the order-th derivative of the output with respect to each name."""
-    from cgraph_cli.symbolic import gradients
-
     _, grads = gradients(graph, algebra)
     results = []
     for name in names:
@@ -95,9 +93,6 @@ def _as_fraction(value) -> Fraction:
 def hessian_rows(graph, bindings: dict, names: list, exact: str | None = None, what: str = "hessian"):
     """(rows, warnings): rows[i][j] = d2(output)/d(names[i]) d(names[j]) at the bindings.
     `exact`: None (float64), "strict" or "auto" (rationals, as --exact / --exact-auto)."""
-    from cgraph_cli.formula import Printer
-    from cgraph_cli.symbolic import Algebra, gradients, require_scalar
-
     require_scalar(graph, bindings, what)
     algebra = Algebra()
     _, grads = gradients(graph, algebra)
@@ -132,7 +127,4 @@ def _evaluate(graph, bindings: dict, exact: str | None):
         from cgraph_cli import exact as exact_arithmetic
 
         return exact_arithmetic.evaluate(graph, bindings, auto=exact == "auto")
-    from cgraph_cli.engine import evaluate
-    from cgraph_cli.ops import OPS
-
     return evaluate(graph, bindings, ops=OPS)

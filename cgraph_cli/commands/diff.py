@@ -14,6 +14,7 @@ from cgraph_cli.commands.support import (binding_command, emit, exact_options, i
 from cgraph_cli.derivatives import MAX_ORDER, derivatives, substitute, too_large_is_an_evaluation_error
 from cgraph_cli.errors import UsageError
 from cgraph_cli.render.diff import RENDERERS
+from cgraph_cli.symbolic import Algebra
 
 
 @binding_command("diff")
@@ -43,8 +44,6 @@ def command(invocation, wrt, order, inline, latex, exact):
       cgraph diff "x*y" --y 3 --wrt x            # 3 (bindings substitute numbers)
       cgraph diff "(x+y)^2" --latex
     """
-    from cgraph_cli.symbolic import Algebra
-
     exact = bool(exact)   # --exact-auto is --exact here
     graph, bindings = load_scalar(invocation, exact, "diff")
     names = list(dict.fromkeys(wrt)) or sorted(graph.variables)

@@ -13,7 +13,9 @@ from typing import NamedTuple
 import click
 
 from cgraph_cli.bindings import collect, parse_value, split_args
-from cgraph_cli.errors import BindingError, UsageError
+from cgraph_cli.engine import evaluate
+from cgraph_cli.errors import BindingError, CheckFailed, UsageError
+from cgraph_cli.expect import Tolerance, check_expectations, failure_message, parse_expectation
 from cgraph_cli.grammar import parse
 from cgraph_cli.graph import build
 from cgraph_cli.text import NotText, decode_utf8, unknown_name
@@ -157,8 +159,6 @@ class Expect(NamedTuple):
 
     def read(self) -> list:
         """The Expectations; a malformed word is a usage error."""
-        from cgraph_cli.expect import parse_expectation
-
         return [parse_expectation(word) for word in self.words]
 
 
@@ -166,8 +166,6 @@ def expect_options(function):
     """--expect NAME=VALUE, --rtol, --atol: passed to the command as one `expect` (Expect)."""
     @functools.wraps(function)
     def command(*args, expect, rtol, atol, **kwargs):
-        from cgraph_cli.expect import Tolerance
-
         return function(*args, expect=Expect(expect, Tolerance(rtol, atol)), **kwargs)
 
     return _options(command, [
@@ -300,9 +298,6 @@ def evaluate_formula(invocation: Invocation, seed: str | None, exact: str | None
                      tolerance):
     """(evaluation, checks): read, bind, parse, build, evaluate (floats, or rationals with --exact),
     then compare the --expect numbers (a name the program lacks is an error before any output)."""
-    from cgraph_cli.engine import evaluate
-    from cgraph_cli.expect import check_expectations
-
     _, bindings, graph = load_graph(invocation)
     seed = parse_seed(seed)
     if exact:
@@ -321,9 +316,6 @@ def evaluate_formula(invocation: Invocation, seed: str | None, exact: str | None
 
 def require_expectations(checks: list, tolerance) -> None:
     """After the command's output: exit 1 (CheckFailed) when an --expect differs."""
-    from cgraph_cli.errors import CheckFailed
-    from cgraph_cli.expect import failure_message
-
     if not all(check.passed for check in checks):
         raise CheckFailed(failure_message(checks, tolerance))
 

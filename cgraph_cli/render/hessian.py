@@ -3,6 +3,7 @@
 import json
 
 from cgraph_cli.render.eval import RENDERERS as EVAL_RENDERERS
+from cgraph_cli.render.json import document as eval_document
 from cgraph_cli.text import cut_middle, human, json_number, machine
 
 
@@ -58,8 +59,6 @@ def with_eval(evaluation, output_format: str, options, names: list, rows: list):
     """eval's output with the Hessian of every variable added: a "hessian" object in JSON,
     `hessian NAME NAME VALUE` lines in plain, a table below the tree or table."""
     if output_format == "json":
-        from cgraph_cli.render.json import document as eval_document
-
         body = eval_document(evaluation, options)
         body["hessian"] = document(names, rows, options.precision)
         return json.dumps(body, allow_nan=False) + "\n"
