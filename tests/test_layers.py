@@ -207,3 +207,24 @@ def test_the_checker_sees_imports_inside_functions_and_cycles():
     assert imports("cgraph_cli.expect", tree, known) == {"cgraph_cli.engine", "cgraph_cli.text",
                                                           "cgraph_cli.__init__"}
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_layer_zero_uses_the_standard_library_only():
+    """errors, text and rational import nothing outside the standard library at their top
+    (text imports NumPy inside a function, only when given a tensor)."""
+    import sys
+
+    outside = []
+    for name, tree in sorted(modules().items()):
+        if layer(name) != 0:
+            continue
+        for node in tree.body:
+            if isinstance(node, ast.Import):
+                roots = [alias.name.split(".")[0] for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                roots = [(node.module or "").split(".")[0]]
+            else:
+                continue
+            outside += [f"{name} imports {root}" for root in roots
+                        if root not in sys.stdlib_module_names and root != "cgraph_cli"]
+    assert not outside, outside
