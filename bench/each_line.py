@@ -6,7 +6,7 @@ Every tool computes the value and the 4 gradients (x=0.7, y=-1.3, z=2.1, w=0.4) 
 * cgraph, whole process: `python -m cgraph_cli eval -f exprs_10k.txt --each-line --x .. --format jsonl`
   (wall time, start-up included; output to a file).
 * cgraph, in-process (a child process, gc off as the CLI runs): per line grammar.parse, graph.build,
-  engine.evaluate and the JSON line (batch.each_line_run's steps), each stage summed; expressions/s is
+  engine.evaluate and the JSON line (commands/eval_batch.each_line_run's steps), each stage summed; expressions/s is
   10,000 over their total, after imports, as the anchors measure themselves.
 * the anchors (../shared/bench-anchors), in batch mode, each printing expressions/s after imports:
       micrograd  anchor_micrograd.py FILE --mode batch            (Python's own parser, `ast`)
@@ -55,6 +55,7 @@ def child(path: str) -> None:
     gc.disable()
     clock = time.perf_counter
     from cgraph_cli import batch, engine, grammar, graph as graph_module
+    from cgraph_cli.render.batch import jsonl_line
     grammar.get_parser()
     lines = list(batch.each_expression(Path(path).read_text(encoding="utf-8")))
     bound = frozenset(POINT)
@@ -69,7 +70,7 @@ def child(path: str) -> None:
         t2 = clock()
         evaluation = engine.evaluate(graph, POINT)
         t3 = clock()
-        line = batch._jsonl_line(number, evaluation, None)
+        line = jsonl_line(number, evaluation, None)
         t4 = clock()
         seconds["parse"] += t1 - t0
         seconds["build"] += t2 - t1

@@ -5,7 +5,7 @@
   start-up, imports, reading, evaluation and writing the CSV: input columns, value, d_x, d_y).
 * cgraph, in-process stages (a child process): read the CSV (batch.read_points), parse and build,
   evaluation (one vectorized forward + backward over whole columns, batch.evaluate_points), and
-  format + write the CSV (batch.write_points).
+  format + write the CSV (commands/eval_batch.write_points).
 * the anchors, with the commands of the anchors' README (../shared/bench-anchors):
       numpy      anchor_numpy_points.py FILE --out OUT   (hand-written value and gradient; savetxt)
       jax        anchor_jax.py FILE --mode points --jit  (jit(vmap(value_and_grad)))
@@ -43,7 +43,7 @@ ANCHORS = {
 
 
 def child(path: str, expr: str, out: str) -> None:
-    """cgraph's --points pipeline in-process, stage by stage (as batch.points_run runs it)."""
+    """cgraph's --points pipeline in-process, stage by stage (as commands/eval_batch.points_run runs it)."""
     import gc
 
     gc.disable()
@@ -52,6 +52,7 @@ def child(path: str, expr: str, out: str) -> None:
     import numpy  # imported by the CLI on this path too
 
     from cgraph_cli import batch, grammar
+    from cgraph_cli.commands.eval_batch import write_points
     seconds = {"imports": clock() - t}
     t = clock()
     grammar.get_parser()
@@ -67,7 +68,7 @@ def child(path: str, expr: str, out: str) -> None:
     seconds["evaluate"] = clock() - t
     seconds["evaluate_cpu"] = time.process_time() - cpu
     t = clock()
-    batch.write_points(out, data, ["value"] + [f"d_{name}" for name in variables], results, None)
+    write_points(out, data, ["value"] + [f"d_{name}" for name in variables], results, None)
     seconds["write"] = clock() - t
     sums = [math.fsum(column.tolist()) for column in results]
     sys.stdout.write("CGRAPH " + json.dumps({"seconds": seconds, "sums": sums, "rows": len(data.rows),

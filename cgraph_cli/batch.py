@@ -9,76 +9,21 @@ one forward and one backward pass over the graph give the value and gradient of 
 is independent, so seeding the backward pass with ones gives each row its own gradient).
 """
 
-import json
+import csv
+import math
 import sys
+from types import SimpleNamespace
 
-from click.core import ParameterSource
-
+from cgraph_cli.bindings import check_name
+from cgraph_cli import engine   # engine.forward looked up at call time (tests count the passes)
 from cgraph_cli.errors import CgraphError, ExitStatus, UsageError
-
-EACH_LINE_FORMATS = ("jsonl", "plain")
-FLUSH_EVERY = 256   # lines of output written at a time: streams to a pipe, without a write per line
-
-
-def run(ctx, *, each_line, points, out, output_format, **options) -> int:
-    """Check which bulk mode is asked for and that the options fit it, then run it."""
-    explicit_format = ctx.get_parameter_source("output_format") != ParameterSource.DEFAULT
-    if ctx.meta.get("cgraph.expect", ([],))[0]:
-        raise UsageError("--expect checks one expression; for many, write a cases file for `cgraph check`")
-    if each_line and points:
-        raise UsageError("--each-line and --points do not go together: one runs many expressions, "
-                         "the other one expression at many points")
-    if options.get("steps"):
-        raise UsageError("--steps shows one evaluation; it does not go with --each-line or --points")
-    for flag, given in (("--all", options.get("show_all")), ("--full", options.get("full")),
-                        ("--seed", ctx.meta.get("cgraph.seed") is not None),
-                        ("--order 2", ctx.meta.get("cgraph.order", 1) != 1)):
-        if given:
-            raise UsageError(f"{flag} is for one evaluation printed whole; not with --each-line or --points")
-    if each_line:
-        if out:
-            raise UsageError("--out goes with --points; redirect the output of --each-line instead")
-        if not explicit_format:
-            output_format = "jsonl"
-        if output_format not in EACH_LINE_FORMATS:
-            raise UsageError(f"--each-line writes --format jsonl or plain, not {output_format}")
-        return each_line_run(ctx, output_format=output_format, **options)
-    if points:
-        if explicit_format and output_format != "csv":
-            raise UsageError(f"--points writes CSV (--format csv), not {output_format}")
-        return points_run(ctx, points=points, out=out, **options)
-    if out:
-        raise UsageError("--out goes with --points DATA.csv")
-    raise UsageError(f"--format {output_format} goes with "
-                     + ("--each-line" if output_format == "jsonl" else "--points DATA.csv"))
+from cgraph_cli.grammar import parse
+from cgraph_cli.graph import build
+from cgraph_cli.ops import OPS, TENSOR_OPS, OpTable, table
+from cgraph_cli.text import NotText, decode_utf8
 
 
 # ----------------------------------------------------------------------------- --each-line
-
-def each_line_run(ctx, *, file, var_words, vars_file, output_format, precision, **_) -> int:
-    from cgraph_cli.bindings import collect
-    from cgraph_cli.cli import read_source
-
-    source = read_source(ctx.meta["cgraph.positional"], file)
-    values = collect(ctx.meta["cgraph.bindings"], var_words, vars_file)
-    write = sys.stdout.write
-    warn = sys.stderr.write
-    render = _jsonl_line if output_format == "jsonl" else _plain_line
-    highest = ExitStatus.SUCCESS
-    pending = []
-    for line_number, text in each_expression(source):
-        result = evaluate_line(text, values)
-        if isinstance(result, CgraphError):
-            highest = max(highest, result.exit_code)
-            if output_format == "plain":
-                warn(f"cgraph: line {line_number}: {result.kind}: {renumber(result.message, line_number)}\n")
-        pending.append(render(line_number, result, precision))
-        if len(pending) >= FLUSH_EVERY:
-            write("".join(pending))
-            pending.clear()
-    write("".join(pending))
-    return int(highest)
-
 
 def each_expression(source: str):
     """(line number, text) for every line that is not blank and not a # comment."""
@@ -90,12 +35,8 @@ def each_expression(source: str):
 
 def evaluate_line(text: str, values: dict):
     """The Evaluation of one line, or the CgraphError it raised (returned, so the batch goes on)."""
-    from cgraph_cli.engine import evaluate
-    from cgraph_cli.grammar import parse
-    from cgraph_cli.graph import build
-
     try:
-        return evaluate(build(parse(text), text, frozenset(values)), values)
+        return engine.evaluate(build(parse(text), text, frozenset(values)), values)
     except CgraphError as error:
         return error
     except RecursionError:
@@ -107,38 +48,7 @@ def renumber(message: str, line_number: int) -> str:
     return message.replace("line 1, column ", f"line {line_number}, column ", 1)
 
 
-def _jsonl_line(line_number: int, result, precision) -> str:
-    from cgraph_cli.render.numbers import json_number
-
-    if isinstance(result, CgraphError):
-        document = {"line": line_number, "error": f"{result.kind}: {renumber(result.message, line_number)}",
-                    "exit_code": int(result.exit_code)}
-    else:
-        document = {"line": line_number, "value": json_number(result.value, precision),
-                    "gradients": {name: json_number(g, precision) for name, g in result.gradients().items()}}
-        if result.kinks:
-            document["kinks"] = [result.kinks[i] for i in sorted(result.kinks)]
-        if result.warnings:
-            document["warnings"] = list(result.warnings)
-    return json.dumps(document, allow_nan=False) + "\n"
-
-
-def _plain_line(line_number: int, result, precision) -> str:
-    """`LINE value V NAME G ...` on one line (awk: $1 the line, $3 the value), or `LINE error CODE`."""
-    from cgraph_cli.render.numbers import machine
-
-    if isinstance(result, CgraphError):
-        return f"{line_number} error {int(result.exit_code)}\n"
-    words = [str(line_number), "value", machine(result.value, precision)]
-    for name, g in result.gradients().items():
-        words += [name, machine(g, precision)]
-    return " ".join(words) + "\n"
-
-
 # ----------------------------------------------------------------------------- --points
-
-CHUNK_ROWS = 1 << 16   # rows formatted and written at a time: bounded memory for any file size
-
 
 class PointsData:
     """A CSV of points: its header names, the original text of each data row, and one column per name."""
@@ -168,9 +78,9 @@ def read_points(path: str) -> PointsData:
         except OSError as error:
             raise UsageError(f"--points {path}: cannot read it ({error.strerror or error})")
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise UsageError(f"--points {path}: not UTF-8 text (byte {data[error.start]:#04x} at offset {error.start})")
+        text = decode_utf8(data, "utf-8-sig")
+    except NotText as error:
+        raise UsageError(f"--points {path}: {error.detail}") from None
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     lines = text.split("\n")
@@ -196,16 +106,12 @@ def read_points(path: str) -> PointsData:
 
 
 def _csv_fields(line: str) -> list:
-    import csv
-
     return next(csv.reader([line]), [])
 
 
 def _first_bad_row(path: str, names: list, rows: list, line_numbers) -> UsageError:
     """Why NumPy refused the rows: the first row with the wrong number of fields or a field that is
     not a finite number (read one by one, only on this error path)."""
-    import math
-
     for row_index, row in enumerate(rows):
         fields = _csv_fields(row)
         if len(fields) != len(names):
@@ -226,32 +132,9 @@ def _row_error(path, line_numbers, row: int, message: str) -> UsageError:
     return UsageError(f"--points {path}: row {row + 1} (line {line}): {message}")
 
 
-def points_run(ctx, *, points, out, file, var_words, vars_file, precision, **_) -> int:
-    """Value and gradient at every row of the CSV, in one vectorized forward and backward pass."""
-    from cgraph_cli.bindings import collect
-    from cgraph_cli.cli import read_source
-
-    if points == "-" and file in (None, "-") and not [w for w in ctx.meta["cgraph.positional"] if w != "-"]:
-        raise UsageError("--points - reads the CSV from standard input: give the expression as EXPR or -f FILE")
-    source = read_source(ctx.meta["cgraph.positional"], file)
-    fixed = collect(ctx.meta["cgraph.bindings"], var_words, vars_file)
-    data = read_points(points)
-    graph, variables = points_graph(source, data, fixed, points)
-    results, notes = evaluate_points(graph, data, fixed, variables, points)
-    for note in notes:
-        sys.stderr.write(note + "\n")
-    write_points(out, data, ["value"] + [f"d_{name}" for name in variables], results, precision)
-    return ExitStatus.SUCCESS
-
-
 def points_graph(source: str, data: PointsData, fixed: dict, path: str):
     """The graph, checked for --points: the header's names and the fixed bindings are variables,
     and every operation is elementwise. Returns (graph, variables in output column order)."""
-    from cgraph_cli.bindings import check_name
-    from cgraph_cli.grammar import parse
-    from cgraph_cli.graph import build
-    from cgraph_cli.ops import TENSOR_OPS
-
     for name, value in fixed.items():
         if getattr(value, "ndim", 0):
             raise UsageError(f"--{name}: with --points, variables held fixed are numbers, not tensors")
@@ -285,23 +168,21 @@ def evaluate_points(graph, data: PointsData, fixed: dict, variables: list, path:
     pass keeps only the variables' gradients and releases every other array once passed on."""
     import numpy
 
-    from cgraph_cli.engine import backward, find_kinks, forward
-
     ops = points_ops()
     count = len(data.rows)
     bindings = dict(data.columns)
     bindings.update({name: numpy.full(count, value, dtype=float) for name, value in fixed.items()})
     try:
-        values = forward(graph, bindings, ops)
+        values = engine.forward(graph, bindings, ops)
     except CgraphError as error:
         if error.exit_code != ExitStatus.EVALUATION:
             raise
         raise _failing_row(graph, bindings, data, path, error) from None
     notes = [f"cgraph: note: {graph.text(node_id)}: {message.replace(' elements:', ' rows:')}"
-             for node_id, message in sorted(find_kinks(graph, values, ops).items())]
+             for node_id, message in sorted(engine.find_kinks(graph, values, ops).items())]
     results = [numpy.broadcast_to(values[graph.output], (count,))]   # before backward releases it
     ones = numpy.broadcast_to(1.0, (count,))   # a seed of ones that takes no memory
-    grads = backward(graph, values, ones, ops, keep={graph.variables[name] for name in variables})
+    grads = engine.backward(graph, values, ones, ops, keep={graph.variables[name] for name in variables})
     for name in variables:
         gradient = grads[graph.variables[name]]
         column = numpy.zeros(count) if gradient is None else numpy.broadcast_to(gradient, (count,))
@@ -319,33 +200,29 @@ def points_ops():
     With --points every variable is bound to a whole column, so a number there is a constant (x^2),
     whose gradient the engine drops: computing exponent * log(base) for it anyway is a fifth of the
     evaluation of a formula like the benchmark's."""
-    from cgraph_cli.numpy_backend import OPS
-    from cgraph_cli.ops import OpTable
+    from cgraph_cli.numpy_backend import OPS as NUMPY_OPS
 
-    general = OPS["pow"].vjp
-    slope = OPS.backend.power_slope
+    general = NUMPY_OPS["pow"].vjp
+    slope = NUMPY_OPS.backend.power_slope
 
     def pow_vjp(g, out, base, exponent):
         if type(exponent) is float:
             return g * slope(base, exponent), 0.0
         return general(g, out, base, exponent)
 
-    return OpTable([op._replace(vjp=pow_vjp) if op.name == "pow" else op for op in OPS.values()], OPS.backend)
+    return OpTable([op._replace(vjp=pow_vjp) if op.name == "pow" else op for op in NUMPY_OPS.values()],
+                   NUMPY_OPS.backend)
 
 
 def _failing_row(graph, bindings: dict, data: PointsData, path: str, error: CgraphError) -> CgraphError:
     """Name the first row where evaluation fails: find it with errors silenced, then evaluate that row
     alone with floats, which gives the same message `cgraph eval` gives at that point."""
-    from types import SimpleNamespace
-
     import numpy
 
-    from cgraph_cli.engine import forward
     from cgraph_cli.numpy_backend import NUMPY
-    from cgraph_cli.ops import OPS, table
 
     quiet = table(SimpleNamespace(**{**vars(NUMPY), "forward_guard": lambda: numpy.errstate(all="ignore")}))
-    values = forward(graph, bindings, quiet)
+    values = engine.forward(graph, bindings, quiet)
     bad = [numpy.flatnonzero(~numpy.isfinite(numpy.broadcast_to(value, (len(data.rows),))))
            for value in values]
     row = min((rows[0] for rows in bad if rows.size), default=None)
@@ -354,30 +231,10 @@ def _failing_row(graph, bindings: dict, data: PointsData, path: str, error: Cgra
     point = {name: float(column[row]) for name, column in bindings.items()}
     at = ", ".join(f"{name}={point[name]!r}" for name in data.names)
     try:
-        forward(graph, point, OPS)
+        engine.forward(graph, point, OPS)
         message = error.message
     except CgraphError as scalar_error:
         message = scalar_error.message
     return type(error)(f"row {row + 1} of {path} (line {data.line_of(row)}: {at}): {message}")
 
 
-def write_points(out: str | None, data: PointsData, outputs: list, results: list, precision) -> None:
-    """The input rows as they were, then value and d_NAME columns: shortest round-trip text
-    (or `precision` significant digits), a chunk of rows at a time."""
-    number = repr if not precision else ("{:.%dg}" % precision).format
-    if out is None:
-        handle, close = sys.stdout, False
-    else:
-        try:
-            handle, close = open(out, "w", encoding="utf-8", newline="\n"), True
-        except OSError as error:
-            raise UsageError(f"--out {out}: cannot write it ({error.strerror or error})")
-    try:
-        handle.write(",".join([data.header.rstrip()] + outputs) + "\n")
-        for start in range(0, len(data.rows), CHUNK_ROWS):
-            stop = start + CHUNK_ROWS
-            columns = [map(number, result[start:stop].tolist()) for result in results]
-            handle.write("\n".join(map(",".join, zip(data.rows[start:stop], *columns))) + "\n")
-    finally:
-        if close:
-            handle.close()

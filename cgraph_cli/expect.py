@@ -7,11 +7,14 @@ inf matches the same inf and nan matches nan, so a case can pin a non-finite gra
 The defaults are tight: a course file that checks answers rounded to four digits sets its own.
 """
 
+import json
 import math
+import re
 from typing import NamedTuple
 
 from cgraph_cli.bindings import parse_number
 from cgraph_cli.errors import BindingError, UsageError
+from cgraph_cli.text import machine, short_text, unknown_name
 
 DEFAULT_RTOL = 1e-6
 DEFAULT_ATOL = 1e-9
@@ -140,8 +143,6 @@ def parse_expectation(word: str) -> Expectation:
     if dot and name == "value":
         raise UsageError(f"--expect {word}: the output's gradient with respect to itself is always 1; "
                          "check a variable's gradient with --expect NAME=VALUE")
-    from cgraph_cli.render.numbers import short_text
-
     word = short_text(word, 60)   # as messages show it
     return Expectation(name, bool(dot), parse_expected(text.strip(), f"--expect {word}"), word)
 
@@ -158,10 +159,6 @@ def parse_expected(value, source: str):
         if text.lower() in NON_FINITE:
             return NON_FINITE[text.lower()]
         if text.startswith("["):
-            import json
-
-            import re
-
             # inf and nan as Python writes them (JSON has no words for them; Python's json reads these)
             words = {"inf": "Infinity", "+inf": "Infinity", "-inf": "-Infinity", "nan": "NaN"}
             text = re.sub(r"[+-]?\b(?:inf|nan)\b", lambda match: words[match.group().lower()], text,
@@ -169,8 +166,6 @@ def parse_expected(value, source: str):
             try:
                 value = json.loads(text)
             except (ValueError, RecursionError):
-                from cgraph_cli.render.numbers import short_text
-
                 raise BindingError(f"{source}: {short_text(text, 40)!r} is not a list of numbers such as [1, 2.5]")
             return parse_expected(value, source)
         return parse_number(text, source)
@@ -201,9 +196,8 @@ def resolve(evaluation, expectation: Expectation):
         return assigned_value(evaluation, name)
     if name in graph.variables:
         return variable_gradient(evaluation, name)
-    known = sorted(set(graph.variables) | set(graph.assigned))
-    raise BindingError(f"--expect {expectation.word}: the program has no variable or assigned name "
-                       f"{name} (it has: {', '.join(['value'] + known)})")
+    known = ["value"] + sorted(set(graph.variables) | set(graph.assigned))
+    raise BindingError(unknown_name(f"--expect {expectation.word}", name, known, "variable or assigned name"))
 
 
 def what(expectation: Expectation, evaluation) -> str:
@@ -227,8 +221,6 @@ def check_expectations(evaluation, expectations: list, tolerance: Tolerance) -> 
 
 def failure_message(checks: list, tolerance: Tolerance) -> str:
     """What differed, one line per failed check, and the tolerance used."""
-    from cgraph_cli.render.numbers import machine
-
     lines = []
     for check in checks:
         if check.passed:
@@ -245,8 +237,6 @@ def failure_message(checks: list, tolerance: Tolerance) -> str:
 def number_text(value, digits: int | None = None) -> str:
     """A number or tensor as one line of text for messages and tables: the shortest round-trip text
     of each number (or `digits` significant digits); a tensor's middle is elided beyond a dozen."""
-    from cgraph_cli.render.numbers import machine
-
     if value is None:
         return "—"
     if is_tensor(value):

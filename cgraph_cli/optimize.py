@@ -11,7 +11,8 @@ import math
 from typing import Callable, NamedTuple, Optional
 
 from cgraph_cli.engine import evaluate
-from cgraph_cli.errors import EvalError, UsageError
+from cgraph_cli.errors import BindingError, EvalError, UsageError
+from cgraph_cli.text import unknown_name
 
 
 class Record(NamedTuple):
@@ -93,8 +94,7 @@ def minimize(graph, bindings: dict, wrt: list, lr: float = 0.1, iterations: int 
     """Up to `iterations` updates of the `wrt` variables, stopping once the gradient norm < tol."""
     for name in wrt:
         if name not in graph.variables:
-            known = ", ".join(sorted(graph.variables)) or "none"
-            raise UsageError(f"--wrt {name}: the expression has no variable {name} (it has: {known})")
+            raise BindingError(unknown_name(f"--wrt {name}", name, sorted(graph.variables)))
     optimizer = METHODS[method](lr, beta=beta)
     values = dict(bindings)
     trajectory = []

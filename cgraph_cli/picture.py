@@ -16,7 +16,7 @@ from collections import deque
 from typing import NamedTuple, Optional
 
 from cgraph_cli.ops import OPS
-from cgraph_cli.render.numbers import human, short_text
+from cgraph_cli.text import human, short_text
 
 PICTURE_DIGITS = 4     # pictures need short numbers: 0.7311, -0.1966
 MAX_NODES = 150        # beyond this a picture is a grey smudge

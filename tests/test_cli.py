@@ -6,7 +6,6 @@ message and an exit code); a few real subprocesses check exit codes, standard in
 inputs, closed pipes, terminals and that no traceback ever reaches the user.
 """
 
-import gc
 import json
 import math
 import os
@@ -18,13 +17,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import NamedTuple
 
 import pytest
 from click.testing import CliRunner
 
 from cgraph_cli import __version__
-from cgraph_cli.cli import cli, main
+from cgraph_cli.cli import cli
+from conftest import Result, run_main as run  # noqa: F401
 from seeds import STAGED, staged_reference
 
 ANSI = "\x1b["
@@ -34,31 +33,12 @@ ANSI = "\x1b["
 # Helpers
 # ---------------------------------------------------------------------------------------------
 
-class Result(NamedTuple):
-    code: int
-    out: str
-    err: str
-
-
 def ok(*args, input=None):
     """`cgraph ARGS` through CliRunner on the click group; must succeed. Returns stdout."""
     result = CliRunner().invoke(cli, [str(a) for a in args], input=input)
     assert result.exit_code == 0, (result.exit_code, result.stdout, result.stderr, result.exception)
     assert ANSI not in result.stdout
     return result.stdout
-
-
-def run(*args, input=None, env=None) -> Result:
-    """`cgraph ARGS` in-process as the console script runs it: (exit code, stdout, stderr)."""
-    with CliRunner().isolation(input=input, env=env) as (out, err, _):
-        try:
-            main([str(a) for a in args])
-            code = 0
-        except SystemExit as exit_:
-            code = int(exit_.code or 0)
-        finally:
-            gc.enable()    # main() turns the collector off for the one-shot process
-        return Result(code, out.getvalue().decode(), err.getvalue().decode())
 
 
 def fails(code, *args, input=None) -> str:
@@ -999,3 +979,42 @@ def test_colour_on_a_terminal_and_no_color_turns_it_off():
     plain_out = on_terminal(args, NO_COLOR="1")
     assert "value 16" in re.sub(r"\x1b\[[0-9;]*m", "", plain_out)
     assert not has_colour(plain_out)
+
+
+# ---------------------------------------------------------------------------------------------
+# The registry of commands
+# ---------------------------------------------------------------------------------------------
+
+def test_every_registered_command_loads_under_its_name_and_takes_debug():
+    import importlib
+
+    from cgraph_cli.commands import COMMANDS
+
+    assert sorted(COMMANDS) == sorted(cli.list_commands(None))
+    for name, where in COMMANDS.items():
+        module, attribute = where.split(":")
+        command = getattr(importlib.import_module(module), attribute)
+        assert command.name == name
+        assert any("--debug" in param.opts for param in command.params), name
+
+
+def test_a_command_imports_only_its_own_module_of_commands():
+    program = ("import sys\n"
+               "from cgraph_cli.cli import _run\n"
+               "code = int(_run(['eval', 'x*y', '--x', '1', '--y', '2', '--format', 'json'], False))\n"
+               "print(code, sorted(m for m in sys.modules if m.startswith('cgraph_cli.commands')),"
+               " file=sys.stderr)\n")
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
+    assert done.stderr.strip().splitlines()[-1] == (
+        "0 ['cgraph_cli.commands', 'cgraph_cli.commands.eval', 'cgraph_cli.commands.support']")
+
+
+@pytest.mark.parametrize("args, what", [
+    (("grad", "x*y", "--x", "2", "--y", "3"), "variable or assigned name"),
+    (("diff", "x*y"), "variable or assigned name"),
+    (("hessian", "x*y", "--x", "2", "--y", "3"), "variable or assigned name"),
+    (("minimize", "x*y", "--x", "2", "--y", "3"), "variable"),
+])
+def test_an_unknown_wrt_is_said_in_one_wording_by_every_command(args, what):
+    err = fails(2, *args, "--wrt", "q")
+    assert err == f"cgraph: binding error: --wrt q: no {what} q in the formula (it has: x, y)\n"

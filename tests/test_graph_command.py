@@ -9,27 +9,15 @@ import sys
 
 import pydot
 import pytest
-from click.testing import CliRunner
 
-from cgraph_cli.cli import _run
 from cgraph_cli.render.mermaid import quote
+from conftest import STAGED_ONE_LINE as STAGED, run_cgraph as cgraph
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")   # pydot's use of pyparsing
 
 VALUE_COLOUR = "#1a7f37"
 GRADIENT_COLOUR = "#cf222e"
 HAS_DOT = shutil.which("dot") is not None
-STAGED = ("sigy = 1/(1+exp(-y)); num = x + sigy; sigx = 1/(1+exp(-x)); xpy = x + y; "
-          "xpysqr = xpy^2; den = sigx + xpysqr; invden = 1/den; f = num*invden")
-
-
-def cgraph(*args, env=None):
-    """(exit code, stdout, stderr) of `cgraph ARGS`, in-process as the console script runs it."""
-    with CliRunner().isolation(env=env) as (stdout, stderr, _):
-        code = _run([str(a) for a in args], debug=False)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        return int(code), stdout.getvalue().decode(), stderr.getvalue().decode()
 
 
 def parse_dot(text):

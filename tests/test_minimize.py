@@ -10,26 +10,17 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from cgraph_cli.cli import _run
 from cgraph_cli.grammar import parse
 from cgraph_cli.graph import build
 from cgraph_cli.optimize import minimize
+from conftest import run_cgraph as cgraph
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "examples" / "regression" / "data.csv"
 QUADRATIC = "(x-3)^2 + (y+1)^2"
 ROSENBROCK = "(1-a)^2 + 100*(b-a^2)^2"
 REGRESSION = "mean((X @ w + b - y)^2)"
-
-
-def cgraph(*args, env=None):
-    with CliRunner().isolation(env=env) as (stdout, stderr, _):
-        code = _run([str(a) for a in args], debug=False)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        return int(code), stdout.getvalue().decode(), stderr.getvalue().decode()
 
 
 def trajectory_json(*args):

@@ -2,31 +2,23 @@
 
 import json
 import math
-import sys
 
 import pytest
-from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cgraph_cli.cli import _run
 from cgraph_cli.engine import evaluate
 from cgraph_cli.grammar import parse
 from cgraph_cli.graph import build
 from cgraph_cli.steps import backward_steps, edge_gradients
+from conftest import runner
 
 STAGED = ("sigy = 1/(1+exp(-y)); num = x + sigy; sigx = 1/(1+exp(-x)); xpy = x + y; "
           "xpysqr = xpy^2; den = sigx + xpysqr; invden = 1/den; f = num*invden")
 STAGED_WITH_SIGMOID = ("sigy = sigmoid(y); num = x + sigy; sigx = sigmoid(x); xpy = x + y; "
                        "xpysqr = xpy^2; den = sigx + xpysqr; invden = 1/den; f = num*invden")
 
-
-def cgraph(*args):
-    with CliRunner().isolation(env={"COLUMNS": "150"}) as (stdout, stderr, _):
-        code = _run([str(a) for a in args], debug=False)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        return int(code), stdout.getvalue().decode(), stderr.getvalue().decode()
+cgraph = runner({"COLUMNS": "150"})   # wide enough that rich does not wrap the steps table
 
 
 def run(source, bindings):

@@ -10,33 +10,13 @@ import sys
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from cgraph_cli.cli import _run
+from conftest import Result, runner
 
 WIDE = {"COLUMNS": "250"}   # rich wraps to the terminal: wide enough that notes stay on one line
 
 
-class Result:
-    def __init__(self, code, out, err):
-        self.code, self.out, self.err = code, out, err
-
-    def json(self):
-        return json.loads(self.out)
-
-    def lines(self):
-        """plain / grad output: {label: number}."""
-        pairs = (line.rsplit(" ", 1) for line in self.out.splitlines())
-        return {label: float(value) for label, value in pairs}
-
-
-def cgraph(*args, env=None):
-    """`cgraph ARGS...` as the console script runs it: cli.cli under CliRunner, errors to exit codes."""
-    with CliRunner().isolation(env={**WIDE, **(env or {})}) as (stdout, stderr, _):
-        code = _run([str(a) for a in args], debug=False)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        return Result(int(code), stdout.getvalue().decode(), stderr.getvalue().decode())
+cgraph = runner(WIDE)
 
 
 def ok(*args):

@@ -2,7 +2,7 @@
 
 import json
 
-from cgraph_cli.render.numbers import json_number, short_text
+from cgraph_cli.text import json_number, short_text
 
 TEXT_WIDTH = 80
 

@@ -1,98 +1,17 @@
-"""How numbers are written: 12 significant digits for people, round-trip repr for machines."""
+"""Numbers in machine documents. The number texts themselves are written by text.py."""
 
-import math
-from fractions import Fraction
-
-HUMAN_DIGITS = 12
+from cgraph_cli.text import json_number
 
 
-def human(value, digits: int | None = None, full: bool = False) -> str:
-    """12 significant digits: the apple example prints 220, not 220.00000000000003.
-
-    A tensor is printed like NumPy prints it, on one line, with its middle elided
-    beyond a dozen elements unless `full`."""
-    if value is None:
-        return "—"
-    if getattr(value, "ndim", 0):
-        import numpy
-
-        text = numpy.array2string(
-            value, separator=", ", max_line_width=10**9, threshold=10**9 if full else 12, edgeitems=3,
-            formatter={"float_kind": lambda element: human(float(element), digits)})
-        return " ".join(text.split())   # one line: rows of a matrix too
-    if isinstance(value, Fraction):
-        return exact_human(value, digits)
-    text = f"{value:.{digits or HUMAN_DIGITS}g}"
-    return "0" if text == "-0" else text
-
-
-def shape_of(value) -> tuple:
-    return tuple(getattr(value, "shape", ()))
-
-
-def elements(name: str, value):
-    """(`name[i,j]`, element) for every element of a tensor, indices from 0; (name, value) for a scalar."""
-    if not getattr(value, "ndim", 0):
-        yield name, value
-        return
-    import numpy
-
-    for index in numpy.ndindex(value.shape):
-        yield f"{name}[{','.join(map(str, index))}]", float(value[index])
-
-
-def machine(value, precision: int | None = None) -> str:
-    """The shortest text that reads back as the same float64 (or `precision` significant digits)."""
-    if isinstance(value, Fraction):   # --exact: 11/5, or rounded to `precision` digits
-        return exact_human(value, precision) if precision else exact_text(value)
-    if not math.isfinite(value):
-        return str(value)        # inf, -inf, nan
-    text = f"{value:.{precision}g}" if precision else repr(value)
-    return text[:-2] if text.endswith(".0") else text
-
-
-def json_number(value, precision: int | None = None):
-    """A JSON-ready number (nested lists for a tensor); JSON has no inf or nan, so those
-    become the strings "inf", "-inf", "nan"."""
+def json_value(value):
+    """A JSON-ready number or nested list of numbers (a tensor's inf/nan become strings), or None."""
     if value is None:
         return None
-    if getattr(value, "ndim", 0):
+    if getattr(value, "shape", None) is not None and getattr(value, "ndim", 0) > 0:
         import numpy
 
-        converted = [json_number(float(element), precision) for element in value.ravel()]
-        return numpy.array(converted, dtype=object).reshape(value.shape).tolist()
-    if isinstance(value, Fraction):   # --exact: an integer stays a JSON number, 11/5 is "11/5"
-        if precision:
-            return float(exact_human(value, precision))
-        return value.numerator if value.denominator == 1 else exact_text(value)
-    value = float(value)
-    if not math.isfinite(value):
-        return str(value)
-    return float(f"{value:.{precision}g}") if precision else value
-
-
-def exact_text(value: Fraction) -> str:
-    """An exact rational (--exact) as `220` or `11/5`."""
-    return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
-
-
-def exact_human(value: Fraction, digits: int | None = None) -> str:
-    """An exact rational for people: `11/5` when short, else `digits` significant digits
-    (computed with Decimal, so a rational beyond float64's range still prints)."""
-    text = exact_text(value)
-    if digits is None and len(text) <= 40:
-        return text
-    from decimal import Context, Decimal
-
-    context = Context(prec=digits or HUMAN_DIGITS)
-    rounded = context.divide(Decimal(value.numerator), Decimal(value.denominator))
-    return f"{rounded:g}" if digits else "≈" + f"{rounded:g}"
-
-
-def short_text(text: str, width: int = 48) -> str:
-    """Source text on one line, cut in the middle when long (a million-term sum is one node's text)."""
-    text = " ".join(text.split())
-    if len(text) <= width:
-        return text
-    half = (width - 1) // 2
-    return text[:half] + "…" + text[-(width - 1 - half):]
+        array = numpy.asarray(value, dtype=float)
+        if numpy.isfinite(array).all():
+            return array.tolist()
+        return [json_value(item) for item in array]   # a row at a time: inf/nan become strings
+    return json_number(float(value))

@@ -1,6 +1,6 @@
 """--format plain: `value V`, then `NAME GRADIENT` per variable, for awk and cut."""
 
-from cgraph_cli.render.numbers import elements, machine
+from cgraph_cli.text import elements, machine
 
 
 def render(evaluation, options) -> str:

@@ -9,8 +9,10 @@ The variables close the table with their final gradients.
 import json
 from fractions import Fraction
 
-from cgraph_cli.render.numbers import human, json_number, machine, short_text
+from cgraph_cli.ops import OPS
+from cgraph_cli.render.json import document as eval_document
 from cgraph_cli.steps import backward_steps
+from cgraph_cli.text import human, json_number, machine, short_text
 
 HEAD_STEPS = 40   # without --all: the first steps (nearest the output) ...
 TAIL_STEPS = 12   # ... and the last ones (the inputs' final gradients)
@@ -105,8 +107,6 @@ def _lines(cells):
 
 
 def _symbol(op: str) -> str:
-    from cgraph_cli.ops import OPS
-
     return OPS[op].symbol if op in OPS else op
 
 
@@ -135,9 +135,7 @@ def steps_document(evaluation, steps, precision=None) -> list:
 
 
 def render_json(evaluation, steps, options) -> str:
-    from cgraph_cli.render.json import document
-
-    result = document(evaluation, options)
+    result = eval_document(evaluation, options)
     result["steps"] = steps_document(evaluation, steps, options.precision)
     return json.dumps(result, allow_nan=False) + "\n"
 

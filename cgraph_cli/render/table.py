@@ -4,7 +4,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from cgraph_cli.render.numbers import human, short_text
+from cgraph_cli.text import human, short_text
 from cgraph_cli.render.notes import reduced_notes, seed_note
 
 HEAD_ROWS = 12     # without --all: the first rows (the inputs come first) ...

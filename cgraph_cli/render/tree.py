@@ -14,7 +14,7 @@ from rich.tree import Tree
 
 from cgraph_cli.render import table
 from cgraph_cli.render.notes import reduced_notes, seed_note
-from cgraph_cli.render.numbers import human, short_text
+from cgraph_cli.text import human, short_text
 
 MAX_DEPTH = 8
 TEXT_WIDTH = 30   # a node's source text is cut in the middle beyond this, less when deeper

@@ -1,4 +1,5 @@
-"""`cgraph check CASES`: a file of cases (expression, bindings, expected numbers) run in one process.
+"""The cases of `cgraph check CASES`: a file of cases (expression, bindings, expected numbers), read,
+validated and run in one process (the reports are render/check.py's).
 
 The case schema is the same in TOML (one `[[case]]` table per case, file-level defaults as top-level
 keys) and JSON Lines (one object per line, an optional first line `{"defaults": {...}}`):
@@ -26,13 +27,14 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
-import click
-
+from cgraph_cli import expect
 from cgraph_cli.bindings import NAME, check_name, to_tensor
+from cgraph_cli.engine import evaluate
 from cgraph_cli.errors import CgraphError, ExitStatus, UsageError
-from cgraph_cli.render.numbers import HUMAN_DIGITS
-from cgraph_cli.expect import (Check, Comparison, Tolerance, compare, is_tensor, number_text,
-                               parse_expected, shape_text)
+from cgraph_cli.expect import Check, Comparison, Tolerance, compare, is_tensor, parse_expected, shape_text
+from cgraph_cli.grammar import parse
+from cgraph_cli.graph import build
+from cgraph_cli.text import NotText, decode_utf8
 
 CASE_KEYS = ("name", "expr", "file", "vars", "value", "grad", "nodes", "rtol", "atol")
 DEFAULT_KEYS = ("rtol", "atol", "vars", "expr", "file")
@@ -130,9 +132,9 @@ def load(path: str, program_file: str | None = None) -> list:
             raise CasesError(f"cannot read {path}: {error.strerror or error}")
         base = Path(path).resolve().parent
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise CasesError(f"{path}: not UTF-8 text (byte {data[error.start]:#04x} at offset {error.start})")
+        text = decode_utf8(data)
+    except NotText as error:
+        raise CasesError(f"{path}: {error.detail}") from None
     toml = _is_toml(path, text)
     where = _Where(path, text, toml)
     defaults, raw_cases = _read_toml(text, where) if toml else _read_json_lines(text, where)
@@ -329,10 +331,6 @@ def _tolerance(table: dict, default: Tolerance, where, index, name, line) -> Tol
 
 def run_case(case: Case, exact: str | None = None) -> CaseResult:
     """Evaluate one case and compare; `exact`: None, or "strict"/"auto" for --exact/--exact-auto."""
-    from cgraph_cli.engine import evaluate
-    from cgraph_cli.grammar import parse
-    from cgraph_cli.graph import build
-
     started = time.perf_counter()
     if case.source is None:
         return CaseResult(case, [], case.source_error, ExitStatus.USAGE, time.perf_counter() - started)
@@ -353,8 +351,6 @@ def run_case(case: Case, exact: str | None = None) -> CaseResult:
 
 
 def case_checks(case: Case, evaluation) -> list:
-    from cgraph_cli import expect
-
     tolerance = case.tolerance
     checks = []
 
@@ -374,180 +370,3 @@ def case_checks(case: Case, evaluation) -> list:
         if "grad" in parts:
             add(f"{node_name}.grad", parts["grad"], expect.assigned_gradient(evaluation, node_name), missing)
     return checks
-
-
-# ----------------------------------------------------------------------------- reports
-
-def render_table(results: list, digits: int | None):
-    """The human report: numbers to 12 significant digits (as the tree and table formats print them).
-    Long explanations (a failed program's error, a shape that differs) go below the table, marked
-    with the case and check, so the columns stay narrow enough for 80 characters."""
-    from rich.console import Group
-    from rich.table import Table
-    from rich.text import Text
-
-    digits = digits or HUMAN_DIGITS
-    table = Table(header_style="bold", pad_edge=False)
-    table.add_column("case", overflow="fold", min_width=min(10, max(len(r.case.name) for r in results)))
-    table.add_column("check", no_wrap=True)
-    table.add_column("expected", justify="right", overflow="fold")
-    table.add_column("got", justify="right", overflow="fold")
-    table.add_column("difference", justify="right", no_wrap=True)
-    table.add_column("result", no_wrap=True)
-    passed, failed = Text("pass", style="green"), Text("FAIL", style="bold red")
-    notes = []
-    for result in results:
-        label = Text(result.case.name)   # a Text, not a str: rich must not read "[...]" in it as markup
-        if result.error is not None:
-            table.add_row(label, "evaluates", "—", Text(result.error.split(":")[0], style="red"),
-                          f"note {len(notes) + 1}", failed, end_section=True)
-            notes.append(Text(f"note {len(notes) + 1}, {label}: {result.error}", style="red"))
-            continue
-        if not result.checks:
-            table.add_row(label, "evaluates", "—", "yes", "", passed, end_section=True)
-            continue
-        for i, check in enumerate(result.checks):
-            comparison = check.comparison
-            difference = number_text(comparison.difference, 3)
-            if comparison.note:
-                difference = f"note {len(notes) + 1}"
-                notes.append(Text(f"note {len(notes) + 1}, {label}, {check.what}: {comparison.note}"))
-            table.add_row(label if i == 0 else "", Text(check.what), Text(number_text(check.expected, digits)),
-                          Text(number_text(check.got, digits)), difference, passed if check.passed else failed,
-                          end_section=i == len(result.checks) - 1)
-    return Group(table, *notes, Text(summary(results), style="bold"))
-
-
-def summary(results: list) -> str:
-    failed = sum(not result.passed for result in results)
-    return f"{len(results) - failed} passed, {failed} failed"
-
-
-def _json_value(value):
-    from cgraph_cli.render.numbers import json_number
-
-    if value is None:
-        return None
-    if is_tensor(value):
-        import numpy
-
-        array = numpy.asarray(value, dtype=float)
-        if numpy.isfinite(array).all():
-            return array.tolist()
-        return [_json_value(item) for item in array]   # a row at a time: inf/nan become strings
-    return json_number(float(value))
-
-
-def render_json(path: str, results: list) -> str:
-    cases = []
-    for result in results:
-        case = result.case
-        cases.append({
-            "name": case.name, "line": case.line, "passed": result.passed,
-            "error": result.error, "exit_code": result.exit_code,
-            "rtol": case.tolerance.rtol, "atol": case.tolerance.atol,
-            "checks": [{"what": check.what, "expected": _json_value(check.expected),
-                        "got": _json_value(check.got),
-                        "difference": _json_value(check.comparison.difference),
-                        "passed": check.passed, "note": check.comparison.note}
-                       for check in result.checks],
-        })
-    failed = sum(not result.passed for result in results)
-    document = {"file": path, "passed": len(results) - failed, "failed": failed, "cases": cases}
-    return json.dumps(document, allow_nan=False) + "\n"
-
-
-def render_junit(path: str, results: list) -> str:
-    """JUnit XML, as course CI systems display it: one testcase per case, the failure text listing
-    each differing number."""
-    import xml.etree.ElementTree as ET
-
-    failed = sum(not result.passed for result in results)
-    total_seconds = f"{sum(result.seconds for result in results):.6f}"
-    counts = {"tests": str(len(results)), "failures": str(failed), "errors": "0", "skipped": "0",
-              "time": total_seconds}
-    root = ET.Element("testsuites", {"name": "cgraph check", **counts})
-    suite = ET.SubElement(root, "testsuite", {"name": path, **counts})
-    classname = Path(path).stem if path != "-" else "cases"
-    for result in results:
-        case = result.case
-        testcase = ET.SubElement(suite, "testcase", {"name": case.name, "classname": classname,
-                                                     "time": f"{result.seconds:.6f}"})
-        if case.line is not None:
-            testcase.set("file", path)
-            testcase.set("line", str(case.line))
-        if result.error is not None:
-            failure = ET.SubElement(testcase, "failure", {"message": _xml_safe(result.error.split("\n")[0]),
-                                                          "type": result.error.split(":")[0]})
-            failure.text = _xml_safe(result.error)
-        elif not result.passed:
-            bad = [check for check in result.checks if not check.passed]
-            failure = ET.SubElement(testcase, "failure", {
-                "message": f"{len(bad)} of {len(result.checks)} checks differ", "type": "check"})
-            tolerance = case.tolerance
-            lines = [f"{check.what}: expected {number_text(check.expected)}, got {number_text(check.got)}"
-                     f" ({check.comparison.note or 'difference ' + number_text(check.comparison.difference)})"
-                     for check in bad]
-            lines.append(f"tolerance: rtol {tolerance.rtol:g}, atol {tolerance.atol:g}")
-            failure.text = _xml_safe("\n".join(lines))
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
-
-
-def _xml_safe(text: str) -> str:
-    """XML 1.0 cannot hold most control characters (a NUL in a student's file): show them escaped."""
-    return "".join(ch if ch in "\t\n\r" or (ch >= " " and ch not in "\ufffe\uffff")
-                   else repr(ch)[1:-1] for ch in text)
-
-
-# ----------------------------------------------------------------------------- the command
-
-@click.command("check", context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.argument("cases_path", metavar="CASES")
-@click.option("-f", "--file", "program_file", metavar="FILE",
-              help="The program for every case that gives no expr or file of its own (a student's answer).")
-@click.option("--format", "output_format", type=click.Choice(["table", "json", "junit"]), default="table",
-              show_default=True, help="table for people; json and junit (JUnit XML) for machines and CI.")
-@click.option("--precision", type=click.IntRange(1, 17), metavar="N",
-              help="Significant digits in the table (default: the shortest round-trip text).")
-@click.option("--debug", is_flag=True, help="Show Python tracebacks (for bug reports).")
-@click.option("--exact", is_flag=True, help="Compute with exact rationals (see eval --exact); a case "
-                                           "with an irrational operation fails.")
-@click.option("--exact-auto", is_flag=True,
-              help="Exact rationals, computing irrational operations in float64.")
-def check_command(cases_path, program_file, output_format, precision, debug, exact, exact_auto):
-    """Run a file of cases: each a program, its bindings and the numbers it should give.
-
-    CASES is TOML (one [[case]] table per case) or JSON Lines (one object per line); '-' reads
-    standard input. Exit status: 0 when every case passes, 1 when any fails (a program that does
-    not parse or evaluate is a failed case), 2 when the cases file itself is malformed.
-
-    \b
-    Example (cases.toml):
-      [[case]]
-      name = "apple"
-      expr = "subtotal = price*count; subtotal*tax"
-      vars = { price = 100, count = 2, tax = 1.1 }
-      value = 220
-      grad = { price = 2.2, count = 110, tax = 200 }
-      nodes = { subtotal = { value = 200, grad = 1.1 } }
-
-    \b
-      cgraph check cases.toml
-      cgraph check cases.toml -f student/answer.cg --format junit > report.xml
-    \b
-    Tolerance: pass when |got - expected| <= max(rtol * max(|got|, |expected|), atol);
-    default rtol 1e-6, atol 1e-9 (set rtol/atol at the top of the file or in a case).
-    """
-    from cgraph_cli.cli import emit
-
-    cases = load(cases_path, program_file)
-    mode = "auto" if exact_auto else ("strict" if exact else None)
-    results = [run_case(case, mode) for case in cases]
-    if output_format == "json":
-        emit(render_json(cases_path, results))
-    elif output_format == "junit":
-        emit(render_junit(cases_path, results))
-    else:
-        emit(render_table(results, precision))
-    return ExitStatus.SUCCESS if all(result.passed for result in results) else ExitStatus.CHECK_FAILED

@@ -1,0 +1,130 @@
+"""Derivatives as formulas and second derivatives at a point: what `diff`, `hessian` and
+`eval --order 2` compute.
+
+The graph's op table run with symbolic values (symbolic.py) gives d(output)/d(node) for every
+node as an expression DAG, simplified as it is built. A higher order differentiates the printed
+derivative again: the text is parsed back with cgraph, so every second derivative also checks
+that the first one round-trips.
+
+The Hessian: each first derivative d(output)/dx_i is built symbolically, printed, parsed back by
+cgraph into a graph of its own, and that graph is evaluated and differentiated at the point by
+the ordinary engine: its gradient is row i of the Hessian. So the Hessian obeys the same
+conventions as every gradient (sign' = 0, hence relu'' = 0; kinks as in the core), and with
+--exact it is computed with rationals like any other evaluation.
+
+eval imports this module only for --order 2; exact arithmetic is imported only for --exact.
+"""
+
+import contextlib
+from fractions import Fraction
+
+from cgraph_cli.engine import evaluate
+from cgraph_cli.errors import BindingError, EvalError, UsageError
+from cgraph_cli.formula import Printer
+from cgraph_cli.grammar import parse
+from cgraph_cli.graph import build
+from cgraph_cli.ops import OPS
+from cgraph_cli.rational import MAX_DIGITS, TooLarge
+from cgraph_cli.symbolic import Algebra, gradients, require_scalar
+from cgraph_cli.text import cut_middle, unknown_name
+
+MAX_ORDER = 8
+
+
+@contextlib.contextmanager
+def too_large_is_an_evaluation_error():
+    """Constant folding refuses numbers beyond rational.MAX_DIGITS digits: exit 3, as eval --exact."""
+    try:
+        yield
+    except TooLarge:
+        raise EvalError(f"a number in the derivative would have more than {MAX_DIGITS:,} digits, "
+                        "too large to be useful") from None
+
+
+def node_for(graph, name: str) -> int:
+    """The node `--wrt NAME` means: the variable, else the last assignment of that name."""
+    if name in graph.variables:
+        return graph.variables[name]
+    if name in graph.assigned:
+        return graph.assigned[name]
+    known = sorted(set(graph.variables) | set(graph.assigned))
+    raise BindingError(unknown_name(f"--wrt {name}", name, known, "variable or assigned name"))
+
+
+def differentiate_again(expression, name: str, variables, algebra):
+    """d(expression)/d(name): the expression printed, parsed back by cgraph, differentiated."""
+    text = Printer(expression, avoid=variables).program()
+    graph = build(parse(text), text, frozenset(variables))
+    _, grads = gradients(graph, algebra)
+    return grads[graph.variables[name]]
+
+
+def derivatives(graph, names: list, order: int, algebra) -> list:
+    """[(name, expression)]: the order-th derivative of the output with respect to each name."""
+    _, grads = gradients(graph, algebra)
+    results = []
+    for name in names:
+        node_id = node_for(graph, name)
+        expression = grads[node_id] if grads[node_id] is not None else algebra.zero
+        if order > 1 and name not in graph.variables:
+            raise UsageError(f"--order {order} differentiates with respect to variables; "
+                             f"{name} is an assigned name")
+        for _ in range(order - 1):
+            expression = differentiate_again(expression, name, graph.variables, algebra)
+        results.append((name, expression))
+    return results
+
+
+def substitute(results: list, bindings: dict, algebra) -> list:
+    """Bound variables replaced by their numbers, and the formulas simplified again."""
+    if not bindings:
+        return results
+    replacements = {algebra.variable(name): algebra.constant(_as_fraction(value))
+                    for name, value in bindings.items()}
+    rebuilt = algebra.rebuild([expression for _, expression in results], replacements)
+    return [(name, expression) for (name, _), expression in zip(results, rebuilt)]
+
+
+def _as_fraction(value) -> Fraction:
+    """A float binding as the decimal it was written as (0.1 is 1/10, not 0.1000000000000000055...)."""
+    return value if isinstance(value, Fraction) else Fraction(repr(float(value)))
+
+
+def hessian_rows(graph, bindings: dict, names: list, exact: str | None = None, what: str = "hessian"):
+    """(rows, warnings): rows[i][j] = d2(output)/d(names[i]) d(names[j]) at the bindings.
+    `exact`: None (float64), "strict" or "auto" (rationals, as --exact / --exact-auto)."""
+    require_scalar(graph, bindings, what)
+    algebra = Algebra()
+    _, grads = gradients(graph, algebra)
+    variables = frozenset(graph.variables)
+    rows, warnings = [], []
+    for name in names:
+        text = Printer(grads[graph.variables[name]], avoid=variables).program()
+        derivative = build(parse(text), text, variables)
+        try:
+            evaluation = _evaluate(derivative, bindings, exact)
+        except EvalError as error:
+            raise EvalError(f"the first derivative d/d{name} = {cut_middle(text)} cannot be evaluated "
+                            f"at this point: {error.message}") from None
+        warnings += [f"in d/d{name}: {warning}" for warning in evaluation.warnings]
+        gradients_here = evaluation.gradients()
+        rows.append([gradients_here[other] for other in names])
+    return rows, warnings
+
+
+def hessian_of_evaluation(evaluation, exact: str | None):
+    """(names, rows, warnings): eval --order 2's Hessian of every variable, at the evaluated point."""
+    graph = evaluation.graph
+    names = sorted(graph.variables)
+    bindings = {name: evaluation.values[graph.variables[name]] for name in names}
+    with too_large_is_an_evaluation_error():
+        rows, warnings = hessian_rows(graph, bindings, names, exact, "--order 2")
+    return names, rows, warnings
+
+
+def _evaluate(graph, bindings: dict, exact: str | None):
+    if exact:
+        from cgraph_cli import exact as exact_arithmetic
+
+        return exact_arithmetic.evaluate(graph, bindings, auto=exact == "auto")
+    return evaluate(graph, bindings, ops=OPS)

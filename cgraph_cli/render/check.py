@@ -1,0 +1,117 @@
+"""`cgraph check`'s reports: a table for people, JSON, and JUnit XML for course CI systems."""
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from cgraph_cli.expect import number_text
+from cgraph_cli.render.numbers import json_value
+from cgraph_cli.text import HUMAN_DIGITS
+
+
+def render_table(path: str, results: list, digits: int | None):
+    """The human report: numbers to 12 significant digits (as the tree and table formats print them).
+    Long explanations (a failed program's error, a shape that differs) go below the table, marked
+    with the case and check, so the columns stay narrow enough for 80 characters."""
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    digits = digits or HUMAN_DIGITS
+    table = Table(header_style="bold", pad_edge=False)
+    table.add_column("case", overflow="fold", min_width=min(10, max(len(r.case.name) for r in results)))
+    table.add_column("check", no_wrap=True)
+    table.add_column("expected", justify="right", overflow="fold")
+    table.add_column("got", justify="right", overflow="fold")
+    table.add_column("difference", justify="right", no_wrap=True)
+    table.add_column("result", no_wrap=True)
+    passed, failed = Text("pass", style="green"), Text("FAIL", style="bold red")
+    notes = []
+    for result in results:
+        label = Text(result.case.name)   # a Text, not a str: rich must not read "[...]" in it as markup
+        if result.error is not None:
+            table.add_row(label, "evaluates", "—", Text(result.error.split(":")[0], style="red"),
+                          f"note {len(notes) + 1}", failed, end_section=True)
+            notes.append(Text(f"note {len(notes) + 1}, {label}: {result.error}", style="red"))
+            continue
+        if not result.checks:
+            table.add_row(label, "evaluates", "—", "yes", "", passed, end_section=True)
+            continue
+        for i, check in enumerate(result.checks):
+            comparison = check.comparison
+            difference = number_text(comparison.difference, 3)
+            if comparison.note:
+                difference = f"note {len(notes) + 1}"
+                notes.append(Text(f"note {len(notes) + 1}, {label}, {check.what}: {comparison.note}"))
+            table.add_row(label if i == 0 else "", Text(check.what), Text(number_text(check.expected, digits)),
+                          Text(number_text(check.got, digits)), difference, passed if check.passed else failed,
+                          end_section=i == len(result.checks) - 1)
+    return Group(table, *notes, Text(summary(results), style="bold"))
+
+
+def summary(results: list) -> str:
+    failed = sum(not result.passed for result in results)
+    return f"{len(results) - failed} passed, {failed} failed"
+
+
+def render_json(path: str, results: list, digits: int | None = None) -> str:
+    cases = []
+    for result in results:
+        case = result.case
+        cases.append({
+            "name": case.name, "line": case.line, "passed": result.passed,
+            "error": result.error, "exit_code": result.exit_code,
+            "rtol": case.tolerance.rtol, "atol": case.tolerance.atol,
+            "checks": [{"what": check.what, "expected": json_value(check.expected),
+                        "got": json_value(check.got),
+                        "difference": json_value(check.comparison.difference),
+                        "passed": check.passed, "note": check.comparison.note}
+                       for check in result.checks],
+        })
+    failed = sum(not result.passed for result in results)
+    document = {"file": path, "passed": len(results) - failed, "failed": failed, "cases": cases}
+    return json.dumps(document, allow_nan=False) + "\n"
+
+
+def render_junit(path: str, results: list, digits: int | None = None) -> str:
+    """JUnit XML, as course CI systems display it: one testcase per case, the failure text listing
+    each differing number."""
+    failed = sum(not result.passed for result in results)
+    total_seconds = f"{sum(result.seconds for result in results):.6f}"
+    counts = {"tests": str(len(results)), "failures": str(failed), "errors": "0", "skipped": "0",
+              "time": total_seconds}
+    root = ET.Element("testsuites", {"name": "cgraph check", **counts})
+    suite = ET.SubElement(root, "testsuite", {"name": path, **counts})
+    classname = Path(path).stem if path != "-" else "cases"
+    for result in results:
+        case = result.case
+        testcase = ET.SubElement(suite, "testcase", {"name": case.name, "classname": classname,
+                                                     "time": f"{result.seconds:.6f}"})
+        if case.line is not None:
+            testcase.set("file", path)
+            testcase.set("line", str(case.line))
+        if result.error is not None:
+            failure = ET.SubElement(testcase, "failure", {"message": _xml_safe(result.error.split("\n")[0]),
+                                                          "type": result.error.split(":")[0]})
+            failure.text = _xml_safe(result.error)
+        elif not result.passed:
+            bad = [check for check in result.checks if not check.passed]
+            failure = ET.SubElement(testcase, "failure", {
+                "message": f"{len(bad)} of {len(result.checks)} checks differ", "type": "check"})
+            tolerance = case.tolerance
+            lines = [f"{check.what}: expected {number_text(check.expected)}, got {number_text(check.got)}"
+                     f" ({check.comparison.note or 'difference ' + number_text(check.comparison.difference)})"
+                     for check in bad]
+            lines.append(f"tolerance: rtol {tolerance.rtol:g}, atol {tolerance.atol:g}")
+            failure.text = _xml_safe("\n".join(lines))
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _xml_safe(text: str) -> str:
+    """XML 1.0 cannot hold most control characters (a NUL in a student's file): show them escaped."""
+    return "".join(ch if ch in "\t\n\r" or (ch >= " " and ch not in "\ufffe\uffff")
+                   else repr(ch)[1:-1] for ch in text)
+
+
+RENDERERS = {"table": render_table, "json": render_json, "junit": render_junit}

@@ -1,0 +1,134 @@
+"""How numbers and messages are written (layer 0: the standard library only; NumPy only when a
+tensor is given). Numbers: 12 significant digits for people, the round-trip repr for machines."""
+
+import math
+from fractions import Fraction
+
+HUMAN_DIGITS = 12
+
+
+def human(value, digits: int | None = None, full: bool = False) -> str:
+    """12 significant digits: the apple example prints 220, not 220.00000000000003.
+
+    A tensor is printed like NumPy prints it, on one line, with its middle elided
+    beyond a dozen elements unless `full`."""
+    if value is None:
+        return "—"
+    if getattr(value, "ndim", 0):
+        import numpy
+
+        text = numpy.array2string(
+            value, separator=", ", max_line_width=10**9, threshold=10**9 if full else 12, edgeitems=3,
+            formatter={"float_kind": lambda element: human(float(element), digits)})
+        return " ".join(text.split())   # one line: rows of a matrix too
+    if isinstance(value, Fraction):
+        return exact_human(value, digits)
+    text = f"{value:.{digits or HUMAN_DIGITS}g}"
+    return "0" if text == "-0" else text
+
+
+def shape_of(value) -> tuple:
+    return tuple(getattr(value, "shape", ()))
+
+
+def elements(name: str, value):
+    """(`name[i,j]`, element) for every element of a tensor, indices from 0; (name, value) for a scalar."""
+    if not getattr(value, "ndim", 0):
+        yield name, value
+        return
+    import numpy
+
+    for index in numpy.ndindex(value.shape):
+        yield f"{name}[{','.join(map(str, index))}]", float(value[index])
+
+
+def machine(value, precision: int | None = None) -> str:
+    """The shortest text that reads back as the same float64 (or `precision` significant digits)."""
+    if isinstance(value, Fraction):   # --exact: 11/5, or rounded to `precision` digits
+        return exact_human(value, precision) if precision else exact_text(value)
+    if not math.isfinite(value):
+        return str(value)        # inf, -inf, nan
+    text = f"{value:.{precision}g}" if precision else repr(value)
+    return text[:-2] if text.endswith(".0") else text
+
+
+def json_number(value, precision: int | None = None):
+    """A JSON-ready number (nested lists for a tensor); JSON has no inf or nan, so those
+    become the strings "inf", "-inf", "nan"."""
+    if value is None:
+        return None
+    if getattr(value, "ndim", 0):
+        import numpy
+
+        converted = [json_number(float(element), precision) for element in value.ravel()]
+        return numpy.array(converted, dtype=object).reshape(value.shape).tolist()
+    if isinstance(value, Fraction):   # --exact: an integer stays a JSON number, 11/5 is "11/5"
+        if precision:
+            return float(exact_human(value, precision))
+        return value.numerator if value.denominator == 1 else exact_text(value)
+    value = float(value)
+    if not math.isfinite(value):
+        return str(value)
+    return float(f"{value:.{precision}g}") if precision else value
+
+
+def exact_text(value: Fraction) -> str:
+    """An exact rational (--exact) as `220` or `11/5`."""
+    return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+
+
+def exact_human(value: Fraction, digits: int | None = None) -> str:
+    """An exact rational for people: `11/5` when short, else `digits` significant digits
+    (computed with Decimal, so a rational beyond float64's range still prints)."""
+    text = exact_text(value)
+    if digits is None and len(text) <= 40:
+        return text
+    from decimal import Context, Decimal
+
+    context = Context(prec=digits or HUMAN_DIGITS)
+    rounded = context.divide(Decimal(value.numerator), Decimal(value.denominator))
+    return f"{rounded:g}" if digits else "≈" + f"{rounded:g}"
+
+
+# ----- messages -----
+
+
+def short_text(text: str, width: int = 48) -> str:
+    """Text on one line, cut in the middle when long (a million-term sum is one node's text)."""
+    text = " ".join(text.split())
+    if len(text) <= width:
+        return text
+    half = (width - 1) // 2
+    return text[:half] + "…" + text[-(width - 1 - half):]
+
+
+def cut_middle(text: str, width: int = 80) -> str:
+    """Text as it is (newlines kept), with its middle replaced by … beyond `width` characters."""
+    return text if len(text) <= width else text[:width // 2] + "…" + text[-width // 2:]
+
+
+def names_list(names) -> str:
+    """The names a message offers instead (`a, b`), or `none`."""
+    return ", ".join(names) or "none"
+
+
+def unknown_name(option: str, name: str, known, what: str = "variable") -> str:
+    """The one wording for a name the formula lacks: `--wrt q: no variable q in the formula (it has: x, y)`."""
+    return f"{option}: no {what} {name} in the formula (it has: {names_list(known)})"
+
+
+class NotText(ValueError):
+    """Bytes that are not UTF-8; `detail` reads `not UTF-8 text (byte 0xff at offset 3)`."""
+
+    def __init__(self, detail: str):
+        super().__init__(detail)
+        self.detail = detail
+
+
+def decode_utf8(data: bytes, codec: str = "utf-8") -> str:
+    """The text of UTF-8 bytes, else NotText saying which byte is wrong. `codec` "utf-8-sig" drops a
+    byte-order mark (its error offsets then count from after the mark, as --points has always said)."""
+    try:
+        return data.decode(codec)
+    except UnicodeDecodeError as error:
+        raise NotText(f"not UTF-8 text (byte {data[error.start]:#04x} at offset {error.start})") from None
