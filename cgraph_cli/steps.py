@@ -4,10 +4,9 @@
     dx   = (1) * dxpy               # x's first contribution
     dx  += ((1 - sigx) * sigx) * dsigx   # ... and the `+=` where x fans out
 
-Given an Evaluation (graph, values, grads), each node that passes a gradient on
-is visited in the order the engine's backward loop runs (the tape reversed), and
-its vjp rule is applied again to the node's final gradient: that gives what it
-sent to each input. The running total of an input receiving several
+Given an Evaluation (graph, values, grads), the engine's own walk of the backward
+pass (engine.contributions, with the engine's skip rules) is run again over the
+final gradients: that gives what each node sent to each input. The running total of an input receiving several
 contributions is summed in the same order as the engine sums, so the last total
 equals the engine's gradient exactly. The picture's edge gradients come from here too.
 """

@@ -196,7 +196,7 @@ def array_table() -> OpTable:
 def exact_table() -> OpTable:
     """The exact backend's table, its rules refusing gradients with too many digits."""
     if "rationals" not in _BUILT:
-        from cgraph_cli.ops import rationals
+        from cgraph_cli.ops import rationals   # here, not at the top: a float run never needs it (start-up)
         _BUILT["rationals"] = rationals.size_checked(table(rationals.RATIONALS))
     return _BUILT["rationals"]
 
