@@ -363,3 +363,11 @@ def test_printing_numbers_is_exact(value, power):
     from cgraph_cli.symbolic import symbolic_values
     again = symbolic_values(graph_of(text), Algebra())[graph_of(text).output]
     assert repr(again) == repr(expression)
+
+
+def test_cosh_is_positive_so_it_cancels_and_sinh_does_not():
+    algebra = Algebra()
+    x = algebra.variable("x")
+    assert repr(algebra.cosh(x) / algebra.cosh(x)) == "1"
+    assert repr(algebra.sinh(x) / algebra.sinh(x)) == "sinh(x)/sinh(x)"     # sinh(0) = 0: kept
+    assert repr(algebra.sinh(algebra.constant(0)) + algebra.cosh(algebra.constant(0))) == "1"

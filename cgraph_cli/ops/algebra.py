@@ -27,7 +27,7 @@ from fractions import Fraction
 
 from cgraph_cli import rational
 from cgraph_cli.errors import UsageError
-from cgraph_cli.ops.backend import EXACT_AT_ZERO, tensor_only
+from cgraph_cli.ops.backend import EXACT_AT_ZERO, POSITIVE_FUNCTIONS, tensor_only
 from cgraph_cli.ops.expr import Expr
 
 FLAT_OPERANDS = 4   # a sum (product) with more terms (factors) is flattened only if that combines some
@@ -236,7 +236,7 @@ class Algebra:
         simpler = self._simplify_call(kind, args)
         if simpler is not None:
             return simpler
-        positive = kind in ("exp", "sigmoid") or (kind in ("relu", "abs", "max") and args[0].positive)
+        positive = kind in POSITIVE_FUNCTIONS or (kind in ("relu", "abs", "max") and args[0].positive)
         nonzero = positive or (kind == "abs" and args[0].nonzero)
         return self._node(kind, (kind,) + args, args, (), None, positive=positive, nonzero=nonzero)
 

@@ -35,6 +35,8 @@ DECLARED = FUNCTIONS + CONSTANTS + HOOKS
 # them exact: exp(0) = 1, not 1.0). log, sqrt and the kinks have exact rules of their own.
 EXACT_AT_ZERO = {"exp": Fraction(1), "sin": Fraction(0), "cos": Fraction(1), "tan": Fraction(0),
                  "tanh": Fraction(0), "sinh": Fraction(0), "cosh": Fraction(1), "sigmoid": Fraction(1, 2)}
+# The functions whose value is positive everywhere (the algebra may cancel f(x)/f(x) to 1).
+POSITIVE_FUNCTIONS = frozenset({"exp", "sigmoid", "cosh"})
 
 
 def tensor_only(namespace: dict, stub) -> dict:
