@@ -12,9 +12,11 @@ Short options are never combined.
 import json
 import math
 import re
+from fractions import Fraction
 from pathlib import Path
-from typing import NamedTuple
+from typing import Callable, NamedTuple, Optional
 
+from cgraph_cli import rational
 from cgraph_cli.errors import BindingError, UsageError
 from cgraph_cli.rational import TooLarge, parse_exact
 
@@ -297,11 +299,13 @@ def _is_number(cell: str) -> bool:
         return False
 
 
-def collect(bindings: list, var_words: list, vars_file: str | None) -> dict:
-    """Merge --vars FILE.json, then -v NAME=VALUE and --NAME VALUE (the command line wins)."""
+def collect(bindings: list, var_words: list, vars_file: str | None, number: "NumberReader" = None) -> dict:
+    """Merge --vars FILE.json, then -v NAME=VALUE and --NAME VALUE (the command line wins);
+    `number` reads the values (FLOATS: floats and arrays; EXACT_NUMBERS: Fractions for --exact)."""
+    number = number or FLOATS
     values = {}
     if vars_file is not None:
-        values.update(read_vars_file(vars_file))
+        values.update(read_vars_file(vars_file, number))
     seen = {}
     pairs = list(bindings)
     for word in var_words:
@@ -315,7 +319,7 @@ def collect(bindings: list, var_words: list, vars_file: str | None) -> dict:
             raise BindingError(f"{name} is bound twice on the command line ({seen[name]} and {text}); "
                                "give each variable one value")
         seen[name] = text
-        values[name] = parse_value(text, f"--{name}")
+        values[name] = number.word(text, f"--{name}")
     return values
 
 
@@ -327,15 +331,17 @@ def check_name(name: str, source: str) -> None:
         raise BindingError(f"{source}: '{name}' is reserved (it names the output) and cannot be a variable")
 
 
-def read_vars_file(path: str) -> dict:
+def read_vars_file(path: str, number: "NumberReader" = None) -> dict:
+    number = number or FLOATS
     try:
         text = read_data_file(path).decode("utf-8").removeprefix("\ufeff")
     except (OSError, UnicodeDecodeError) as error:
         raise UsageError(f"--vars {path}: cannot read it ({getattr(error, 'strerror', None) or error})")
     except BindingError as error:
         raise UsageError(f"--vars {error.message}")
+    decimal = None if number.json_decimal is None else (lambda word: number.json_decimal(word, f"--vars {path}"))
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_float=decimal)
     except (ValueError, RecursionError) as error:
         raise UsageError(f"--vars {path}: not valid JSON ({error})")
     if not isinstance(data, dict):
@@ -343,5 +349,47 @@ def read_vars_file(path: str) -> dict:
     values = {}
     for name, value in data.items():
         check_name(name, f"--vars {path}")
-        values[name] = to_tensor(value, f"--vars {path}: {name}")
+        values[name] = number.written(value, f"--vars {path}: {name}")
     return values
+
+
+# ----- exact values (--exact) -----
+
+def parse_exact_binding(text: str, source: str) -> Fraction:
+    """A binding's exact value: `0.1` is 1/10, `1/3` is 1/3."""
+    stripped = text.strip()
+    if stripped.startswith(("[", "@")):
+        raise UsageError(f"{source}: --exact is for scalar formulas; this binding is a tensor")
+    try:
+        value = rational.parse_exact(stripped)
+    except rational.TooLarge as error:
+        raise BindingError(f"{source}: {error}")
+    except ZeroDivisionError:
+        raise BindingError(f"{source}: {text} divides by zero")
+    if value is None:
+        raise BindingError(f"{source}: expected a number such as 2, -0.5, 1e-3 or 1/3, got {text!r}")
+    return value
+
+
+def written_exact(value, source: str) -> Fraction:
+    """A binding as written in a TOML or JSON file: 2, 0.1 (the decimal it was written as), "1/3"."""
+    if isinstance(value, bool) or value is None or isinstance(value, (list, dict)):
+        raise UsageError(f"{source}: --exact is for scalar formulas")
+    if isinstance(value, Fraction):            # a JSON decimal, read exactly already
+        return value
+    if isinstance(value, float):
+        return Fraction(repr(value))
+    if isinstance(value, int):
+        return Fraction(value)
+    return parse_exact_binding(str(value), source)
+
+
+class NumberReader(NamedTuple):
+    """How collect reads values: a command-line word, a JSON decimal, a value a --vars file holds."""
+    word: Callable                     # (text, source) -> value
+    json_decimal: Optional[Callable]   # (text, source) -> value; None: JSON's own float
+    written: Callable                  # (value as parsed from JSON, source) -> value
+
+
+FLOATS = NumberReader(parse_value, None, to_tensor)
+EXACT_NUMBERS = NumberReader(parse_exact_binding, parse_exact_binding, written_exact)

@@ -11,9 +11,11 @@ gradient. Returns plain data; renderers do the printing.
 import math
 from typing import NamedTuple
 
+from functools import partial
+
 from cgraph_cli.errors import BindingError, EvalError, caret_context
 from cgraph_cli.graph import Graph
-from cgraph_cli.ops import OPS
+from cgraph_cli.ops import OPS, table_for
 
 
 class Evaluation(NamedTuple):
@@ -36,23 +38,14 @@ class Evaluation(NamedTuple):
                 for name, i in sorted(self.graph.variables.items())}
 
 
-def choose_ops(graph: Graph, bindings: dict) -> dict:
-    """Floats unless a tensor is involved: then the NumPy backend (imported only then).
-    Exact rationals (--exact: Fraction bindings) have the exact backend's table."""
-    if not graph.uses_tensors and any(type(v).__name__ == "Fraction" for v in bindings.values()):
-        from cgraph_cli.exact import exact_table
-        return exact_table()
-    if graph.uses_tensors or any(type(v) not in (float, int) for v in bindings.values()):
-        from cgraph_cli.numpy_backend import OPS as NUMPY_OPS
-        return NUMPY_OPS
-    return OPS
+choose_ops = table_for   # re-export for the command layer; removed at merge
 
 
 def evaluate(graph: Graph, bindings: dict, seed=None, ops: dict = None) -> Evaluation:
     """Forward, then backward. `ops`: the op table of the values' backend (chosen from the
     graph and bindings when not given). `seed`: the output's upstream gradient; for a
     non-scalar output it defaults to ones of its shape (the gradient of its sum)."""
-    ops = ops if ops is not None else choose_ops(graph, bindings)
+    ops = ops if ops is not None else table_for(graph, bindings)
     values = forward(graph, bindings, ops)
     output = values[graph.output]
     shape = getattr(output, "shape", ())
@@ -84,8 +77,6 @@ def node_functions(graph: Graph, ops: dict, part: str) -> list:
     """Each node's forward function or vjp rule, with its op's keyword arguments bound."""
     functions = [getattr(ops[name], part) for name in graph.ops]
     if graph.attrs:
-        from functools import partial
-
         for node_id, attrs in graph.attrs.items():
             functions[node_id] = partial(functions[node_id], **attrs)
     return functions
@@ -125,54 +116,108 @@ def forward(graph: Graph, bindings: dict, ops: dict = OPS) -> list:
 
 def backward(graph: Graph, values: list, seed=1.0, ops: dict = OPS, reduced: dict = None,
              keep: set = None) -> list:
-    """Reverse mode from the output. A node that received no gradient, or exactly zero,
-    passes nothing on (so a flat relu stops an infinite slope below it from becoming nan).
-    With a backend that broadcasts, each contribution is summed back to its input's shape
-    here, once for every rule, and recorded in `reduced`.
+    """Reverse mode from the output: each input receives the sum of what its users' rules send
+    it (`contributions`). With a backend that broadcasts, each contribution is summed back to
+    its input's shape, and recorded in `reduced`.
 
     `keep` (array backends): the nodes whose gradients the caller wants; every other node's
     gradient and value is released as soon as it has been passed on (its users come later on
-    the tape, so nothing reads it again), and only the kept gradients are returned. A million-row
-    evaluation (`eval --points`) then holds half the arrays, and touches half the fresh memory."""
-    n = len(graph)
+    the tape, so nothing reads it again), and only the kept gradients are returned."""
+    grads = [None] * len(graph)
+    if graph.needs_grad[graph.output]:
+        grads[graph.output] = seed
+    if ops.backend.unbroadcast is None and keep is None:
+        _scalar_backward(graph, values, grads, ops)
+    else:
+        done = None
+        for node_id, input_id, _, _, sent in contributions(graph, values, grads, ops, reduced):
+            if keep is not None and node_id != done:
+                _release(done, grads, values, keep)
+                done = node_id
+            if sent is not None:
+                grads[input_id] = sent if grads[input_id] is None else grads[input_id] + sent
+        _release(done, grads, values, keep)
+    needs = graph.needs_grad
+    return [(_zero_like(values[i]) if g is None else g) if need and (keep is None or i in keep) else None
+            for i, (g, need) in enumerate(zip(grads, needs))]
+
+
+def contributions(graph: Graph, values: list, grads: list, ops: dict = OPS, reduced: dict = None):
+    """Every rule application of the backward pass, in its order, as
+    (node, input, upstream, local, sent): the node's gradient `upstream`, what its rule
+    returned for that input (`local`, at the node's shape), and what the input receives
+    (`sent`, summed back to the input's shape; None for a constant input).
+
+    The skip rules are stated here once: a node that received no gradient, or exactly zero,
+    passes nothing on (so a flat relu stops an infinite slope below it from becoming nan);
+    leaves have no rule. `grads[node]` is read when the walk reaches the node, so backward can
+    fill `grads` while it walks; replays (warnings, exact notes, --steps) pass the final ones."""
     needs, inputs = graph.needs_grad, graph.inputs
-    grads = [None] * n
-    output = graph.output
-    if needs[output]:
-        grads[output] = seed
     rules = node_functions(graph, ops, "vjp")
     fit = ops.backend.unbroadcast
     with ops.backend.backward_guard():
-        for node_id in range(output, -1, -1):
+        for node_id in range(graph.output, -1, -1):
             upstream = grads[node_id]
-            if upstream is None:
-                continue
             arguments = inputs[node_id]
-            if fit is None and len(arguments) == 2:
-                if not upstream:
-                    continue
-                a, b = arguments
-                local_a, local_b = rules[node_id](upstream, values[node_id], values[a], values[b])
-                if needs[a]:
-                    grads[a] = local_a if grads[a] is None else grads[a] + local_a
-                if needs[b]:
-                    grads[b] = local_b if grads[b] is None else grads[b] + local_b
-            elif arguments:
-                if _is_zero(upstream):
-                    continue
-                local = rules[node_id](upstream, values[node_id], *[values[i] for i in arguments])
-                for input_id, contribution in zip(arguments, local):
-                    if not needs[input_id]:
-                        continue
+            if upstream is None or not arguments or _is_zero(upstream):
+                continue
+            local = rules[node_id](upstream, values[node_id], *[values[i] for i in arguments])
+            if len(local) != len(arguments):
+                raise _arity_error(graph, node_id, local)
+            for input_id, contribution in zip(arguments, local):
+                sent = None
+                if needs[input_id]:
+                    sent = contribution
                     if fit is not None:
-                        contribution, axes = fit(contribution, values[input_id])
+                        sent, axes = fit(contribution, values[input_id])
                         if axes and reduced is not None:
                             reduced.setdefault(node_id, []).append({"input": input_id, "axes": axes})
+                yield node_id, input_id, upstream, contribution, sent
+
+
+def _scalar_backward(graph: Graph, values: list, grads: list, ops: dict) -> None:
+    """`contributions` summed into `grads`, written out for backends without broadcasting
+    (floats, rationals, expressions): the same skip rules, without a generator's cost per edge."""
+    needs, inputs = graph.needs_grad, graph.inputs
+    rules = node_functions(graph, ops, "vjp")
+    for node_id in range(graph.output, -1, -1):
+        upstream = grads[node_id]
+        if upstream is None or not upstream:
+            continue
+        arguments = inputs[node_id]
+        if len(arguments) == 2:
+            a, b = arguments
+            try:
+                local_a, local_b = rules[node_id](upstream, values[node_id], values[a], values[b])
+            except ValueError:
+                raise _arity_error(graph, node_id, rules[node_id](upstream, values[node_id],
+                                                                  values[a], values[b])) from None
+            if needs[a]:
+                grads[a] = local_a if grads[a] is None else grads[a] + local_a
+            if needs[b]:
+                grads[b] = local_b if grads[b] is None else grads[b] + local_b
+        elif arguments:
+            local = rules[node_id](upstream, values[node_id], *[values[i] for i in arguments])
+            if len(local) != len(arguments):
+                raise _arity_error(graph, node_id, local)
+            for input_id, contribution in zip(arguments, local):
+                if needs[input_id]:
                     grads[input_id] = contribution if grads[input_id] is None else grads[input_id] + contribution
-                if keep is not None and node_id not in keep:
-                    grads[node_id] = values[node_id] = None
-    return [(_zero_like(values[i]) if g is None else g) if need and (keep is None or i in keep) else None
-            for i, (g, need) in enumerate(zip(grads, needs))]
+
+
+def _arity_error(graph: Graph, node_id: int, local) -> AssertionError:
+    """A rule that did not return one gradient per input: a bug in its row (exit 70)."""
+    try:
+        count = len(local)
+    except TypeError:
+        count = "no tuple of"
+    return AssertionError(f"the vjp rule of {graph.ops[node_id]} returned {count} gradients for "
+                          f"{len(graph.inputs[node_id])} inputs")
+
+
+def _release(node_id, grads: list, values: list, keep) -> None:
+    if node_id is not None and keep is not None and node_id not in keep:
+        grads[node_id] = values[node_id] = None
 
 
 def _zero_like(value):
@@ -203,20 +248,12 @@ def gradient_warnings(graph: Graph, values: list, grads: list, ops: dict = OPS) 
     if all(g is None or _finite(g) for g in grads):
         return []
     warnings = []
-    rules = node_functions(graph, ops, "vjp")
-    with ops.backend.backward_guard():
-        for node_id in range(len(graph) - 1, -1, -1):
-            upstream = grads[node_id]
-            arguments = graph.inputs[node_id]
-            if upstream is None or not _finite(upstream) or not arguments:
-                continue
-            local = rules[node_id](upstream, values[node_id], *(values[i] for i in arguments))
-            for input_id, contribution in zip(arguments, local):
-                if graph.needs_grad[input_id] and not _finite(contribution):
-                    at = ", ".join(f"{graph.text(i)} = {_describe(values[i])}" for i in arguments)
-                    warnings.append(f"gradient of {graph.text(node_id)} is {_describe(contribution)} with "
-                                    f"respect to {graph.text(input_id)} (at {at}): its local derivative "
-                                    "is not finite")
+    for node_id, input_id, upstream, local, sent in contributions(graph, values, grads, ops):
+        if sent is not None and _finite(upstream) and not _finite(local):
+            at = ", ".join(f"{graph.text(i)} = {_describe(values[i])}" for i in graph.inputs[node_id])
+            warnings.append(f"gradient of {graph.text(node_id)} is {_describe(local)} with "
+                            f"respect to {graph.text(input_id)} (at {at}): its local derivative "
+                            "is not finite")
     return warnings
 
 

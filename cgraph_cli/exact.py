@@ -1,6 +1,6 @@
 """Exact arithmetic (--exact): evaluate with rationals wherever every operation is rational.
 
-The op table is the same one floats use (`ops.table(RATIONALS)`); the backend below keeps
+The op table is the same one floats use (`ops.exact_table()`); its backend (ops/rationals.py) keeps
 Fractions through + - * /, integer powers, rational roots of exact powers (sqrt(4/9) = 2/3)
 and the few exact values of the elementary functions (exp(0) = 1, log2(8) = 3). Decimal
 literals and bindings are read as exact decimals, so the apple example gives 220, 11/5,
@@ -15,204 +15,40 @@ The forward loop is our own (the engine's reads float constants and checks finit
 float conversions that overflow on big rationals); the backward pass is engine.backward.
 """
 
-import contextlib
-import json
 import math
 from fractions import Fraction
-from pathlib import Path
 
 from cgraph_cli import rational
-from cgraph_cli.errors import BindingError, EvalError, UsageError, caret_context
-from cgraph_cli.ops import MATH, table
-from cgraph_cli.rational import TooLarge, fraction_text
+from cgraph_cli.bindings import EXACT_NUMBERS, collect, parse_exact_binding, written_exact
+from cgraph_cli.engine import Evaluation, backward, contributions, find_kinks, unbound_message
+from cgraph_cli.errors import BindingError, EvalError, caret_context
+from cgraph_cli.graph import require_scalar
+from cgraph_cli.ops import INFIX, exact_table
+from cgraph_cli.ops.rationals import RATIONALS, GradientTooLarge, number_text
+from cgraph_cli.rational import TooLarge
 
 EVALUATION_ERRORS = (ArithmeticError, ValueError)
 ZERO, ONE = Fraction(0), Fraction(1)
+# re-export for the command layer; removed at merge
+parse_binding, written_value = parse_exact_binding, written_exact
+__all__ = ["RATIONALS", "evaluate", "exact_bindings", "exact_table", "number_text", "parse_binding",
+           "written_value"]
 
 
 def _floating(*values) -> bool:
     return any(isinstance(v, float) for v in values)
 
 
-def _exact_or_float(float_function, exact_function):
-    """The exact result when there is one, else the float result (noticed by the caller)."""
-    def function(*args):
-        if not _floating(*args):
-            result = exact_function(*args)
-            if result is not None:
-                return result
-        return float_function(*(_to_float(a) for a in args))
-    return function
-
-
-def _to_float(value) -> float:
-    return value if isinstance(value, float) else float(value)
-
-
-def _log(value) -> float:
-    """Natural log of a positive rational, also of one too small or large for a float."""
-    if isinstance(value, Fraction):
-        if value <= 0:
-            raise ValueError("math domain error")
-        return math.log(value.numerator) - math.log(value.denominator)
-    return math.log(value)
-
-
-def _positive(value):
-    if value <= 0:
-        raise ValueError("math domain error")
-    return None
-
-
-def _sqrt(value):
-    if value < 0:
-        raise ValueError("math domain error")
-    return rational.power(value, Fraction(1, 2))
-
-
-def _at_zero(result):
-    return lambda x: Fraction(result) if x == 0 else None
-
-
-def _power(base, exponent):
-    if _floating(base, exponent):
-        return MATH.power(_to_float(base), _to_float(exponent))
-    result = rational.power(base, exponent)
-    return MATH.power(float(base), float(exponent)) if result is None else result
-
-
-def _power_slope(base, exponent):
-    """d(base^exponent)/d(base) = exponent * base^(exponent-1); infinite at 0 for exponent < 1."""
-    if exponent == 0:
-        return ZERO if not _floating(base, exponent) else 0.0
-    if base == 0 and exponent < 1:
-        return math.inf
-    return exponent * _power(base, exponent - 1)
-
-
-def _power_exponent_slope(out, base, exponent):
-    """d(base^exponent)/d(exponent) = base^exponent * log(base)."""
-    if base > 0:
-        return out * RATIONALS.log(base)
-    if base == 0 and exponent >= 0:
-        return ZERO
-    return math.nan
-
-
-def _quotient(numerator, denominator):
-    if denominator:
-        return numerator / denominator
-    return math.copysign(math.inf, numerator) if numerator else math.nan
-
-
-def _sign(value):
-    kind = float if isinstance(value, float) else Fraction
-    return kind((value > 0) - (value < 0))
-
-
-def _relu(value):
-    return value if value > 0 else (0.0 if isinstance(value, float) else ZERO)
-
-
-def _kink(at_kink: bool, what: str, used: str, at=None):
-    if not at_kink:
-        return None
-    return f"{what}{'' if at is None else f' at {number_text(at)}'}: {used}"
-
-
-def _tensors_only(*_, **__):
-    raise UsageError("exact arithmetic is for scalar formulas")
-
-
-class _Rationals:
-    """The backend of ops.table for exact values (Fractions), falling back to float64."""
-
-    divide = staticmethod(lambda a, b: a / b)
-    power = staticmethod(_power)
-    power_slope = staticmethod(_power_slope)
-    power_exponent_slope = staticmethod(_power_exponent_slope)
-    quotient = staticmethod(_quotient)
-    exp = staticmethod(_exact_or_float(math.exp, _at_zero(1)))
-    log = staticmethod(_exact_or_float(_log, lambda x: _positive(x) or (ZERO if x == 1 else None)))
-    log2 = staticmethod(_exact_or_float(lambda x: _log(x) / math.log(2),
-                                        lambda x: _positive(x) or rational.logarithm(x, 2)))
-    log10 = staticmethod(_exact_or_float(lambda x: _log(x) / math.log(10),
-                                         lambda x: _positive(x) or rational.logarithm(x, 10)))
-    sqrt = staticmethod(_exact_or_float(math.sqrt, _sqrt))
-    sin = staticmethod(_exact_or_float(math.sin, _at_zero(0)))
-    cos = staticmethod(_exact_or_float(math.cos, _at_zero(1)))
-    tan = staticmethod(_exact_or_float(math.tan, _at_zero(0)))
-    tanh = staticmethod(_exact_or_float(math.tanh, _at_zero(0)))
-    sigmoid = staticmethod(_exact_or_float(MATH.sigmoid, _at_zero(Fraction(1, 2))))
-    relu = staticmethod(_relu)
-    abs = staticmethod(abs)
-    sign = staticmethod(_sign)
-    maximum = staticmethod(lambda a, b: a if a >= b else b)
-    minimum = staticmethod(lambda a, b: a if a <= b else b)
-    LN2, LN10 = math.log(2.0), math.log(10.0)     # irrational: a gradient through log2 is a float
-    kink = staticmethod(_kink)
-    forward_guard = backward_guard = staticmethod(contextlib.nullcontext)
-    unbroadcast = None
-
-    def __getattr__(self, name):
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return _tensors_only
-
-
-RATIONALS = _Rationals()
-
-
-def number_text(value) -> str:
-    """An exact value as `11/5`, a float fallback as its shortest repr."""
-    if isinstance(value, Fraction):
-        return fraction_text(value)
-    if isinstance(value, int):
-        return str(value)
-    return repr(value)
-
-
-class _GradientTooLarge(TooLarge):
-    def __init__(self, op: str, out):
-        super().__init__(op)
-        self.op, self.out = op, out
-
-
-def _size_checked(op):
-    """op with a vjp that refuses gradients beyond MAX_DIGITS digits (naming its node later)."""
-    def vjp(upstream, out, *args, **keywords):
-        local = op.vjp(upstream, out, *args, **keywords)
-        for contribution in local:
-            if isinstance(contribution, Fraction):
-                try:
-                    rational.check_size(contribution)
-                except TooLarge:
-                    raise _GradientTooLarge(op.name, out) from None
-        return local
-    return op._replace(vjp=vjp)
-
-
-def exact_table():
-    ops = table(RATIONALS)
-    for name in list(ops):
-        if ops[name].arity:
-            ops[name] = _size_checked(ops[name])
-    return ops
-
-
 def evaluate(graph, bindings: dict, auto: bool = False):
     """Forward with rationals, then engine.backward: an engine.Evaluation whose values and
     gradients are Fractions (floats past an irrational operation, with --exact-auto)."""
-    from cgraph_cli.engine import Evaluation, backward, find_kinks
-    from cgraph_cli.symbolic import require_scalar
-
     require_scalar(graph, bindings, "--exact")
     ops = exact_table()
     notes = []
     values = _forward(graph, bindings, ops, auto, notes)
     try:
         grads = backward(graph, values, ONE, ops)
-    except _GradientTooLarge as error:
+    except GradientTooLarge as error:
         candidates = [i for i, v in enumerate(values) if v is error.out and graph.ops[i] == error.op]
         node_id = max(candidates) if candidates else graph.output
         raise EvalError(f"exact arithmetic: the gradient through {_where(graph, node_id)} has more than "
@@ -224,8 +60,6 @@ def evaluate(graph, bindings: dict, auto: bool = False):
 
 
 def _forward(graph, bindings: dict, ops, auto: bool, notes: list) -> list:
-    from cgraph_cli.engine import unbound_message
-
     missing = sorted(name for name in graph.variables if name not in bindings)
     if missing:
         raise BindingError(unbound_message(missing))
@@ -280,23 +114,16 @@ def _check_gradients(graph, values, grads, ops, auto: bool, notes: list) -> None
     which local derivatives were infinite (sqrt at 0): as the forward pass reports them."""
     if not any(isinstance(g, float) for g in grads):
         return
-    for node_id in range(len(graph) - 1, -1, -1):
-        upstream, arguments = grads[node_id], graph.inputs[node_id]
-        if upstream is None or isinstance(upstream, float) or not arguments:
+    for node_id, input_id, upstream, local, sent in contributions(graph, values, grads, ops):
+        if sent is None or not isinstance(local, float) or isinstance(upstream, float) or \
+                _floating(values[node_id], *(values[i] for i in graph.inputs[node_id])):
             continue
-        inputs = [values[i] for i in arguments]
-        if _floating(values[node_id], *inputs):
-            continue
-        local = ops[graph.ops[node_id]].vjp(upstream, values[node_id], *inputs)
-        for input_id, contribution in zip(arguments, local):
-            if not graph.needs_grad[input_id] or not isinstance(contribution, float):
-                continue
-            if math.isfinite(contribution):
-                what = f"the local derivative of {graph.text(node_id)} with respect to {graph.text(input_id)}"
-                _left_rationals(graph, node_id, what, auto, notes)
-            else:
-                notes.append(f"gradient of {graph.text(node_id)} is {contribution} with respect to "
-                             f"{graph.text(input_id)}: its local derivative is not finite")
+        if math.isfinite(local):
+            what = f"the local derivative of {graph.text(node_id)} with respect to {graph.text(input_id)}"
+            _left_rationals(graph, node_id, what, auto, notes)
+        else:
+            notes.append(f"gradient of {graph.text(node_id)} is {local} with respect to "
+                         f"{graph.text(input_id)}: its local derivative is not finite")
 
 
 def _shown(value) -> str:
@@ -309,10 +136,9 @@ def _shown(value) -> str:
 
 def _call_text(op: str, arguments: list) -> str:
     shown = [_shown(a) for a in arguments]
-    infix = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "^"}
-    if op in infix:
+    if op in INFIX:
         left, right = [f"({text})" if text[0] == "-" or "/" in text else text for text in shown]
-        return f"{left}{infix[op]}{right}"
+        return f"{left}{INFIX[op]}{right}"
     names = {"maximum": "max", "minimum": "min"}
     return f"{names.get(op, op)}({', '.join(shown)})"
 
@@ -342,46 +168,8 @@ def _where(graph, node_id: int, caret: bool = True) -> str:
 
 # ----- bindings read exactly -----
 
-def parse_binding(text: str, source: str) -> Fraction:
-    """A binding's exact value: `0.1` is 1/10, `1/3` is 1/3."""
-    stripped = text.strip()
-    if stripped.startswith(("[", "@")):
-        raise UsageError(f"{source}: --exact is for scalar formulas; this binding is a tensor")
-    try:
-        value = rational.parse_exact(stripped)
-    except TooLarge as error:
-        raise BindingError(f"{source}: {error}")
-    except ZeroDivisionError:
-        raise BindingError(f"{source}: {text} divides by zero")
-    if value is None:
-        raise BindingError(f"{source}: expected a number such as 2, -0.5, 1e-3 or 1/3, got {text!r}")
-    return value
-
-
-def written_value(value, source: str) -> Fraction:
-    """A binding as written in a TOML or JSON file: 2, 0.1 (the decimal it was written as), "1/3"."""
-    if isinstance(value, bool) or isinstance(value, (list, dict)):
-        raise UsageError(f"{source}: --exact is for scalar formulas")
-    if isinstance(value, float):
-        return Fraction(repr(value))
-    if isinstance(value, int):
-        return Fraction(value)
-    return parse_binding(str(value), source)
-
-
 def exact_bindings(pairs: list, var_words, vars_file, checked: dict) -> dict:
     """The bindings bindings.collect already checked and merged (`checked`), read again from
-    their text as exact rationals: --vars FILE.json first, the command line over it."""
-    exact = {}
-    if vars_file is not None:
-        data = json.loads(Path(vars_file).read_text(encoding="utf-8"),
-                          parse_float=lambda text: parse_binding(text, f"--vars {vars_file}"))
-        for name, value in data.items():
-            if isinstance(value, bool) or not isinstance(value, (int, Fraction, str)):
-                raise UsageError(f"--vars {vars_file}: {name}: --exact is for scalar formulas")
-            exact[name] = Fraction(value) if not isinstance(value, str) else \
-                parse_binding(value, f"--vars {vars_file}: {name}")
-    words = [word.partition("=") for word in var_words]
-    for name, text in list(pairs) + [(name.strip(), text) for name, _, text in words]:
-        exact[name] = parse_binding(text, f"--{name}")
+    their text as exact rationals, by the same reader with the exact number reader."""
+    exact = collect(pairs, var_words, vars_file, number=EXACT_NUMBERS)
     return {name: exact[name] for name in checked}

@@ -13,6 +13,7 @@ from fractions import Fraction
 
 from cgraph_cli import rational
 from cgraph_cli.errors import UsageError
+from cgraph_cli.ops import LATEX
 
 # Precedence levels, lowest first, as in the grammar: a part needing level L is put in
 # parentheses when its own level is lower.
@@ -20,11 +21,7 @@ SUM, PRODUCT, UNARY, POWER, ATOM = range(5)
 HALF = Fraction(1, 2)
 INLINE_LIMIT = 1_000_000   # characters: --inline beyond this is refused
 
-LATEX_FUNCTIONS = {
-    "exp": r"\exp", "log": r"\ln", "log2": r"\log_{2}", "log10": r"\log_{10}", "sin": r"\sin",
-    "cos": r"\cos", "tan": r"\tan", "tanh": r"\tanh", "sigmoid": r"\sigma",
-    "relu": r"\operatorname{relu}", "sign": r"\operatorname{sign}", "max": r"\max", "min": r"\min",
-}
+LATEX_FUNCTIONS = LATEX   # each row's `latex`; abs is written |x| (call_form)
 GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",
          "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi",
          "omega", "Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Phi", "Psi", "Omega"}

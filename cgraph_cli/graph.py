@@ -6,11 +6,12 @@ read plain lists. `Graph.node(i)` gives a readable view of one node.
 """
 
 import difflib
+from fractions import Fraction
 from typing import NamedTuple, Optional
 
 from cgraph_cli import ast
 from cgraph_cli.errors import ParseError, UsageError, caret_context
-from cgraph_cli.ops import CONSTANTS, FUNCTIONS, KEYWORDS, OPS, TENSOR_OPS
+from cgraph_cli.ops import CONSTANTS, FUNCTIONS, KEYWORDS, OPS, SCALAR_OPS, TENSOR_OPS
 
 RESERVED = {"value"}
 
@@ -267,3 +268,14 @@ def _check_call(graph: Graph, node: ast.Call, source: str, bound):
             raise ParseError(f"keyword '{keyword.name}' given twice, at " + caret_context(source, *keyword.span))
         attrs[keyword.name] = _integer(keyword.value, source)
     return op, attrs
+
+
+def require_scalar(graph, bindings=None, what: str = "diff") -> None:
+    """Exit 2 for a graph with tensor ops or a tensor binding: the symbolic and exact paths are scalar."""
+    tensor_ops = sorted(set(graph.ops) - SCALAR_OPS)
+    if tensor_ops or getattr(graph, "uses_tensors", False):
+        shown = ", ".join(tensor_ops) or "tensor literals"
+        raise UsageError(f"{what} works on scalar formulas; this one uses tensors ({shown})")
+    for name, value in (bindings or {}).items():
+        if not isinstance(value, (int, float, Fraction)) or isinstance(value, bool):
+            raise UsageError(f"{what} works on scalar formulas; --{name} is a tensor")

@@ -4,10 +4,9 @@
     dx   = (1) * dxpy               # x's first contribution
     dx  += ((1 - sigx) * sigx) * dsigx   # ... and the `+=` where x fans out
 
-Given an Evaluation (graph, values, grads), each node that passes a gradient on
-is visited in the order the engine's backward loop runs (the tape reversed), and
-its vjp rule is applied again to the node's final gradient: that gives what it
-sent to each input. The running total of an input receiving several
+Given an Evaluation (graph, values, grads), the engine's own walk of the backward
+pass (engine.contributions, with the engine's skip rules) is run again over the
+final gradients: that gives what each node sent to each input. The running total of an input receiving several
 contributions is summed in the same order as the engine sums, so the last total
 equals the engine's gradient exactly. The picture's edge gradients come from here too.
 """
@@ -15,7 +14,8 @@ equals the engine's gradient exactly. The picture's edge gradients come from her
 from fractions import Fraction
 from typing import NamedTuple
 
-from cgraph_cli.engine import choose_ops, node_functions
+from cgraph_cli.engine import contributions, node_functions
+from cgraph_cli.ops import table_for
 
 
 class Contribution(NamedTuple):
@@ -89,32 +89,16 @@ def edge_gradients(evaluation, ops: dict = None) -> dict:
 def _ops_of(evaluation) -> dict:
     """The op table the engine used: the same choice, from the graph and the variables' values."""
     graph = evaluation.graph
-    return choose_ops(graph, {name: evaluation.values[i] for name, i in graph.variables.items()})
+    return table_for(graph, {name: evaluation.values[i] for name, i in graph.variables.items()})
 
 
 def _contributions(evaluation, ops) -> dict:
-    """node id -> [(input id, gradient sent or None)], for every node whose rule the engine runs,
-    each gradient summed back to its input's shape as the engine does (broadcasting)."""
-    graph, values, grads = evaluation.graph, evaluation.values, evaluation.grads
-    needs = graph.needs_grad
-    rules = node_functions(graph, ops, "vjp")
-    fit = ops.backend.unbroadcast
+    """node id -> [(input id, gradient sent or None)], for every node whose rule the engine runs
+    (engine.contributions: the same walk, each gradient summed back to its input's shape)."""
     sent = {}
-    with ops.backend.backward_guard():
-        for node_id in range(graph.output, -1, -1):
-            upstream = grads[node_id]
-            arguments = graph.inputs[node_id]
-            if upstream is None or not arguments or not needs[node_id] or _is_zero(upstream):
-                continue
-            gradients = rules[node_id](upstream, values[node_id], *[values[i] for i in arguments])
-            row = []
-            for input_id, gradient in zip(arguments, gradients):
-                if not needs[input_id]:
-                    gradient = None
-                elif fit is not None:
-                    gradient, _ = fit(gradient, values[input_id])
-                row.append((input_id, gradient))
-            sent[node_id] = row
+    for node_id, input_id, _, _, gradient in contributions(evaluation.graph, evaluation.values,
+                                                           evaluation.grads, ops):
+        sent.setdefault(node_id, []).append((input_id, gradient))
     return sent
 
 
@@ -124,11 +108,4 @@ def _local_derivatives(rule, upstream, out, inputs: list) -> list:
     if not all(isinstance(v, (float, Fraction)) for v in (upstream, out, *inputs)):
         return [None] * len(inputs)
     return list(rule(Fraction(1) if isinstance(upstream, Fraction) else 1.0, out, *inputs))   # --exact
-
-
-def _is_zero(value) -> bool:
-    try:
-        return not value
-    except ValueError:   # an array of several elements
-        return False
 

@@ -283,3 +283,21 @@ def test_read_vars_file_bad_values(tmp_path, content):
 def test_read_vars_file_bad_names(tmp_path, content):
     with pytest.raises(BindingError):
         read_vars_file(write(tmp_path, content))
+
+
+# collect with the exact number reader (--exact): the same words and files, read as Fractions
+
+def test_collect_reads_exact_numbers_through_the_same_code(tmp_path):
+    from fractions import Fraction
+
+    from cgraph_cli.bindings import EXACT_NUMBERS
+
+    path = write(tmp_path, '{"a": 0.1, "b": 2, "c": "1/3", "d": 5}')
+    values = collect([("d", "0.25")], ["e=1e-3"], path, number=EXACT_NUMBERS)
+    assert values == {"a": Fraction(1, 10), "b": 2, "c": Fraction(1, 3), "d": Fraction(1, 4),
+                      "e": Fraction(1, 1000)}
+    assert all(type(v) is Fraction for v in values.values())
+    with pytest.raises(UsageError, match=r"--x: --exact is for scalar formulas; this binding is a tensor"):
+        collect([("x", "[1, 2]")], [], None, number=EXACT_NUMBERS)
+    with pytest.raises(UsageError, match=r": t: --exact is for scalar formulas"):
+        collect([], [], write(tmp_path, '{"t": [1, 2]}', "t.json"), number=EXACT_NUMBERS)

@@ -355,3 +355,52 @@ def test_hundred_thousand_nested_functions():
     result = run(source, {"x": 0.5})
     assert result.value == approx(value)
     assert result.gradients()["x"] == approx(slope, rel=1e-9)
+
+
+# ---------------------------------------------------------------------------------------------
+# One walk: backward's scalar fast path and the contributions iterator apply the same rules
+# ---------------------------------------------------------------------------------------------
+
+WALK_FORMULAS = ["(x+y)^2*z", "sqrt(x) + 0*sqrt(y)", "relu(-x)*sqrt(y) + max(x, y)", "a = x*y; a*a - a/z",
+                 "sinh(x)*cosh(y) + sign(z)*x"]
+
+
+@pytest.mark.parametrize("source", WALK_FORMULAS)
+def test_the_scalar_fast_path_sums_the_same_contributions(source):
+    from cgraph_cli.engine import backward, contributions
+    from cgraph_cli.ops import OPS
+
+    bindings = {"x": 0.0, "y": 0.0, "z": 2.0} if "0*" in source else {"x": 0.7, "y": 1.3, "z": 2.1}
+    graph = build(parse(source), source, frozenset(bindings))
+    values = forward(graph, bindings)
+    fast = backward(graph, values, 1.0, OPS)
+    walked = [None] * len(graph)
+    walked[graph.output] = 1.0
+    for _, input_id, _, _, sent in contributions(graph, values, walked, OPS):
+        if sent is not None:
+            walked[input_id] = sent if walked[input_id] is None else walked[input_id] + sent
+    walked = [(0.0 if g is None else g) if need else None for g, need in zip(walked, graph.needs_grad)]
+    assert [repr(g) for g in fast] == [repr(g) for g in walked]
+
+
+def test_a_zero_upstream_passes_nothing_on_and_warns_of_nothing():
+    """sqrt(y) receives 0 from 0*sqrt(y): the engine sends nothing to y, so there is no warning for it."""
+    result = run("sqrt(x) + 0*sqrt(y)", {"x": 0.0, "y": 0.0})
+    assert result.gradients() == {"x": math.inf, "y": 0.0}
+    assert result.warnings == ["gradient of sqrt(x) is inf with respect to x (at x = 0): its local derivative "
+                               "is not finite"]
+
+
+@pytest.mark.parametrize("source, op", [("x*y", "mul"), ("-x", "neg"), ("sum([x, y] * [1, 2])", "mul")])
+def test_a_rule_returning_the_wrong_number_of_gradients_is_an_internal_error(source, op):
+    from cgraph_cli.engine import backward
+    from cgraph_cli.ops import OPS, OpTable, array_table
+
+    bindings = {"x": 1.0, "y": 2.0}
+    graph = build(parse(source), source, frozenset(bindings))
+    table = array_table() if graph.uses_tensors else OPS
+    broken = OpTable([row._replace(vjp=lambda g, out, *inputs: (g,) * (len(inputs) + 1)) if row.name == op
+                      else row for row in table.values()], table.backend)
+    values = forward(graph, bindings, table)
+    with pytest.raises(AssertionError, match=f"the vjp rule of {op} returned"):
+        backward(graph, values, 1.0, broken)

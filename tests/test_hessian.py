@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 
 from cgraph_cli.engine import evaluate
+from cgraph_cli.errors import CgraphError
 from cgraph_cli.grammar import parse
 from cgraph_cli.graph import build
 from cgraph_cli.hessian import hessian_rows
@@ -86,11 +87,11 @@ def test_kinks_and_errors():
 def test_hessian_matches_finite_differences_of_the_gradient(source, point):
     try:
         gradient(source, point)
-        rows, _ = hessian_rows(graph_of(source, point), point, list(VARIABLES))
         reference = finite_difference_hessian(source, point, list(VARIABLES))
         coarser = finite_difference_hessian(source, point, list(VARIABLES), h=2e-5)
-    except Exception:
-        return     # overflow or a domain error near this point: nothing to compare
+    except CgraphError:
+        return     # the reference refuses (overflow or a domain error near this point): nothing to compare
+    rows, _ = hessian_rows(graph_of(source, point), point, list(VARIABLES))
     for i in range(3):
         for j in range(3):
             got, expected = rows[i][j], reference[i][j]

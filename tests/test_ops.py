@@ -37,6 +37,8 @@ DOMAINS = {
     "cos": ((floats(-10, 10),), None),
     "tan": ((floats(-1.4, 1.4),), None),
     "tanh": ((floats(-10, 10),), None),
+    "sinh": ((floats(-10, 10),), None),
+    "cosh": ((floats(-10, 10),), None),
     "sigmoid": ((floats(-30, 30),), None),
     "relu": ((away_from_zero(-10, 10),), None),
     "abs": ((away_from_zero(-10, 10),), None),

@@ -1,0 +1,242 @@
+"""The op table: one row per operation, holding every fact about it.
+
+    vjp(upstream, out, *inputs) -> one gradient per input, in input order
+
+`out` is the node's forward value, so rules like exp's reuse it. The engine does the
+bookkeeping (summing where a value fans out, skipping constants, summing broadcasts back);
+a rule only states its local derivative. Beside its rules a row says how formulas spell the
+op (`names`), how it is shown (`symbol`, `latex`), whether it needs the NumPy backend
+(`tensor`), its keywords, its kink, its domain, and how the symbolic
+algebra holds it. Every list that names ops (the functions the parser knows, the tensor and
+scalar ops, LaTeX names, the ops whose value jumps) is a view of the rows, at the bottom.
+
+The rows are written once, against a backend `B` (ops/backend.py declares what it supplies):
+`table(B)` builds the table for one kind of value. The rules use only arithmetic and `B`,
+with integer constants, so the same rows serve floats, NumPy arrays, exact rationals and
+symbolic expressions.
+
+Kinks follow PyTorch's documented rule, the minimum-norm subgradient:
+relu'(0) = 0, abs'(0) = 0, and a tie in max/min splits the upstream gradient
+0.5/0.5. All three are written with sign (sign(0) = 0): relu' = sign(relu(x)),
+abs' = sign(x), max'= (1 ± sign(a - b))/2. Each such row has a `kink` function
+naming what was used, and the engine flags every node evaluated exactly at a kink.
+"""
+
+import math
+from fractions import Fraction
+from typing import Callable, NamedTuple, Optional
+
+from cgraph_cli.ops.backend import DECLARED, EXACT_AT_ZERO  # noqa: F401  (EXACT_AT_ZERO: a view beside the others)
+from cgraph_cli.ops.floats import MATH
+
+
+class Op(NamedTuple):
+    name: str                     # the grammar's and JSON's name
+    arity: int                    # -1: any number of inputs (a tensor literal's stack)
+    forward: Callable
+    vjp: Callable
+    symbol: str                   # how the tree, table and pictures show it
+    kink: Optional[Callable] = None   # (out, *inputs) -> message when at a kink, else None
+    domain: str = ""              # what the argument must be, for a domain error message
+    names: tuple = ()             # how a formula calls it: log(x), ln(x) (none for operators)
+    keywords: frozenset = frozenset()   # keyword arguments: sum(X, axis=0)
+    tensor: bool = False          # needs the NumPy backend
+    latex: Optional[str] = None   # the LaTeX of a call; None: not written as a call (operators; abs is |x|)
+    algebra: Optional[str] = None   # how a symbolic expression holds it: "call" (a node of its own
+    #                               kind, printed as name(...)), "arithmetic" (sums, products and
+    #                               powers), "leaf", or None: no symbolic or exact form (tensors)
+    infix: bool = False           # written between its operands in messages (`symbol`): 1/3+2
+    jumps: bool = False           # its value jumps (slope 0 on both sides): gradcheck compares values
+
+
+class OpTable(dict):
+    """{op name: Op} for one backend; `backend` is that B (the engine asks it for its guards)."""
+
+    def __init__(self, rows, backend):
+        super().__init__((op.name, op) for op in rows)
+        self.backend = backend
+
+
+def elementwise(name: str, forward: Callable, slope: Callable, **facts) -> Op:
+    """A unary function row whose rule is `g * slope(out, a)` (JAX's defjvp for the common case):
+    called by its name, a call in the algebra and in LaTeX (`\\name`) unless told otherwise."""
+    facts = {"names": (name,), "algebra": "call", "latex": "\\" + name, **facts}
+    return Op(name, 1, forward, lambda g, out, a: (g * slope(out, a),), facts.pop("symbol", name), **facts)
+
+
+def _function(name: str, arity: int, forward: Callable, vjp: Callable, **facts) -> Op:
+    """A row called by its name in formulas, a call in the algebra."""
+    facts = {"names": (name,), "algebra": "call", **facts}
+    return Op(name, arity, forward, vjp, facts.pop("symbol", name), **facts)
+
+
+def _arithmetic(name: str, arity: int, forward: Callable, vjp: Callable, symbol: str, **facts) -> Op:
+    return Op(name, arity, forward, vjp, symbol, algebra="arithmetic", **facts)
+
+
+def _tensor(name: str, arity: int, forward: Callable, vjp: Callable, **facts) -> Op:
+    facts = {"names": (name,), **facts}
+    return Op(name, arity, forward, vjp, facts.pop("symbol", name), tensor=True, **facts)
+
+
+AXIS = frozenset({"axis"})
+
+
+def table(B) -> OpTable:
+    """The op table for the values of backend B (build it once per backend: see table_for)."""
+    missing = [name for name in DECLARED if not hasattr(B, name)]
+    if missing:
+        raise AttributeError(f"the backend {getattr(B, 'name', B)} does not define {', '.join(missing)} "
+                             "(declared in ops/backend.py)")
+    return OpTable(_scalar_rows(B) + _tensor_rows(B), B)
+
+
+def _scalar_rows(B) -> tuple:
+    def max_vjp(g, out, a, b):
+        s = B.sign(a - b)
+        return g * (1 + s) / 2, g * (1 - s) / 2
+
+    def min_vjp(g, out, a, b):
+        s = B.sign(a - b)
+        return g * (1 - s) / 2, g * (1 + s) / 2
+
+    positive = "a positive argument"
+    return (
+        # ----- leaves: values come from the bindings (var) or the source text (const) -----
+        Op("var", 0, _leaf, _leaf, "input", algebra="leaf"),
+        Op("const", 0, _leaf, _leaf, "const", algebra="leaf"),
+        # ----- arithmetic -----
+        _arithmetic("add", 2, lambda a, b: a + b, lambda g, out, a, b: (g, g), "+", infix=True),
+        _arithmetic("sub", 2, lambda a, b: a - b, lambda g, out, a, b: (g, -g), "-", infix=True),
+        _arithmetic("mul", 2, lambda a, b: a * b, lambda g, out, a, b: (g * b, g * a), "*", infix=True),
+        _arithmetic("div", 2, B.divide, lambda g, out, a, b: (g / b, -g * out / b), "/", infix=True),
+        _arithmetic("pow", 2, B.power,
+                    lambda g, out, a, b: (g * B.power_slope(a, b), g * B.power_exponent_slope(out, a, b)),
+                    "^", names=("pow",), infix=True,
+                    domain="a non-negative base unless the exponent is an integer"),
+        _arithmetic("neg", 1, lambda a: -a, lambda g, out, a: (-g,), "neg"),
+        _arithmetic("pos", 1, lambda a: a, lambda g, out, a: (g,), "pos"),
+        # ----- elementary functions -----
+        elementwise("exp", B.exp, lambda out, a: out),
+        _function("log", 1, B.log, lambda g, out, a: (g / a,), names=("log", "ln"), latex=r"\ln",
+                  domain=positive),
+        _function("log2", 1, B.log2, lambda g, out, a: (g / (a * B.LN2),), latex=r"\log_{2}", domain=positive),
+        _function("log10", 1, B.log10, lambda g, out, a: (g / (a * B.LN10),), latex=r"\log_{10}",
+                  domain=positive),
+        _arithmetic("sqrt", 1, B.sqrt, lambda g, out, a: (B.quotient(g, 2 * out),), "sqrt", names=("sqrt",),
+                    domain="a non-negative argument"),
+        elementwise("sin", B.sin, lambda out, a: B.cos(a), domain="a finite argument"),
+        _function("cos", 1, B.cos, lambda g, out, a: (-g * B.sin(a),), latex=r"\cos",
+                  domain="a finite argument"),
+        elementwise("tan", B.tan, lambda out, a: 1 + out * out, domain="a finite argument"),
+        elementwise("tanh", B.tanh, lambda out, a: 1 - out * out),
+        elementwise("sinh", B.sinh, lambda out, a: B.cosh(a)),
+        elementwise("cosh", B.cosh, lambda out, a: B.sinh(a)),
+        _function("sigmoid", 1, B.sigmoid, lambda g, out, a: (g * out * (1 - out),), latex=r"\sigma"),
+        # ----- kinks: the minimum-norm subgradient at the kink -----
+        elementwise("relu", B.relu, lambda out, a: B.sign(out), latex=r"\operatorname{relu}",
+                    kink=lambda out, a: B.kink(a == 0, "relu at 0", "gradient 0 used")),
+        elementwise("abs", B.abs, lambda out, a: B.sign(a), latex=None,
+                    kink=lambda out, a: B.kink(a == 0, "abs at 0", "gradient 0 used")),
+        _function("max", 2, B.maximum, max_vjp, latex=r"\max",
+                  kink=lambda out, a, b: B.kink(a == b, "max tie", "gradient split 0.5/0.5", at=a)),
+        _function("min", 2, B.minimum, min_vjp, latex=r"\min",
+                  kink=lambda out, a, b: B.kink(a == b, "min tie", "gradient split 0.5/0.5", at=a)),
+        # flat on both sides of its jump
+        elementwise("sign", B.sign, lambda out, a: 0, latex=r"\operatorname{sign}", jumps=True),
+    )
+
+
+def _tensor_rows(B) -> tuple:
+    """The tensor ops (the NumPy backend; a graph using one is evaluated with it)."""
+    return (
+        _tensor("stack", -1, B.stack, lambda g, out, *elements: tuple(g[i] for i in range(len(elements))),
+                symbol="[…]", names=()),
+        _tensor("index", 1, B.index, lambda g, out, a, key: (B.scatter(g, a, key),), symbol="[]", names=()),
+        _tensor("matmul", 2, B.matmul, lambda g, out, a, b: B.matmul_grads(g, a, b), symbol="@"),
+        _tensor("dot", 2, B.dot, lambda g, out, a, b: B.dot_grads(g, a, b)),
+        _tensor("transpose", 1, B.transpose, lambda g, out, a: (B.transpose(g),)),
+        _tensor("sum", 1, B.sum, lambda g, out, a, axis=None: (B.spread(g, a, axis),), keywords=AXIS),
+        _tensor("mean", 1, B.mean, lambda g, out, a, axis=None: (B.spread(g, a, axis) / B.count(a, axis),),
+                keywords=AXIS),
+        _tensor("reduce_max", 1, B.amax,
+                lambda g, out, a, axis=None: (B.spread(g, a, axis) * B.argmax_share(out, a, axis),),
+                symbol="max", names=("max",), keywords=AXIS,
+                kink=lambda out, a, axis=None: B.kink(B.ties(out, a, axis), "max tie", "gradient split evenly")),
+        _tensor("softmax", 1, B.softmax,
+                lambda g, out, a, axis=-1: (out * (g - B.sum(g * out, axis, keepdims=True)),), keywords=AXIS),
+        _tensor("log_softmax", 1, B.log_softmax,
+                lambda g, out, a, axis=-1: (g - B.exp(out) * B.sum(g, axis, keepdims=True),), keywords=AXIS),
+        # mean over the batch (the first axis of a matrix) of -sum t·log y
+        _tensor("cross_entropy", 2, B.cross_entropy,
+                lambda g, out, y, t: (-g * B.quotient(t, y) / B.batch(y), -g * B.log(y) / B.batch(y)),
+                domain="y > 0 wherever t is not 0"),
+        # the fused, numerically stable Softmax-with-Loss: d/da = (softmax(a) - t) / N
+        _tensor("softmax_cross_entropy", 2, B.softmax_cross_entropy,
+                lambda g, out, a, t: (g * (B.softmax(a) - t) / B.batch(a), -g * B.log_softmax(a) / B.batch(a))),
+    )
+
+
+def _leaf(*_):
+    raise AssertionError("leaves have no forward function or local derivative")
+
+
+OPS = table(MATH)   # the float table, built once per process
+_BUILT = {}         # the NumPy and exact tables, built once per process when first needed
+
+
+def array_table() -> OpTable:
+    """The NumPy backend's table (importing NumPy)."""
+    if "arrays" not in _BUILT:
+        from cgraph_cli.ops import arrays
+        _BUILT["arrays"] = table(arrays.NUMPY)
+    return _BUILT["arrays"]
+
+
+def exact_table() -> OpTable:
+    """The exact backend's table, its rules refusing gradients with too many digits."""
+    if "rationals" not in _BUILT:
+        from cgraph_cli.ops import rationals   # here, not at the top: a float run never needs it (start-up)
+        _BUILT["rationals"] = rationals.size_checked(table(rationals.RATIONALS))
+    return _BUILT["rationals"]
+
+
+def table_for(graph, values: dict) -> OpTable:
+    """The op table for a graph and its bindings: floats unless a tensor is involved, then NumPy
+    (imported only then); exact rationals (--exact: Fraction bindings) get the exact backend's table."""
+    if not graph.uses_tensors and any(isinstance(v, Fraction) for v in values.values()):
+        return exact_table()
+    if graph.uses_tensors or any(type(v) not in (float, int) for v in values.values()):
+        return array_table()
+    return OPS
+
+
+# ----- views of the rows -----
+
+def _spellings(rows) -> dict:
+    """How formulas call each op; one spelling for several ops is chosen by argument count."""
+    spellings = {}
+    for op in rows:
+        for name in op.names:
+            if name in spellings:
+                other = spellings[name]
+                spellings[name] = {**(other if isinstance(other, dict) else {OPS[other].arity: other}),
+                                   op.arity: op.name}
+            else:
+                spellings[name] = op.name
+    return spellings
+
+
+# The functions a formula may call, by the name it uses: the op each builds (by argument
+# count where that decides: max(X) reduces, max(a, b) is elementwise).
+FUNCTIONS = _spellings(OPS.values())
+KEYWORDS = {op.name: set(op.keywords) for op in OPS.values() if op.keywords}
+TENSOR_OPS = {op.name for op in OPS.values() if op.tensor}     # need the NumPy backend
+SCALAR_OPS = frozenset(op.name for op in OPS.values() if op.algebra is not None)
+# The function kinds a symbolic expression may hold (a node printed as name(...)).
+SYMBOLIC_FUNCTIONS = frozenset(op.name for op in OPS.values() if op.algebra == "call")
+LATEX = {op.name: op.latex for op in OPS.values() if op.latex is not None}
+INFIX = {op.name: op.symbol for op in OPS.values() if op.infix}
+JUMPS = {op.name for op in OPS.values() if op.jumps}
+
+CONSTANTS = {"pi": math.pi, "e": math.e}

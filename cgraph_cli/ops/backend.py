@@ -1,0 +1,79 @@
+"""What a backend of the op table is: the functions the rows may call, declared once.
+
+A backend `B` supplies the elementary functions of the rows (`B.exp`, `B.sign`, ...) for one
+kind of value: floats (floats.py), NumPy arrays (arrays.py), exact rationals (rationals.py),
+symbolic expressions (algebra.py). Every backend defines every name of `FUNCTIONS`,
+`CONSTANTS` and `HOOKS` (tests/test_backends.py checks it); a scalar backend points the
+`TENSOR_FUNCTIONS` at one stub of its own with `tensor_only`, never by a `__getattr__` fallback.
+The helpers below are the parts of backend functions that are the same for several backends.
+"""
+
+import math
+from fractions import Fraction
+
+# The elementwise functions and slopes the rows call.
+SCALAR_FUNCTIONS = (
+    "divide", "power", "power_slope", "power_exponent_slope", "quotient",
+    "exp", "log", "log2", "log10", "sqrt", "sin", "cos", "tan", "tanh", "sinh", "cosh", "sigmoid",
+    "relu", "abs", "sign", "maximum", "minimum", "kink",
+)
+# The functions only an array backend computes (a graph using one is evaluated with NumPy).
+TENSOR_FUNCTIONS = (
+    "stack", "index", "scatter", "matmul", "matmul_grads", "dot", "dot_grads", "transpose", "sum",
+    "mean", "amax", "spread", "count", "argmax_share", "ties", "softmax", "log_softmax",
+    "cross_entropy", "softmax_cross_entropy", "batch",
+)
+FUNCTIONS = SCALAR_FUNCTIONS + TENSOR_FUNCTIONS
+CONSTANTS = ("LN2", "LN10")
+# What the engine asks a backend for: error modes around each pass, and (None for scalars) the
+# function summing a gradient back to its input's shape.
+HOOKS = ("forward_guard", "backward_guard", "unbroadcast")
+DECLARED = FUNCTIONS + CONSTANTS + HOOKS
+# (each backend also has a `name`, for messages: "floats (ops/floats.py)")
+
+# The rational values the elementary functions take at 0 (the exact and symbolic backends keep
+# them exact: exp(0) = 1, not 1.0). log, sqrt and the kinks have exact rules of their own.
+EXACT_AT_ZERO = {"exp": Fraction(1), "sin": Fraction(0), "cos": Fraction(1), "tan": Fraction(0),
+                 "tanh": Fraction(0), "sinh": Fraction(0), "cosh": Fraction(1), "sigmoid": Fraction(1, 2)}
+# The functions whose value is positive everywhere (the algebra may cancel f(x)/f(x) to 1).
+POSITIVE_FUNCTIONS = frozenset({"exp", "sigmoid", "cosh"})
+
+
+def tensor_only(namespace: dict, stub) -> dict:
+    """`namespace` (a class body's or a SimpleNamespace's dict) with every tensor function set to `stub`."""
+    for name in TENSOR_FUNCTIONS:
+        namespace[name] = stub
+    return namespace
+
+
+def quotient(numerator, denominator):
+    """numerator/denominator, a zero denominator giving a signed infinity (a slope, not a value)."""
+    if denominator:
+        return numerator / denominator
+    return math.copysign(math.inf, numerator) if numerator else math.nan
+
+
+def kink_message(at_kink: bool, what: str, used: str, at=None, shown=None):
+    """The message flagging a node evaluated exactly at a kink, else None; `shown(at)` writes the point."""
+    if not at_kink:
+        return None
+    return f"{what}{'' if at is None else f' at {shown(at)}'}: {used}"
+
+
+def base_slope(base, exponent, power, zero):
+    """d(base^exponent)/d(base) = exponent * base^(exponent-1): `zero` where the exponent is 0,
+    infinite at base 0 for an exponent below 1 (x^0.5 at 0)."""
+    if exponent == 0:
+        return zero
+    if base == 0 and exponent < 1:
+        return math.inf
+    return exponent * power(base, exponent - 1)
+
+
+def exponent_slope(out, base, exponent, log, zero):
+    """d(base^exponent)/d(exponent) = base^exponent * log(base)."""
+    if base > 0:
+        return out * log(base)
+    if base == 0 and exponent >= 0:
+        return zero              # PyTorch's convention: 0^y has zero slope in y for y >= 0
+    return math.nan              # a negative base has no real logarithm

@@ -1,0 +1,174 @@
+"""The exact backend of the op table (`RATIONALS`): Fractions, falling back to float64.
+
+It keeps Fractions through + - * /, integer powers, rational roots of exact powers
+(sqrt(4/9) = 2/3) and the exact values of the elementary functions the rows state
+(`at_zero`: exp(0) = 1) or that rational.py finds (log2(8) = 3). Where an operation leaves
+the rationals (exp(1), sqrt(2)) it computes in float64; exact.py notices and reports it.
+"""
+
+import contextlib
+import math
+from fractions import Fraction
+
+from cgraph_cli import rational
+from cgraph_cli.errors import UsageError
+from cgraph_cli.ops.backend import EXACT_AT_ZERO, base_slope, exponent_slope, kink_message, quotient, tensor_only
+from cgraph_cli.ops.floats import MATH, sigmoid
+from cgraph_cli.rational import TooLarge, fraction_text
+
+ZERO, ONE = Fraction(0), Fraction(1)
+
+
+def _floating(*values) -> bool:
+    return any(isinstance(v, float) for v in values)
+
+
+def _exact_or_float(float_function, exact_function):
+    """The exact result when there is one, else the float result (noticed by the caller)."""
+    def function(*args):
+        if not _floating(*args):
+            result = exact_function(*args)
+            if result is not None:
+                return result
+        return float_function(*(_to_float(a) for a in args))
+    return function
+
+
+def _to_float(value) -> float:
+    return value if isinstance(value, float) else float(value)
+
+
+def _log(value) -> float:
+    """Natural log of a positive rational, also of one too small or large for a float."""
+    if isinstance(value, Fraction):
+        if value <= 0:
+            raise ValueError("math domain error")
+        return math.log(value.numerator) - math.log(value.denominator)
+    return math.log(value)
+
+
+def _positive(value):
+    if value <= 0:
+        raise ValueError("math domain error")
+    return None
+
+
+def _sqrt(value):
+    if value < 0:
+        raise ValueError("math domain error")
+    return rational.power(value, Fraction(1, 2))
+
+
+def _at_zero(name: str):
+    """The exact value of `name` at 0 (exp(0) = 1), else None (computed in float64)."""
+    result = EXACT_AT_ZERO[name]
+    return lambda x: result if x == 0 else None
+
+
+def _power(base, exponent):
+    if _floating(base, exponent):
+        return MATH.power(_to_float(base), _to_float(exponent))
+    result = rational.power(base, exponent)
+    return MATH.power(float(base), float(exponent)) if result is None else result
+
+
+def _power_slope(base, exponent):
+    return base_slope(base, exponent, _power, 0.0 if _floating(base, exponent) else ZERO)
+
+
+def _power_exponent_slope(out, base, exponent):
+    return exponent_slope(out, base, exponent, RATIONALS.log, ZERO)
+
+
+def _sign(value):
+    kind = float if isinstance(value, float) else Fraction
+    return kind((value > 0) - (value < 0))
+
+
+def _relu(value):
+    return value if value > 0 else (0.0 if isinstance(value, float) else ZERO)
+
+
+def number_text(value) -> str:
+    """An exact value as `11/5`, a float fallback as its shortest repr."""
+    if isinstance(value, Fraction):
+        return fraction_text(value)
+    if isinstance(value, int):
+        return str(value)
+    return repr(value)
+
+
+def _kink(at_kink: bool, what: str, used: str, at=None):
+    return kink_message(at_kink, what, used, at, number_text)
+
+
+def _tensors_only(*_, **__):
+    raise UsageError("exact arithmetic is for scalar formulas")
+
+
+class _Rationals:
+    """The backend of ops.table for exact values (Fractions), falling back to float64."""
+
+    name = "rationals (ops/rationals.py)"
+    divide = staticmethod(lambda a, b: a / b)
+    power = staticmethod(_power)
+    power_slope = staticmethod(_power_slope)
+    power_exponent_slope = staticmethod(_power_exponent_slope)
+    quotient = staticmethod(quotient)
+    exp = staticmethod(_exact_or_float(math.exp, _at_zero("exp")))
+    log = staticmethod(_exact_or_float(_log, lambda x: _positive(x) or (ZERO if x == 1 else None)))
+    log2 = staticmethod(_exact_or_float(lambda x: _log(x) / math.log(2),
+                                        lambda x: _positive(x) or rational.logarithm(x, 2)))
+    log10 = staticmethod(_exact_or_float(lambda x: _log(x) / math.log(10),
+                                         lambda x: _positive(x) or rational.logarithm(x, 10)))
+    sqrt = staticmethod(_exact_or_float(math.sqrt, _sqrt))
+    sin = staticmethod(_exact_or_float(math.sin, _at_zero("sin")))
+    cos = staticmethod(_exact_or_float(math.cos, _at_zero("cos")))
+    tan = staticmethod(_exact_or_float(math.tan, _at_zero("tan")))
+    tanh = staticmethod(_exact_or_float(math.tanh, _at_zero("tanh")))
+    sinh = staticmethod(_exact_or_float(math.sinh, _at_zero("sinh")))
+    cosh = staticmethod(_exact_or_float(math.cosh, _at_zero("cosh")))
+    sigmoid = staticmethod(_exact_or_float(sigmoid, _at_zero("sigmoid")))
+    relu = staticmethod(_relu)
+    abs = staticmethod(abs)
+    sign = staticmethod(_sign)
+    maximum = staticmethod(lambda a, b: a if a >= b else b)
+    minimum = staticmethod(lambda a, b: a if a <= b else b)
+    LN2, LN10 = math.log(2.0), math.log(10.0)     # irrational: a gradient through log2 is a float
+    kink = staticmethod(_kink)
+    forward_guard = backward_guard = staticmethod(contextlib.nullcontext)
+    unbroadcast = None
+    tensor_only(locals(), staticmethod(_tensors_only))
+
+
+RATIONALS = _Rationals()
+
+
+class GradientTooLarge(TooLarge):
+    """A gradient through op `op` (forward value `out`) with more than rational.MAX_DIGITS digits."""
+
+    def __init__(self, op: str, out):
+        super().__init__(op)
+        self.op, self.out = op, out
+
+
+def _size_checked(op):
+    """op with a vjp that refuses gradients beyond MAX_DIGITS digits (naming its node later)."""
+    def vjp(upstream, out, *args, **keywords):
+        local = op.vjp(upstream, out, *args, **keywords)
+        for contribution in local:
+            if isinstance(contribution, Fraction):
+                try:
+                    rational.check_size(contribution)
+                except TooLarge:
+                    raise GradientTooLarge(op.name, out) from None
+        return local
+    return op._replace(vjp=vjp)
+
+
+def size_checked(ops):
+    """The exact table: every rule of `ops` (an OpTable over RATIONALS) size-checked."""
+    for name in list(ops):
+        if ops[name].arity:
+            ops[name] = _size_checked(ops[name])
+    return ops
