@@ -200,7 +200,9 @@ def points_ops():
     With --points every variable is bound to a whole column, so a number there is a constant (x^2),
     whose gradient the engine drops: computing exponent * log(base) for it anyway is a fifth of the
     evaluation of a formula like the benchmark's."""
-    from cgraph_cli.numpy_backend import OPS as NUMPY_OPS
+    from cgraph_cli.ops import array_table
+
+    NUMPY_OPS = array_table()
 
     general = NUMPY_OPS["pow"].vjp
     slope = NUMPY_OPS.backend.power_slope
@@ -219,7 +221,7 @@ def _failing_row(graph, bindings: dict, data: PointsData, path: str, error: Cgra
     alone with floats, which gives the same message `cgraph eval` gives at that point."""
     import numpy
 
-    from cgraph_cli.numpy_backend import NUMPY
+    from cgraph_cli.ops.arrays import NUMPY
 
     quiet = table(SimpleNamespace(**{**vars(NUMPY), "forward_guard": lambda: numpy.errstate(all="ignore")}))
     values = engine.forward(graph, bindings, quiet)

@@ -338,8 +338,9 @@ def run_case(case: Case, exact: str | None = None) -> CaseResult:
         graph = build(parse(case.source), case.source, frozenset(case.bindings))
         if exact:
             from cgraph_cli import exact as exact_arithmetic
+            from cgraph_cli.bindings import written_exact
 
-            values = {name: exact_arithmetic.written_value(case.written_vars[name], f"vars.{name}")
+            values = {name: written_exact(case.written_vars[name], f"vars.{name}")
                       for name in case.bindings}
             evaluation = exact_arithmetic.evaluate(graph, values, auto=exact == "auto")
         else:

@@ -1,7 +1,7 @@
 """Derivatives as formulas and second derivatives at a point: what `diff`, `hessian` and
 `eval --order 2` compute.
 
-The graph's op table run with symbolic values (symbolic.py) gives d(output)/d(node) for every
+The graph's op table run with symbolic values (the algebra of ops/algebra.py) gives d(output)/d(node) for every
 node as an expression DAG, simplified as it is built. A higher order differentiates the printed
 derivative again: the text is parsed back with cgraph, so every second derivative also checks
 that the first one round-trips.
@@ -18,17 +18,43 @@ eval imports this module only for --order 2; exact arithmetic is imported only f
 import contextlib
 from fractions import Fraction
 
-from cgraph_cli.engine import evaluate
+from cgraph_cli.engine import backward, evaluate
 from cgraph_cli.errors import BindingError, EvalError, UsageError
 from cgraph_cli.formula import Printer
 from cgraph_cli.grammar import parse
-from cgraph_cli.graph import build
-from cgraph_cli.ops import OPS
+from cgraph_cli.graph import build, require_scalar
+from cgraph_cli.ops import OPS, table
+from cgraph_cli.ops.algebra import Algebra
+from cgraph_cli.ops.expr import Expr
 from cgraph_cli.rational import MAX_DIGITS, TooLarge
-from cgraph_cli.symbolic import Algebra, gradients, require_scalar
 from cgraph_cli.text import cut_middle, unknown_name
 
 MAX_ORDER = 8
+
+
+def symbolic_values(graph, algebra: Algebra, ops=None) -> list:
+    """Every node of the graph as an expression in the graph's variables."""
+    forwards = {name: op.forward for name, op in (ops if ops is not None else table(algebra)).items()}
+    values = [None] * len(graph)
+    for node_id, (op, inputs) in enumerate(zip(graph.ops, graph.inputs)):
+        if op == "var":
+            values[node_id] = algebra.variable(graph.names[node_id])
+        elif op == "const":
+            values[node_id] = algebra.literal(graph.text(node_id), graph.constants[node_id])
+        else:
+            values[node_id] = forwards[op](*[values[i] for i in inputs])
+    return values
+
+
+def gradients(graph, algebra: Algebra):
+    """(values, grads): each node as an expression, and d(output)/d(node) as an expression
+    (None for constants), by engine.backward over the symbolic op table (built once here)."""
+    require_scalar(graph)
+    ops = table(algebra)
+    values = symbolic_values(graph, algebra, ops)
+    grads = backward(graph, values, algebra.one, ops)
+    # a node that received no gradient is given a plain 0.0 by the engine: make it the constant 0
+    return values, [g if g is None or isinstance(g, Expr) else algebra.constant(g) for g in grads]
 
 
 @contextlib.contextmanager

@@ -38,7 +38,6 @@ class Evaluation(NamedTuple):
                 for name, i in sorted(self.graph.variables.items())}
 
 
-choose_ops = table_for   # re-export for the command layer; removed at merge
 
 
 def evaluate(graph: Graph, bindings: dict, seed=None, ops: dict = None) -> Evaluation:

@@ -19,20 +19,15 @@ import math
 from fractions import Fraction
 
 from cgraph_cli import rational
-from cgraph_cli.bindings import EXACT_NUMBERS, collect, parse_exact_binding, written_exact
 from cgraph_cli.engine import Evaluation, backward, contributions, find_kinks, unbound_message
 from cgraph_cli.errors import BindingError, EvalError, caret_context
 from cgraph_cli.graph import require_scalar
 from cgraph_cli.ops import INFIX, exact_table
-from cgraph_cli.ops.rationals import RATIONALS, GradientTooLarge, number_text
+from cgraph_cli.ops.rationals import GradientTooLarge, number_text
 from cgraph_cli.rational import TooLarge
 
 EVALUATION_ERRORS = (ArithmeticError, ValueError)
 ZERO, ONE = Fraction(0), Fraction(1)
-# re-export for the command layer; removed at merge
-parse_binding, written_value = parse_exact_binding, written_exact
-__all__ = ["RATIONALS", "evaluate", "exact_bindings", "exact_table", "number_text", "parse_binding",
-           "written_value"]
 
 
 def _floating(*values) -> bool:
@@ -164,12 +159,3 @@ def _where(graph, node_id: int, caret: bool = True) -> str:
         column = span[0] - graph.source.rfind("\n", 0, span[0])
         return f"{text} (line {line}, column {column})"
     return f"{text} at {caret_context(graph.source, *span)}"
-
-
-# ----- bindings read exactly -----
-
-def exact_bindings(pairs: list, var_words, vars_file, checked: dict) -> dict:
-    """The bindings bindings.collect already checked and merged (`checked`), read again from
-    their text as exact rationals, by the same reader with the exact number reader."""
-    exact = collect(pairs, var_words, vars_file, number=EXACT_NUMBERS)
-    return {name: exact[name] for name in checked}

@@ -16,14 +16,14 @@ compared between the point and each probe, for every op in the table that declar
 import math
 from typing import NamedTuple
 
-from cgraph_cli.engine import choose_ops, evaluate, forward
+from cgraph_cli.engine import evaluate, forward
 from cgraph_cli.errors import CgraphError
 from cgraph_cli.expect import Tolerance, compare, is_tensor
+from cgraph_cli.ops import JUMPS, table_for
 
 DEFAULT_EPS = 1e-6
 DEFAULT_ATOL = 1e-5
 DEFAULT_RTOL = 1e-3
-JUMPS = {"sign"}   # ops whose value jumps (their slope is 0 on both sides): compare values instead
 
 
 class Row(NamedTuple):
@@ -82,7 +82,7 @@ def _shifted(value, index: tuple, delta: float):
 def gradcheck(graph, bindings: dict, eps: float = DEFAULT_EPS, atol: float = DEFAULT_ATOL,
               rtol: float = DEFAULT_RTOL, ops: dict = None):
     """(evaluation, rows): one row per variable element, reverse mode against central differences."""
-    ops = ops if ops is not None else choose_ops(graph, bindings)
+    ops = ops if ops is not None else table_for(graph, bindings)
     evaluation = evaluate(graph, bindings, ops=ops)
     branches = _Branches(graph, ops)
     at_point = branches.at(evaluation.values)

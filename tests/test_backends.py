@@ -162,7 +162,7 @@ def test_jumps_exact_values_and_infix_views():
 
     from cgraph_cli import gradcheck
 
-    assert ops.JUMPS == {"sign"} == gradcheck.JUMPS
+    assert ops.JUMPS == {"sign"}
     exp, sin, cos, tan, tanh, sigmoid = 1, 0, 1, 0, 0, Fraction(1, 2)
     assert ops.EXACT_AT_ZERO == {"exp": exp, "sin": sin, "cos": cos, "tan": tan, "tanh": tanh,
                                  "sigmoid": sigmoid, "sinh": 0, "cosh": 1}

@@ -310,7 +310,9 @@ def test_backward_keep_releases_the_rest_and_returns_the_same_kept_gradients():
     from cgraph_cli.engine import backward, forward
     from cgraph_cli.grammar import parse
     from cgraph_cli.graph import build
-    from cgraph_cli.numpy_backend import OPS
+    from cgraph_cli.ops import array_table
+
+    OPS = array_table()
 
     source = "a = x*y + sin(x); b = sigmoid(a) * (x^2 + y); b * a"
     columns = {"x": numpy.linspace(-2, 2, 7), "y": numpy.linspace(1, 3, 7)}

@@ -11,7 +11,7 @@ from cgraph_cli.engine import evaluate
 from cgraph_cli.errors import CgraphError
 from cgraph_cli.grammar import parse
 from cgraph_cli.graph import build
-from cgraph_cli.hessian import hessian_rows
+from cgraph_cli.derivatives import hessian_rows
 from cgraph_cli.ops import OPS
 from cli_run import cgraph
 from expressions import VARIABLES, points, programs

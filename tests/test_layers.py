@@ -3,9 +3,9 @@
 same or a lower layer, and no group of modules imports each other in a circle.
 
     0  errors, text, rational                           stdlib only
-    1  ast, grammar, ops (and ops/*), numpy_backend      text -> AST; everything about an op
+    1  ast, grammar, ops (and ops/*)                    text -> AST; everything about an op
     2  graph, engine, bindings                           AST -> tape; forward/backward; words -> values
-    3  analyses: exact, derivatives, symbolic, steps, gradcheck, optimize, expect, picture, formula,
+    3  analyses: exact, derivatives, steps, gradcheck, optimize, expect, picture, formula,
        cases, batch
     4  render, render/*                                  pure: result -> str | rich renderable
     5  commands, commands/*                              one module per command, and their support
@@ -21,20 +21,15 @@ PACKAGE = Path(__file__).resolve().parents[1] / "cgraph_cli"
 
 LAYERS = {
     0: {"errors", "text", "rational"},
-    1: {"ast", "grammar", "ops", "numpy_backend"},   # numpy_backend: a backend of ops (ops/arrays.py to be)
+    1: {"ast", "grammar", "ops"},
     2: {"graph", "engine", "bindings"},
-    3: {"exact", "derivatives", "symbolic", "steps", "gradcheck", "optimize", "expect", "picture",
-        "formula", "cases", "batch",
-        "diff", "hessian"},   # diff and hessian: re-exports of derivatives kept for older imports
+    3: {"exact", "derivatives", "steps", "gradcheck", "optimize", "expect", "picture",
+        "formula", "cases", "batch"},
     4: {"render"},
     5: {"commands"},
     6: {"cli"},
 }
 UNLAYERED = {"__init__", "__main__"}   # the package itself (__version__) and `python -m cgraph_cli`
-# The engine <-> exact <-> symbolic cycle (and engine's upward import of exact) goes when the op
-# tables and their choice move into ops/ (the other half of issue 9); until that lands on this
-# branch, a cycle or an upward import among these modules only is an expected failure.
-OPS_REWRITE = {"engine", "exact", "symbolic", "ops", "numpy_backend"}
 
 
 def module_name(path: Path) -> str:
@@ -165,13 +160,9 @@ def upward_imports() -> list:
     return upward
 
 
-def within_ops_rewrite(*names) -> bool:
-    return {short(name) for name in names} <= OPS_REWRITE
-
-
 def test_no_module_imports_a_higher_layer():
     upward = [f"{name} (layer {layer(name)}) imports {target} (layer {layer(target)})"
-              for name, target in upward_imports() if not within_ops_rewrite(name, target)]
+              for name, target in upward_imports()]
     assert not upward, "\n".join(upward)
 
 
@@ -187,16 +178,9 @@ def test_commands_import_neither_cli_nor_each_other():
     assert not wrong, "\n".join(wrong)
 
 
-def test_no_import_cycle_outside_the_op_tables():
-    outside = [c for c in cycles(import_graph()) if not within_ops_rewrite(*c)]
-    assert not outside, outside
-
-
-def test_no_import_cycle_or_upward_import_among_the_op_tables():
-    among = [c for c in cycles(import_graph()) if within_ops_rewrite(*c)]
-    upward = [pair for pair in upward_imports() if within_ops_rewrite(*pair)]
-    if among or upward:
-        pytest.xfail(f"removed by the ops/ rewrite: cycles {among}, upward imports {upward}")
+def test_no_import_cycle():
+    found = cycles(import_graph())
+    assert not found, found
 
 
 def test_the_checker_sees_imports_inside_functions_and_cycles():

@@ -14,7 +14,7 @@ from cgraph_cli.commands.support import (binding_command, emit, exact_options, i
 from cgraph_cli.derivatives import MAX_ORDER, derivatives, substitute, too_large_is_an_evaluation_error
 from cgraph_cli.errors import UsageError
 from cgraph_cli.render.diff import RENDERERS
-from cgraph_cli.symbolic import Algebra
+from cgraph_cli.ops.algebra import Algebra
 
 
 @binding_command("diff")

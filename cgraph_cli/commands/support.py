@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import click
 
-from cgraph_cli.bindings import collect, parse_value, split_args
+from cgraph_cli.bindings import EXACT_NUMBERS, collect, parse_value, split_args
 from cgraph_cli.engine import evaluate
 from cgraph_cli.errors import BindingError, CheckFailed, UsageError
 from cgraph_cli.expect import Tolerance, check_expectations, failure_message, parse_expectation
@@ -46,9 +46,8 @@ class Invocation:
 
     def exact_bindings(self, checked: dict) -> dict:
         """The bindings read again as exact rationals (--exact)."""
-        from cgraph_cli.exact import exact_bindings
-
-        return exact_bindings(self.binding_words, self.var_words, self.vars_file, checked)
+        exact = collect(self.binding_words, self.var_words, self.vars_file, number=EXACT_NUMBERS)
+        return {name: exact[name] for name in checked}
 
 
 class BindingCommand(click.Command):
@@ -240,7 +239,7 @@ def load_graph(invocation: Invocation) -> Loaded:
 def load_scalar(invocation: Invocation, exact: bool, what: str):
     """(graph, bindings) for the symbolic commands: scalar formulas only (exit 2 otherwise);
     with `exact` the bindings are Fractions read from their text."""
-    from cgraph_cli.symbolic import require_scalar
+    from cgraph_cli.graph import require_scalar
 
     _, bindings, graph = load_graph(invocation)
     require_scalar(graph, bindings, what)

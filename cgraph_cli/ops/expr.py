@@ -53,6 +53,5 @@ class Expr:
         return not (self.kind == "const" and self.value == 0)
 
     def __repr__(self):
-        from cgraph_cli.formula import Printer
-
-        return Printer(self, inline=True).program()
+        """The node alone (formula.Printer writes the whole expression in cgraph syntax)."""
+        return f"Expr({self.kind!r}, {len(self.children)} children, value={self.value!r}, name={self.name!r})"

@@ -42,7 +42,7 @@ def _kink(at_kink: bool, what: str, used: str, at=None):
 
 
 def _tensors_only(*_, **__):
-    raise AssertionError("tensor operations run on the NumPy backend (numpy_backend.NUMPY)")
+    raise AssertionError("tensor operations run on the NumPy backend (ops/arrays.py)")
 
 
 MATH = SimpleNamespace(**tensor_only(dict(
