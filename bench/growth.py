@@ -5,7 +5,8 @@
 Each case runs `python -m cgraph_cli ...` as a real process at three sizes of input (a sum of n groups
 `0.25*x - y`; `--big` adds the issue's 1 MB sum of 77,000 groups) and prints the time per size, the
 bytes written, and the growth exponent: the least-squares slope of log(time) against log(n), on the
-time above the start-up time of `cgraph eval x --x 1` (the raw slope of the whole process beside it).
+time above the start-up time of `cgraph eval x --x 1`, over the sizes whose run takes at least 1.5x
+that start-up ("start-up" when fewer than two do); the raw slope of the whole process beside it.
 A case is flagged when its exponent is above 1.3, when a run exceeds the timeout, or when it exits
 with another code than the one expected (0, or 2/3 for the error paths). Exits 1 if anything is flagged.
 Inputs are written to OUT (default /tmp/cgraph-growth).
@@ -153,14 +154,15 @@ def main():
                 first = next((line for line in err.splitlines() if line.strip()), "")
                 flags.append(f"n={n}: exit {code}, expected {expected}: {first[:120]}")
             cells.append(f"{seconds:8.2f}s {_bytes(size):>6}")
-            points.append((n, max(seconds - startup, 1e-3)))
+            if seconds >= 1.5 * startup:   # below that, start-up noise decides the slope
+                points.append((n, seconds - startup))
             raw.append((n, seconds))
         exponent, raw_exponent = slope(points), slope(raw)
         if timed_out and points:
             exponent_text = f">{exponent:.2f}" if not math.isnan(exponent) else "  >?"
         else:
-            exponent_text = "n/a" if math.isnan(exponent) else f"{exponent:.2f}"
-        if (not math.isnan(exponent) and exponent > LIMIT and max(t for _, t in raw) > 2 * startup) or timed_out:
+            exponent_text = "start-up" if math.isnan(exponent) else f"{exponent:.2f}"
+        if (not math.isnan(exponent) and exponent > LIMIT) or timed_out:
             flags.append(f"exponent {exponent:.2f} > {LIMIT}" if not timed_out else "timed out")
         raw_text = "" if math.isnan(raw_exponent) else f"{raw_exponent:.2f}"
         print(f"{name:34}" + "".join(cells) + f"{exponent_text:>10}{raw_text:>6}  {'; '.join(flags)}", flush=True)

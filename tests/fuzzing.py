@@ -432,7 +432,7 @@ def promises(case: Case, result: Result) -> list:
                         strict_json(line)
         except ValueError as error:
             broken.append(f"invalid JSON on stdout ({case.json_kind}): {str(error)[:120]}")
-    if case.json_kind and code == 0 and not out.strip():
+    if case.json_kind == "json" and code == 0 and not out.strip():
         broken.append("exit 0 with no JSON on stdout")
     return broken
 

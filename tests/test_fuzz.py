@@ -7,7 +7,7 @@ stdout (except the other lines of an --each-line batch); JSON formats print stri
 Infinity). Runs are in-process through cgraph_cli.cli._run, standard input given as bytes.
 
 CGRAPH_FUZZ_EXAMPLES=N sets every test's example count to N and draws fresh random examples (default:
-200-400 examples per test, derandomized, about a minute on 2 cores). Generated text is only ever handed to cgraph.
+300-700 examples per test, derandomized, about a minute on 2 cores). Generated text is only ever handed to cgraph.
 """
 
 import json
@@ -78,7 +78,7 @@ def scalar_bindings(r, names) -> list:
 # the promises
 # ------------------------------------------------------------------------------------------------
 
-@examples(400)
+@examples(700)
 @given(r=randoms, command=commands)
 def test_generated_programs_keep_the_promises(r, command):
     text = F.program(r)
@@ -86,7 +86,7 @@ def test_generated_programs_keep_the_promises(r, command):
     assert_promises(case, F.run(case.argv, case.stdin))
 
 
-@examples(300)
+@examples(500)
 @given(r=randoms, command=commands)
 def test_scalar_programs_keep_the_promises(r, command):
     text = scalar_program(r)
@@ -94,7 +94,7 @@ def test_scalar_programs_keep_the_promises(r, command):
     assert_promises(case, F.run(case.argv, case.stdin))
 
 
-@examples(400)
+@examples(700)
 @given(r=randoms, command=commands)
 def test_mutated_programs_on_stdin_keep_the_promises(r, command):
     text = F.program(r) if r.random() < 0.5 else scalar_program(r)
@@ -106,7 +106,7 @@ def test_mutated_programs_on_stdin_keep_the_promises(r, command):
     assert_promises(case, F.run(case.argv, case.stdin))
 
 
-@examples(300)
+@examples(500)
 @given(r=randoms, command=commands)
 def test_mutated_programs_as_an_argument_keep_the_promises(r, command):
     text = F.program(r) if r.random() < 0.5 else scalar_program(r)
@@ -119,7 +119,7 @@ def test_mutated_programs_as_an_argument_keep_the_promises(r, command):
     assert_promises(case, F.run(case.argv, case.stdin))
 
 
-@examples(200)
+@examples(300)
 @given(r=randoms, command=st.sampled_from(F.EACH_LINE))
 def test_each_line_batches_keep_the_promises(r, command):
     lines = []
@@ -141,7 +141,7 @@ def test_each_line_batches_keep_the_promises(r, command):
             assert "line" in record, line
 
 
-@examples(300)
+@examples(500)
 @given(r=randoms, command=commands)
 def test_odd_bindings_keep_the_promises(r, command):
     text = r.choice(["x*y + z", "x/y", "x^y", "sum(x) * y", "x @ y", "exp(x) + log(y)", "sqrt(x) - z",
@@ -166,7 +166,7 @@ def _eval_json(argv, stdin: bytes):
     return result, (F.strict_json(result.out) if result.code == 0 else None)
 
 
-@examples(400)
+@examples(700)
 @given(r=randoms, depth=st.integers(1, 4))
 def test_rational_programs_agree_with_exact_fractions(r, depth):
     """+ - * / ^ (integer exponents) at rational points: --exact is exactly the Fraction reference,
@@ -205,7 +205,7 @@ def test_rational_programs_agree_with_exact_fractions(r, depth):
         assert F.close(got, float(reference.d[name]), dual.dm[name]), (text, point, name, got, reference.d[name])
 
 
-@examples(400)
+@examples(700)
 @given(r=randoms, depth=st.integers(1, 4))
 def test_smooth_programs_agree_with_dual_numbers(r, depth):
     """exp log sin cos tanh sqrt sigmoid relu abs max min with the rational operations: value and every
