@@ -5,7 +5,8 @@
 Runs cgraph in-process (cgraph_cli.cli._run, standard input as bytes, a timeout per run) until time
 runs out, and every Nth input also as a real process (`python -m cgraph_cli`). Inputs: generated
 programs, scalar programs, byte mutations on standard input and as an argument, --each-line batches,
-odd bindings, and the differential property (exact Fractions, dual numbers). Prints the inputs tried per
+odd bindings, pathological sizes (long tokens, deep nesting, huge integers), and the
+differential property (exact Fractions, dual numbers). Prints the inputs tried per
 command and every distinct failure (the promise broken, a reproducer); each failure class's first
 reproducer is written to OUT/NNN-<class>.json and .sh. Exits 1 if anything failed.
 """
@@ -176,7 +177,12 @@ def kind_dual(r):
     return case, check
 
 
-KINDS = [(kind_generated, 4), (kind_scalar, 3), (kind_mutated_stdin, 3), (kind_mutated_argument, 2),
+def kind_pathological(r):
+    text, bindings = F.pathological(r, limit=1500)
+    return F.command_case(r, r.choice(F.COMMANDS), text, bindings, via=r.choice(["stdin", "dashdash"])), None
+
+
+KINDS = [(kind_pathological, 1), (kind_generated, 4), (kind_scalar, 3), (kind_mutated_stdin, 3), (kind_mutated_argument, 2),
          (kind_each_line, 2), (kind_bindings, 2), (kind_rational, 2), (kind_dual, 2)]
 
 

@@ -707,3 +707,43 @@ def parse_exact(number) -> Fraction:
     if isinstance(number, str):
         return Fraction(number)
     raise ValueError(f"--exact printed a float64 number {number!r} for a rational program")
+
+
+# ----------------------------------------------------------------------------------------------------
+# pathological sizes: long tokens, deep nesting, huge integers (bounded by `limit` characters)
+# ----------------------------------------------------------------------------------------------------
+
+def pathological(r, limit: int = 400):
+    """(program text, binding words): one long or deep construct of at most about `limit` characters,
+    the shapes the issue's hangs and huge-integer crashes came from."""
+    n = r.randint(limit // 4, limit)
+    digits = lambda k: "".join(r.choice("123456789") for _ in range(k))   # noqa: E731
+    kind = r.randint(0, 11)
+    if kind == 0:
+        return f"[{digits(n)}] 2", []                            # an implicit-multiplication hint
+    if kind == 1:
+        return f"{'a' * n} 2", []
+    if kind == 2:
+        return "x*2", ["--x", digits(n) + r.choice(["x", "", "/3", "e", "."])]   # a long binding
+    if kind == 3:
+        return f"x[{digits(r.choice([n, 4400, 5000]))}]", ["--x", "[1,2]"]   # a huge index
+    if kind == 4:
+        return f"sum([1,2], axis={digits(r.choice([n, 4400, 5000]))})", []
+    if kind == 5:
+        k = r.choice([n // 2, 4400, 5000])
+        return "x*2", ["--x", f"{digits(k)}/{digits(k)}"]   # a huge exact fraction
+    if kind == 6:
+        depth = r.randint(2, 80)
+        return "[" * depth + "1" + "]" * depth, []               # deep literal (NumPy's 64 dimensions)
+    if kind == 7:
+        depth = r.randint(2, 80)
+        return "x", ["--x", "[" * depth + "1" + "]" * depth]
+    if kind == 8:
+        depth = r.randint(10, max(10, n))
+        return "(" * depth + "x" + ")" * depth, ["--x", "2"]
+    if kind == 9:
+        return "x^" + str(r.randint(100, 5000)), ["--x", r.choice(["10", "3", "1/3", "2"]), "--exact"]
+    if kind == 10:
+        return " + ".join(["0.25*x - y"] * (n // 12 + 1)) + r.choice([" +", " 2x", " + q", ")", ""]), \
+            ["--x", "1", "--y", "2"]
+    return f"{digits(n)}.{digits(r.randint(1, 20))}e{r.randint(-400, 400)}", []

@@ -155,6 +155,16 @@ def test_odd_bindings_keep_the_promises(r, command):
     assert_promises(case, F.run(case.argv, case.stdin))
 
 
+@examples(60)
+@given(r=randoms, command=commands)
+def test_pathological_sizes_keep_the_promises(r, command):
+    """Long tokens, deep nesting and huge integers (at most a few thousand characters): documented
+    errors, never a crash, and no run longer than 10 s."""
+    text, bindings = F.pathological(r, limit=300)
+    case = F.command_case(r, command, text, bindings, via=r.choice(["stdin", "dashdash"]))
+    assert_promises(case, F.run(case.argv, case.stdin, timeout=10))
+
+
 # ------------------------------------------------------------------------------------------------
 # the differential property
 # ------------------------------------------------------------------------------------------------
