@@ -38,7 +38,7 @@ BINARY_FUNCTIONS = ["max", "min", "pow", "matmul", "dot", "cross_entropy", "soft
 AXIS_FUNCTIONS = ["sum", "mean", "max", "softmax", "log_softmax"]   # one argument, optional axis=
 BINARY_OPERATORS = ["+", "-", "*", "/", "@", "^", "**"]
 AUGOPS = ["+=", "-=", "*=", "/="]
-VARIABLES = ["x", "y", "z", "w", "W", "b", "a1", "_t", "pi", "e"]
+VARIABLES = ["x", "y", "z", "w", "W", "b", "a1", "_t", "pi", "e", "bold"]
 ASSIGNED = ["a", "b", "c", "h", "t1", "loss", "x", "value"]
 NUMBERS = ["0", "1", "2", "3", "0.5", ".5", "2.5", "1e-3", "6.02E23", "1e308", "1e-308", "5e-324",
            "1e999", "10", "100", "0.1", "3.", "7", "1e2", "1E-7"]
@@ -110,8 +110,9 @@ def expression(r, depth: int = 4) -> str:
         return f"{_paren(r, sub(), force=True)}[{subscripts(r)}]"
     if kind == 9:
         return "[" + ", ".join(sub() for _ in range(r.randint(1, 3))) + "]"
-    if kind == 10:   # newlines inside brackets are whitespace
-        return f"({sub()}\n{r.choice(['+', '*', '-'])} {sub()})"
+    if kind == 10:   # newlines (and comments) inside brackets are whitespace
+        comment = f" #{r.choice(COMMENT_TEXT)}" if r.random() < 0.4 else ""
+        return f"({sub()}{comment}\n{r.choice(['+', '*', '-'])} {sub()})"
     return f"({sub()})"
 
 
@@ -432,9 +433,27 @@ def promises(case: Case, result: Result) -> list:
                         strict_json(line)
         except ValueError as error:
             broken.append(f"invalid JSON on stdout ({case.json_kind}): {str(error)[:120]}")
+    if case.json_kind and code == 0 and out.strip() and "--exact" not in case.argv and case.label.startswith(
+            ("eval", "each-line")):
+        # a non-finite value is an evaluation error (exit 3); only gradients may be "inf"/"nan"
+        try:
+            docs = [strict_json(line) for line in out.splitlines() if line.strip()] \
+                if case.json_kind == "jsonl" else [strict_json(out)]
+        except ValueError:
+            docs = []
+        for doc in docs:
+            if isinstance(doc, dict) and "value" in doc and not _all_finite(doc["value"]):
+                broken.append(f"exit 0 with a non-finite value: {str(doc['value'])[:60]}")
+                break
     if case.json_kind == "json" and code == 0 and not out.strip():
         broken.append("exit 0 with no JSON on stdout")
     return broken
+
+
+def _all_finite(value) -> bool:
+    if isinstance(value, list):
+        return all(_all_finite(v) for v in value)
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _first_line(text: str) -> str:
