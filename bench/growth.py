@@ -1,6 +1,6 @@
 """Growth of cgraph's time with the size of its input, for every output format and error path.
 
-    python bench/growth.py [--sizes 1000,4000,16000] [--big] [--timeout 60] [--only json,diff] [--out DIR]
+    python bench/growth.py [--sizes 1000,4000,16000] [--big] [--timeout 60] [--only "eval json,diff*"] [--out DIR]
 
 Each case runs `python -m cgraph_cli ...` as a real process at three sizes of input (a sum of n groups
 `0.25*x - y`; `--big` adds the issue's 1 MB sum of 77,000 groups) and prints the time per size, the
@@ -115,13 +115,15 @@ def main():
     parser.add_argument("--sizes", default="1000,4000,16000")
     parser.add_argument("--big", action="store_true", help="also the 1 MB sum of 77,000 groups")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per run")
-    parser.add_argument("--only", default="", help="comma-separated substrings of case names")
+    parser.add_argument("--only", default="", help="comma-separated case names (a trailing * matches a prefix)")
     parser.add_argument("--python", default=sys.executable)
     parser.add_argument("--out", default="/tmp/cgraph-growth")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")] + ([77000] if args.big else [])
     os.makedirs(args.out, exist_ok=True)
-    cases = [c for c in CASES if not args.only or any(s in c[0] for s in args.only.split(","))]
+    wanted = [w.strip() for w in args.only.split(",") if w.strip()]
+    cases = [c for c in CASES if not wanted or any(c[0] == w or (w.endswith("*") and c[0].startswith(w[:-1]))
+                                                  for w in wanted)]
 
     hello = os.path.join(args.out, "hello.cg")
     with open(hello, "w") as handle:
