@@ -31,12 +31,19 @@ DATA_FILE_LIMIT = 1 << 30    # bytes read at most from a data file (@FILE, --var
 
 class SplitArgs(NamedTuple):
     options: list        # our options, each as one `--long=value` word (or a bare flag)
-    bindings: list       # (name, text) from --NAME VALUE, in order
+    bindings: list       # (name, text) from --NAME VALUE, in order; text None for a --NAME with no value
     positional: list
 
 
-def split_args(words: list, value_options: dict, flag_options: dict) -> SplitArgs:
-    """Split `words`; the option dicts map each spelling (e.g. "-f", "--file") to its long form."""
+GLUED_VAR = re.compile(r"-v([A-Za-z_][A-Za-z0-9_]*=.*)\Z", re.DOTALL)
+
+
+def split_args(words: list, value_options: dict, flag_options: dict, resilient: bool = False) -> SplitArgs:
+    """Split `words`; the option dicts map each spelling (e.g. "-f", "--file") to its long form.
+
+    A `--NAME` with no word after it gets the text None: the command decides later whether it is a
+    misplaced option of another command or a missing value.
+    `resilient` (shell completion): an option missing its value is passed on for click to see."""
     options, bindings, positional = [], [], []
     i = 0
     while i < len(words):
@@ -50,8 +57,13 @@ def split_args(words: list, value_options: dict, flag_options: dict) -> SplitArg
             options.append(flag_options[word])
         elif spelling in value_options and spelling.startswith("--") and has_value:
             options.append(f"{value_options[spelling]}={inline}")
+        elif "-v" in value_options and GLUED_VAR.match(word):   # -vNAME=VALUE
+            options.append(f"{value_options['-v']}={word[2:]}")
         elif word in value_options:
             if i >= len(words):
+                if resilient:
+                    options.append(word)
+                    break
                 raise UsageError(f"option {word} needs a value")
             options.append(f"{value_options[word]}={words[i]}")
             i += 1
@@ -62,9 +74,9 @@ def split_args(words: list, value_options: dict, flag_options: dict) -> SplitArg
                                  "variables are bound as --NAME VALUE with NAME a formula's name")
             if has_value:
                 bindings.append((name, inline))
+            elif i >= len(words):
+                bindings.append((name, None))
             else:
-                if i >= len(words):
-                    raise UsageError(f"--{name} needs a value: --{name} VALUE")
                 bindings.append((name, words[i]))
                 i += 1
         else:
@@ -314,6 +326,8 @@ def collect(bindings: list, var_words: list, vars_file: str | None, number: "Num
             raise UsageError(f"-v/--var takes NAME=VALUE, got {word!r}")
         pairs.append((name.strip(), text))
     for name, text in pairs:
+        if text is None:
+            raise UsageError(f"--{name} needs a value: --{name} VALUE")
         check_name(name, f"--{name}")
         if name in seen:
             raise BindingError(f"{name} is bound twice on the command line ({seen[name]} and {text}); "

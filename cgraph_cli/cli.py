@@ -76,9 +76,14 @@ def _run(args: list, debug: bool) -> int:
         if type(sys.stdout).__name__.endswith("PacifyFlushWrapper"):
             return _closed_pipe()
         return exit_.code if isinstance(exit_.code, int) else ExitStatus.USAGE
+    except click.UsageError as error:
+        click.echo(f"cgraph: usage error: {_usage_message(error)}", err=True)
+        command = error.ctx.command_path if error.ctx is not None else "cgraph"
+        click.echo(f"Try '{command} --help'.", err=True)
+        return ExitStatus.USAGE
     except click.ClickException as error:
-        error.show()
-        return ExitStatus.USAGE if isinstance(error, click.UsageError) else error.exit_code
+        click.echo(f"cgraph: error: {error.format_message()}", err=True)
+        return error.exit_code
     except (KeyboardInterrupt, click.Abort):
         click.echo("cgraph: interrupted", err=True)
         return ExitStatus.INTERRUPTED
@@ -94,6 +99,20 @@ def _run(args: list, debug: bool) -> int:
                    "this is a bug in cgraph; run again with --debug for the traceback and report it",
                    err=True)
         return ExitStatus.INTERNAL
+
+
+def _usage_message(error: click.UsageError) -> str:
+    """click's message on one line, with the command a misspelt one most likely meant."""
+    message = " ".join(error.format_message().split())
+    if isinstance(error, click.NoSuchOption) or error.ctx is None or error.ctx.command is not cli:
+        return message
+    import difflib
+
+    typed = message.split("'")[1] if message.count("'") >= 2 else ""
+    close = difflib.get_close_matches(typed, sorted(COMMANDS), n=2, cutoff=0.6)
+    if not close or typed in COMMANDS:
+        return message
+    return message + " (did you mean " + " or ".join(f"'{name}'" for name in close) + "?)"
 
 
 def _closed_pipe() -> int:

@@ -84,7 +84,7 @@ def node_functions(graph: Graph, ops: dict, part: str) -> list:
 def forward(graph: Graph, bindings: dict, ops: dict = OPS) -> list:
     missing = sorted(name for name in graph.variables if name not in bindings)
     if missing:
-        raise BindingError(unbound_message(missing))
+        raise BindingError(unbound_message(missing, bindings))
     n = len(graph)
     values = [None] * n
     for node_id, value in graph.constants.items():
@@ -276,13 +276,23 @@ def _describe(value) -> str:
     return f"an array of shape {shape}" + (f" with {bad} non-finite {plural}" if bad else "")
 
 
-def unbound_message(missing: list) -> str:
+def unbound_message(missing: list, bound=()) -> str:
     shown = [_short(name, 40) for name in missing[:10]]
     more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
     names = ", ".join(shown) + more
+    spelled = {_spelling(name): name for name in bound}
+    meant = ", ".join(f"{spelled[_spelling(name)]} (bound)" for name in missing[:10]
+                      if _spelling(name) in spelled)
+    if meant:
+        return f"unbound {'variable' if len(missing) == 1 else 'variables'}: {names}\ndid you mean {meant}?"
     example = " ".join(f"--{name} VALUE" for name in shown[:3])
     noun = "variable" if len(missing) == 1 else "variables"
     return f"unbound {noun}: {names}\ngive a value with {example} (or -v NAME=VALUE, or --vars FILE.json)"
+
+
+def _spelling(name: str) -> str:
+    """A name as a person may misremember it: w_1, W1 and w1 are the same spelling."""
+    return name.replace("_", "").lower()
 
 
 def _evaluation_error(graph: Graph, values: list, node_id: int, error) -> EvalError:

@@ -57,7 +57,7 @@ def evaluate(graph, bindings: dict, auto: bool = False):
 def _forward(graph, bindings: dict, ops, auto: bool, notes: list) -> list:
     missing = sorted(name for name in graph.variables if name not in bindings)
     if missing:
-        raise BindingError(unbound_message(missing))
+        raise BindingError(unbound_message(missing, bindings))
     values = [None] * len(graph)
     forwards = {name: op.forward for name, op in ops.items()}
     for node_id, (op, inputs) in enumerate(zip(graph.ops, graph.inputs)):

@@ -256,8 +256,10 @@ def _check_call(graph: Graph, node: ast.Call, source: str, bound):
         counts = sorted(choice) if isinstance(choice, dict) else [OPS[choice].arity]
         wanted = " or ".join(map(str, counts))
         plural = "argument" if counts == [1] else "arguments"
+        hint = ("\nfor a base-2 logarithm write log2(x), or log(x)/log(2) for any base"
+                if node.func in ("log", "ln") and count == 2 else "")
         raise ParseError(f"{node.func}() takes {wanted} {plural}, got {count}, at "
-                         + caret_context(source, *node.span))
+                         + caret_context(source, *node.span) + hint)
     attrs = {}
     for keyword in keywords:
         if keyword.name not in KEYWORDS.get(op, ()):

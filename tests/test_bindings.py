@@ -66,9 +66,12 @@ def test_split_only_exact_spellings_are_ours():
     assert split("x", "--values", "1") == ([], [("values", "1")], ["x"])
 
 
-def test_split_short_options_never_combined():
-    # -vx=1 is not -v x=1, and -fprog.cg is not -f prog.cg: both are positional words
-    assert split("-vx=1") == ([], [], ["-vx=1"])
+def test_split_short_options_never_combined_but_v_glued_to_a_binding():
+    # -vx=1 is -v x=1 (what follows -v is NAME=VALUE); -fprog.cg is not -f prog.cg: an expression
+    # may begin with -f (-f*x), so it stays a positional word
+    assert split("-vx=1") == (["--var=x=1"], [], [])
+    assert split("-v", "x=1") == (["--var=x=1"], [], [])
+    assert split("-vx") == ([], [], ["-vx"])
     assert split("-fprog.cg") == ([], [], ["-fprog.cg"])
 
 
@@ -86,8 +89,10 @@ def test_split_keeps_order_and_repeats():
 
 
 def test_split_binding_without_value():
-    with pytest.raises(UsageError, match="--x"):
-        split("x", "--x")
+    # the command decides what a trailing --NAME is (another command's option, or a missing value)
+    assert split("x", "--x") == ([], [("x", None)], ["x"])
+    with pytest.raises(UsageError, match="--x needs a value: --x VALUE"):
+        collect([("x", None)], [], None)
 
 
 def test_split_option_without_value():
@@ -109,7 +114,7 @@ def test_split_empty():
 
 def test_split_errors_are_usage_errors_with_exit_2():
     with pytest.raises(CgraphError) as info:
-        split("--x")
+        split("x", "-f")
     assert info.value.exit_code == ExitStatus.USAGE == 2
 
 

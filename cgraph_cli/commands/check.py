@@ -7,13 +7,13 @@ its error shown as what was got), 2 the cases file itself is malformed (file, ca
 import click
 
 from cgraph_cli.cases import load, run_case
-from cgraph_cli.commands.support import debug_option, emit, exact_options, format_option, precision_option
+from cgraph_cli.commands.support import FILE, debug_option, emit, exact_options, format_option, precision_option
 from cgraph_cli.errors import ExitStatus
 from cgraph_cli.render.check import RENDERERS
 
 
 @click.command("check", context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.argument("cases_path", metavar="CASES")
+@click.argument("cases_path", metavar="CASES", type=FILE)
 @click.option("-f", "--file", "program_file", metavar="FILE",
               help="The program for every case that gives no expr or file of its own (a student's answer).")
 @format_option(RENDERERS, "table", "table for people; json and junit (JUnit XML) for machines and CI.")

@@ -8,7 +8,7 @@ from typing import NamedTuple
 import click
 from click.core import ParameterSource
 
-from cgraph_cli.commands.support import (binding_command, emit, evaluate_formula, exact_options,
+from cgraph_cli.commands.support import (FILE, binding_command, emit, evaluate_formula, exact_options,
                                          expect_options, format_option, input_options, note_seed,
                                          order_option, precision_option, require_expectations,
                                          seed_option, warn)
@@ -37,10 +37,10 @@ def bulk_options(function):
         click.option("--each-line", is_flag=True,
                      help="Each non-blank, non-comment line is its own expression; with --format jsonl "
                           "(the default here) or plain. Exits with the highest code met."),
-        click.option("--points", metavar="DATA.csv",
+        click.option("--points", metavar="DATA.csv", type=FILE,
                      help="Evaluate at every row of a CSV whose header names variables (vectorized); "
                           "prints CSV: the input columns, value, d_NAME per variable."),
-        click.option("--out", metavar="FILE", help="With --points: write the CSV to FILE."),
+        click.option("--out", metavar="FILE", type=FILE, help="With --points: write the CSV to FILE."),
     ]):
         command = decorator(command)
     return command

@@ -1,15 +1,20 @@
 """`cgraph grad`: the gradient of the output, one `NAME VALUE` line per variable (or one bare number)."""
 
+import sys
+
 from cgraph_cli.commands.support import (binding_command, emit, evaluate_formula, exact_options,
                                          expect_options, input_options, note_seed, precision_option,
                                          require_expectations, resolve_wrt, seed_option, wrt_option)
 from cgraph_cli.text import elements, machine
 
+TERMINAL_DIGITS = 12   # a person at a terminal reads 110, not 110.00000000000001; pipes get round-trip text
+
 
 @binding_command("grad")
 @input_options
 @wrt_option("Only this variable (repeatable); with one --wrt the bare number is printed.")
-@precision_option("Significant digits (default: the shortest round-trip text).")
+@precision_option("Significant digits (default: 12 on a terminal; piped or redirected, the shortest "
+                  "round-trip text).")
 @seed_option
 @exact_options("Compute with exact rationals (2.2 is 11/5; bindings such as 1/3 are exact); "
                "an irrational operation (exp, sqrt(2), pi) is an error, exit 3.",
@@ -26,6 +31,8 @@ def command(invocation, wrt, precision, seed, exact, expect):
     expectations = expect.read()
     evaluation, checks = evaluate_formula(invocation, seed, exact, expectations, expect.tolerance)
     note_seed(evaluation, seed)
+    if precision is None and sys.stdout.isatty():
+        precision = TERMINAL_DIGITS
     emit(gradient_lines(evaluation, wrt, precision))
     require_expectations(checks, expect.tolerance)
 

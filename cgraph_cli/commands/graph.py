@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from cgraph_cli.commands.support import (binding_command, format_option, input_options, load_graph,
+from cgraph_cli.commands.support import (FILE, binding_command, format_option, input_options, load_graph,
                                          note, precision_option, warn)
 from cgraph_cli.engine import evaluate
 from cgraph_cli.errors import UsageError
@@ -22,7 +22,7 @@ EXTENSIONS = {".dot": "dot", ".gv": "dot", ".mmd": "mermaid", ".mermaid": "merma
 @input_options
 @format_option(RENDERERS, None, "dot or mermaid (text), svg or png (images, drawn by Graphviz's dot "
                "program). Default: from the -o file's extension, else dot.", option="--to")
-@click.option("-o", "--output", metavar="FILE", help="Write here (required for svg and png).")
+@click.option("-o", "--output", metavar="FILE", type=FILE, help="Write here (required for svg and png).")
 @click.option("--max-nodes", type=click.IntRange(1), default=150, show_default=True, metavar="N",
               help="Draw at most N nodes, those nearest the output; the picture says what it left out.")
 @precision_option("Significant digits on the edges.", default=4)

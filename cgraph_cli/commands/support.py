@@ -7,42 +7,67 @@ argument (from `input_options`), calls the layers below and hands the result to 
 """
 
 import functools
+import re
 import sys
 from typing import NamedTuple
 
 import click
 
-from cgraph_cli.bindings import EXACT_NUMBERS, collect, parse_value, split_args
+from cgraph_cli import __version__, ast
+from cgraph_cli.bindings import EXACT_NUMBERS, NAME, collect, parse_value, split_args
 from cgraph_cli.engine import evaluate
 from cgraph_cli.errors import BindingError, CheckFailed, UsageError
 from cgraph_cli.expect import Tolerance, check_expectations, failure_message, parse_expectation
 from cgraph_cli.grammar import parse
 from cgraph_cli.graph import build
-from cgraph_cli.text import NotText, decode_utf8, unknown_name
+from cgraph_cli.text import NotText, cut_middle, decode_utf8, unknown_name
+
+NAME_VALUE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=\S+\Z")
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "ignore_unknown_options": True,
            "allow_extra_args": True, "max_content_width": 100}
 BINDINGS_HELP = ("Bind variables with --NAME VALUE (also --NAME=VALUE, and negative values such "
                  "as --y -4), -v NAME=VALUE, or --vars FILE.json.")
 DEBUG_HELP = "Show Python tracebacks (for bug reports)."
+FILE = click.Path()   # a path as typed (no checks here: reading it says what is wrong); completes file names
 
 
 class Invocation:
     """One run of a command: the words click did not see (positional words and `--NAME VALUE`
     pairs, split off by BindingCommand) and the input options (-f, -v, --vars)."""
 
-    def __init__(self, words: list, binding_words: list):
+    def __init__(self, words: list, binding_words: list, command: str = ""):
+        self.command = command               # the command's name, for messages
         self.words = words                   # positional words: the EXPR (or '-')
-        self.binding_words = binding_words   # (name, text) pairs from --NAME VALUE
+        self.binding_words = binding_words   # (name, text) pairs from --NAME VALUE (text None: no value)
         self.file = None                     # -f FILE
         self.var_words = ()                  # -v NAME=VALUE words
         self.vars_file = None                # --vars FILE.json
+        self.notes = []                      # "y is bound but not used in the formula", for JSON too
 
     def source(self) -> str:
         return read_source(self.words, self.file)
 
     def bindings(self) -> dict:
         return collect(self.binding_words, self.var_words, self.vars_file)
+
+    def check_words(self, program) -> None:
+        """The rule for `--NAME` words that are not this command's options: one that is another
+        command's option and names nothing in the formula is a usage error; one that binds a
+        variable the formula does not use draws a note (also for -v NAME=VALUE)."""
+        used = formula_names(program)
+        unused = [name for name, _ in self.binding_words if name not in used]
+        unused += [word.partition("=")[0].strip() for word in self.var_words
+                   if word.partition("=")[0].strip() not in used]
+        if not unused:
+            return
+        others = other_commands_options(self.command)
+        for name, _ in self.binding_words:
+            if name not in used and f"--{name}" in others:
+                owners = ", ".join(others[f"--{name}"])
+                raise UsageError(f"--{name} is not an option of 'cgraph {self.command}' (it is one of "
+                                 f"{owners}); to bind a variable named {name}, write -v {name}=VALUE")
+        self.notes = [f"{name} is bound but not used in the formula" for name in dict.fromkeys(unused)]
 
     def exact_bindings(self, checked: dict) -> dict:
         """The bindings read again as exact rationals (--exact)."""
@@ -64,8 +89,8 @@ class BindingCommand(click.Command):
             target = flag_options if param.is_flag else value_options
             for spelling in spellings:
                 target[spelling] = spelling if param.is_flag else long_form
-        split = split_args(args, value_options, flag_options)
-        ctx.obj = Invocation(split.positional, split.bindings)
+        split = split_args(args, value_options, flag_options, resilient=ctx.resilient_parsing)
+        ctx.obj = Invocation(split.positional, split.bindings, self.name)
         return super().parse_args(ctx, split.options)
 
     def format_usage(self, ctx, formatter):
@@ -86,8 +111,36 @@ def binding_command(name: str):
 
 
 def debug_option(function):
-    """--debug: accepted by every command; `cli.main` reads it from argv, so no value is passed."""
+    """--debug and --version: accepted by every command; `cli.main` reads --debug from argv, so no
+    value is passed; --version prints the version as at the top level."""
+    function = click.version_option(__version__, "--version", prog_name="cgraph")(function)
     return click.option("--debug", is_flag=True, expose_value=False, help=DEBUG_HELP)(function)
+
+
+def formula_names(program) -> set:
+    """Every name a program reads or assigns."""
+    Name, Assign = ast.Name, ast.Assign
+    return {node.name for node in ast.postorder(program) if type(node) is Name or type(node) is Assign}
+
+
+def other_commands_options(current: str) -> dict:
+    """`--spelling` -> the other commands that declare it (eval first, then by name), read from the
+    commands' own declarations (imported only on this path)."""
+    import importlib
+
+    from cgraph_cli.commands import COMMANDS
+
+    owners = {}
+    for name in sorted(COMMANDS, key=lambda name: (name != "eval", name)):
+        if name == current:
+            continue
+        module, attribute = COMMANDS[name].split(":")
+        for param in getattr(importlib.import_module(module), attribute).params:
+            if isinstance(param, click.Option):
+                for spelling in param.opts + param.secondary_opts:
+                    if spelling.startswith("--") and spelling not in ("--help", "--version", "--debug"):
+                        owners.setdefault(spelling, []).append(name)
+    return owners
 
 
 def _options(function, decorators: list):
@@ -107,11 +160,11 @@ def input_options(function):
         return function(invocation, *args, **kwargs)
 
     return _options(command, [
-        click.option("-f", "--file", "file", metavar="FILE",
+        click.option("-f", "--file", "file", metavar="FILE", type=FILE,
                      help="Read the program from FILE ('-' for standard input)."),
         click.option("-v", "--var", "var_words", multiple=True, metavar="NAME=VALUE",
                      help="Bind a variable (works for any name, even one of our options)."),
-        click.option("--vars", "vars_file", metavar="FILE.json",
+        click.option("--vars", "vars_file", metavar="FILE.json", type=FILE,
                      help="Bind variables from a JSON object of name -> number."),
         debug_option,
     ])
@@ -148,7 +201,22 @@ def exact_mode(exact: bool, exact_auto: bool) -> str | None:
 
 
 def wrt_option(help: str):
-    return click.option("--wrt", multiple=True, metavar="NAME", help=help)
+    return click.option("--wrt", multiple=True, metavar="NAME", help=help, shell_complete=complete_names)
+
+
+def complete_names(ctx, param, incomplete: str) -> list:
+    """Shell completion of --wrt (and the like): the names of the formula already on the line."""
+    from click.shell_completion import CompletionItem
+
+    invocation = ctx.find_object(Invocation)
+    if invocation is None or not invocation.words or invocation.words[0] == "-":
+        return []
+    try:
+        program = parse(invocation.words[0])
+    except Exception:   # a half-typed formula: nothing to offer
+        return []
+    names = sorted(formula_names(program))
+    return [CompletionItem(name) for name in names if name.startswith(incomplete)]
 
 
 class Expect(NamedTuple):
@@ -197,8 +265,8 @@ def read_source(positional: list, file: str | None) -> str:
     """The program text: EXPR, -f FILE, or standard input (also EXPR '-')."""
     if len(positional) > 1:
         words = " ".join(positional)
-        raise UsageError(f"expected one expression, got {len(positional)} words: {words}\n"
-                         f"quote the formula: cgraph eval \"{words}\"")
+        raise UsageError(f"expected one expression, got {len(positional)} words: {cut_middle(words, 200)}\n"
+                         + _stray_words_advice(positional))
     if file is not None and positional:
         raise UsageError("give the expression either as EXPR or with -f FILE, not both")
     if file is not None and file != "-":
@@ -216,6 +284,19 @@ def read_source(positional: list, file: str | None) -> str:
     return _decode(getattr(stdin, "buffer", stdin).read(), "standard input")
 
 
+def _stray_words_advice(positional: list) -> str:
+    """What the extra words most likely meant: bindings without their dashes, or an unquoted formula."""
+    extra = positional[1:]
+    if all(NAME_VALUE.match(word) for word in extra):
+        pairs = [word.partition("=") for word in extra]
+        options = " ".join(f"--{name} {value}" for name, _, value in pairs)
+        words = " ".join(f"-v {word}" for word in extra)
+        return f"did you mean {options} (or {words})?"
+    if len(extra) % 2 == 0 and all(NAME.match(word) for word in extra[::2]):
+        return "did you mean " + " ".join(f"--{name} {value}" for name, value in zip(extra[::2], extra[1::2])) + "?"
+    return f"quote the formula: cgraph eval \"{cut_middle(' '.join(positional), 200)}\""
+
+
 def _decode(data: bytes, where: str) -> str:
     try:
         return decode_utf8(data).removeprefix("\ufeff")   # an editor's byte-order mark is not text
@@ -230,10 +311,15 @@ class Loaded(NamedTuple):
 
 
 def load_graph(invocation: Invocation) -> Loaded:
-    """Read, bind, parse, build: the preamble of every command that takes a formula."""
+    """Read, parse, check the words, bind, build: the preamble of every command that takes a formula."""
     source = invocation.source()
+    program = parse(source)
+    invocation.check_words(program)
     bindings = invocation.bindings()
-    return Loaded(source, bindings, build(parse(source), source, frozenset(bindings)))
+    graph = build(program, source, frozenset(bindings))
+    for message in invocation.notes:   # once the formula and its bindings are known to be good
+        note(message)
+    return Loaded(source, bindings, graph)
 
 
 def load_scalar(invocation: Invocation, exact: bool, what: str):
@@ -310,6 +396,7 @@ def evaluate_formula(invocation: Invocation, seed: str | None, exact: str | None
         evaluation = evaluate(graph, bindings, seed=seed)
     checks = check_expectations(evaluation, expectations, tolerance)
     warn(evaluation.warnings)
+    evaluation.warnings.extend(invocation.notes)   # JSON lists the notes printed by check_words
     return evaluation, checks
 
 
