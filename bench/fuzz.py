@@ -14,34 +14,17 @@ reproducer is written to OUT/NNN-<class>.json and .sh. Exits 1 if anything faile
 import argparse
 import collections
 import json
-import math
 import os
 import random
 import re
 import sys
 import time
-from fractions import Fraction
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 sys.path.insert(0, os.path.join(HERE, ".."))
 
 import fuzzing as F  # noqa: E402
-
-
-def scalar_program(r) -> str:
-    lines = []
-    for _ in range(r.randint(1, 3)):
-        expr = F.render(r, F.scalar_tree(r, r.randint(1, 4), functions=True))
-        kind = r.randint(0, 4)
-        if kind == 0:
-            expr = f"{r.choice(['a', 'b', 'h'])} = {expr}"
-        elif kind == 1:
-            expr = f"{r.choice(['x', 'a', 'y'])} {r.choice(F.AUGOPS)} {expr}"
-        elif kind == 2:
-            expr = f"{expr}  #{r.choice(F.COMMENT_TEXT)}"
-        lines.append(expr)
-    return r.choice(["\n", "; "]).join(lines)
 
 
 def scalar_bindings(r, names) -> list:
@@ -62,19 +45,19 @@ def kind_generated(r):
 
 
 def kind_scalar(r):
-    text = scalar_program(r)
+    text = F.scalar_program(r)
     return F.command_case(r, r.choice(F.COMMANDS), text, scalar_bindings(r, F.names_in(text))), None
 
 
 def kind_mutated_stdin(r):
-    text = F.program(r) if r.random() < 0.5 else scalar_program(r)
+    text = F.program(r) if r.random() < 0.5 else F.scalar_program(r)
     label, words, json_kind = r.choice(F.COMMANDS)
     argv = words + scalar_bindings(r, F.names_in(text)) + (["-"] if r.random() < 0.3 else [])
     return F.Case(label, argv, F.mutate(r, text.encode()), json_kind), None
 
 
 def kind_mutated_argument(r):
-    text = F.program(r) if r.random() < 0.5 else scalar_program(r)
+    text = F.program(r) if r.random() < 0.5 else F.scalar_program(r)
     word = F.mutate(r, text.encode()).replace(b"\x00", b"").decode("utf-8", "surrogateescape")
     label, words, json_kind = r.choice(F.COMMANDS)
     bindings = scalar_bindings(r, F.names_in(text))
@@ -85,7 +68,7 @@ def kind_mutated_argument(r):
 def kind_each_line(r):
     lines = []
     for _ in range(r.randint(1, 6)):
-        line = scalar_program(r) if r.random() < 0.6 else F.program(r, 1, 2)
+        line = F.scalar_program(r) if r.random() < 0.6 else F.program(r, 1, 2)
         data = line.replace("\n", "; ").replace("\r", " ").encode()
         lines.append(F.mutate(r, data) if r.random() < 0.4 else data)
     label, words, json_kind = r.choice(F.EACH_LINE)

@@ -6,7 +6,12 @@ also fixtures (`cgraph`, `staged`) for new tests."""
 
 import gc
 import json
+import os
+import pty
+import select
+import subprocess
 import sys
+import time
 from typing import NamedTuple
 
 import pytest
@@ -73,3 +78,37 @@ def cgraph():
 @pytest.fixture
 def staged():
     return STAGED
+
+
+def clean_env(**extra):
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("NO_COLOR", "FORCE_COLOR", "CGRAPH_DEBUG", "COLUMNS", "TTY_COMPATIBLE")}
+    env.update(extra)
+    return env
+
+
+def on_terminal(args, **env):
+    """Run with stdout on a pseudo-terminal; return what it printed there."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "cgraph_cli", *args], stdin=subprocess.DEVNULL,
+                            stdout=slave, stderr=subprocess.PIPE,
+                            env=clean_env(TERM="xterm-256color", **env))
+    os.close(slave)
+    chunks = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.5)
+        if ready:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+        elif proc.poll() is not None:
+            break
+    os.close(master)
+    proc.wait(timeout=10)
+    assert proc.returncode == 0
+    return b"".join(chunks).decode("utf-8", "replace")

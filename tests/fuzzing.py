@@ -766,3 +766,24 @@ def pathological(r, limit: int = 400):
         return " + ".join(["0.25*x - y"] * (n // 12 + 1)) + r.choice([" +", " 2x", " + q", ")", ""]), \
             ["--x", "1", "--y", "2"]
     return f"{digits(n)}.{digits(r.randint(1, 20))}e{r.randint(-400, 400)}", []
+
+
+def scalar_program(r) -> str:
+    """A scalar program that usually evaluates: assignments, augmented assignments, comments and every
+    scalar function over x, y, z."""
+    lines = []
+    for _ in range(r.randint(1, 3)):
+        expr = render(r, scalar_tree(r, r.randint(1, 4), functions=True))
+        kind = r.randint(0, 4)
+        if kind == 0:
+            expr = f"{r.choice(['a', 'b', 'h'])} = {expr}"
+        elif kind == 1:
+            expr = f"{r.choice(['x', 'a', 'y'])} {r.choice(AUGOPS)} {expr}"
+        elif kind == 2:
+            expr = f"{expr}  #{r.choice(COMMENT_TEXT)}"
+        lines.append(expr)
+    if r.random() < 0.3:
+        extra = r.choice(["log10(x^2 + 1)", "log2(abs(y) + 1)", "tan(z/10)", "pow(x, 2)", "sign(x)",
+                          "ln(exp(y))", "max(x, y) - min(y, z)", "+x", "2^-1*x", "x**2**1", "pi*e*x"])
+        lines.append(extra)
+    return r.choice(["\n", "; ", "\n\n"]).join(lines)

@@ -11,7 +11,6 @@ import math
 import os
 import pty
 import re
-import select
 import signal
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from click.testing import CliRunner
 
 from cgraph_cli import __version__
 from cgraph_cli.cli import cli
-from conftest import Result, run_main as run  # noqa: F401
+from conftest import Result, clean_env, on_terminal, run_main as run  # noqa: F401
 from seeds import STAGED, staged_reference
 
 ANSI = "\x1b["
@@ -51,13 +50,6 @@ def fails(code, *args, input=None) -> str:
     assert "Traceback" not in result.err
     assert "internal error" not in result.err
     return result.err
-
-
-def clean_env(**extra):
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("NO_COLOR", "FORCE_COLOR", "CGRAPH_DEBUG", "COLUMNS", "TTY_COMPATIBLE")}
-    env.update(extra)
-    return env
 
 
 def sub(*args, input=None, timeout=30, env=None) -> Result:
@@ -933,33 +925,6 @@ def test_unknown_command_exit_2():
 def test_no_colour_when_piped(args):
     r = sub(*args, env=clean_env(TERM="xterm-256color"))
     assert ANSI not in r.out and ANSI not in r.err
-
-
-def on_terminal(args, **env):
-    """Run with stdout on a pseudo-terminal; return what it printed there."""
-    master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "cgraph_cli", *args], stdin=subprocess.DEVNULL,
-                            stdout=slave, stderr=subprocess.PIPE,
-                            env=clean_env(TERM="xterm-256color", **env))
-    os.close(slave)
-    chunks = []
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([master], [], [], 0.5)
-        if ready:
-            try:
-                data = os.read(master, 65536)
-            except OSError:
-                break
-            if not data:
-                break
-            chunks.append(data)
-        elif proc.poll() is not None:
-            break
-    os.close(master)
-    proc.wait(timeout=10)
-    assert proc.returncode == 0
-    return b"".join(chunks).decode("utf-8", "replace")
 
 
 COLOUR_CODES = set(range(30, 39)) | set(range(40, 49)) | set(range(90, 98)) | set(range(100, 108))

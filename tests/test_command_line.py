@@ -5,11 +5,12 @@ Run as real processes, as a shell script runs cgraph."""
 
 import json
 import os
-import pty
 import subprocess
 import sys
 
 import pytest
+
+from conftest import on_terminal
 
 COMMAND = [sys.executable, "-m", "cgraph_cli"]
 
@@ -174,28 +175,11 @@ def test_usage_errors_in_one_line(args, phrase, command):
 
 # ----- §5: grad for a person
 
-def on_a_terminal(*args) -> str:
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.execv(sys.executable, [*COMMAND, *map(str, args)])
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(fd, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.waitpid(pid, 0)
-    return b"".join(chunks).decode().replace("\r\n", "\n")
-
-
 APPLE = ["grad", "price*count*tax", "--price", 100, "--count", 2, "--tax", 1.1]
 
 
 def test_grad_on_a_terminal_prints_twelve_digits():
-    assert "count 110\n" in on_a_terminal(*APPLE)
+    assert "count 110\r\n" in on_terminal([str(a) for a in APPLE])
 
 
 def test_grad_piped_keeps_the_round_trip_digits():

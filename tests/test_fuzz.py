@@ -45,27 +45,6 @@ def assert_promises(case: F.Case, result: F.Result):
         f"exit {result.code}\nstdout: {result.out[:600]!r}\nstderr: {result.err[:600]!r}")
 
 
-def scalar_program(r) -> str:
-    """A scalar program that usually evaluates: assignments, augmented assignments, comments and every
-    scalar function over x, y, z."""
-    lines = []
-    for _ in range(r.randint(1, 3)):
-        expr = F.render(r, F.scalar_tree(r, r.randint(1, 4), functions=True))
-        kind = r.randint(0, 4)
-        if kind == 0:
-            expr = f"{r.choice(['a', 'b', 'h'])} = {expr}"
-        elif kind == 1:
-            expr = f"{r.choice(['x', 'a', 'y'])} {r.choice(F.AUGOPS)} {expr}"
-        elif kind == 2:
-            expr = f"{expr}  #{r.choice(F.COMMENT_TEXT)}"
-        lines.append(expr)
-    if r.random() < 0.3:
-        extra = r.choice(["log10(x^2 + 1)", "log2(abs(y) + 1)", "tan(z/10)", "pow(x, 2)", "sign(x)",
-                          "ln(exp(y))", "max(x, y) - min(y, z)", "+x", "2^-1*x", "x**2**1", "pi*e*x"])
-        lines.append(extra)
-    return r.choice(["\n", "; ", "\n\n"]).join(lines)
-
-
 def scalar_bindings(r, names) -> list:
     words = []
     for name in names:
@@ -89,7 +68,7 @@ def test_generated_programs_keep_the_promises(r, command):
 @examples(500)
 @given(r=randoms, command=commands)
 def test_scalar_programs_keep_the_promises(r, command):
-    text = scalar_program(r)
+    text = F.scalar_program(r)
     case = F.command_case(r, command, text, scalar_bindings(r, F.names_in(text)))
     assert_promises(case, F.run(case.argv, case.stdin))
 
@@ -97,7 +76,7 @@ def test_scalar_programs_keep_the_promises(r, command):
 @examples(700)
 @given(r=randoms, command=commands)
 def test_mutated_programs_on_stdin_keep_the_promises(r, command):
-    text = F.program(r) if r.random() < 0.5 else scalar_program(r)
+    text = F.program(r) if r.random() < 0.5 else F.scalar_program(r)
     data = F.mutate(r, text.encode())
     label, words, json_kind = command
     bindings = scalar_bindings(r, F.names_in(text))
@@ -109,7 +88,7 @@ def test_mutated_programs_on_stdin_keep_the_promises(r, command):
 @examples(500)
 @given(r=randoms, command=commands)
 def test_mutated_programs_as_an_argument_keep_the_promises(r, command):
-    text = F.program(r) if r.random() < 0.5 else scalar_program(r)
+    text = F.program(r) if r.random() < 0.5 else F.scalar_program(r)
     # argv as the OS gives it to Python: bytes decoded with surrogateescape, no NUL possible
     word = F.mutate(r, text.encode()).replace(b"\x00", b"").decode("utf-8", "surrogateescape")
     label, words, json_kind = command
@@ -124,7 +103,7 @@ def test_mutated_programs_as_an_argument_keep_the_promises(r, command):
 def test_each_line_batches_keep_the_promises(r, command):
     lines = []
     for _ in range(r.randint(1, 5)):
-        line = (scalar_program(r).replace("\n", "; ") if r.random() < 0.6 else F.program(r, 1, 2))
+        line = (F.scalar_program(r).replace("\n", "; ") if r.random() < 0.6 else F.program(r, 1, 2))
         line = line.replace("\n", " ").replace("\r", " ")
         data = line.encode()
         if r.random() < 0.4:
