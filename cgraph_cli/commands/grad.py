@@ -1,6 +1,6 @@
 """`cgraph grad`: the gradient of the output, one `NAME VALUE` line per variable (or one bare number)."""
 
-from cgraph_cli.commands.support import (binding_command, emit, evaluate_formula, exact_options,
+from cgraph_cli.commands.support import (binding_command, const_option, emit, evaluate_formula, exact_options,
                                          expect_options, input_options, note_seed, precision_option,
                                          require_expectations, resolve_wrt, seed_option, wrt_option)
 from cgraph_cli.text import elements, machine
@@ -8,6 +8,7 @@ from cgraph_cli.text import elements, machine
 
 @binding_command("grad")
 @input_options
+@const_option
 @wrt_option("Only this variable (repeatable); with one --wrt the bare number is printed.")
 @precision_option("Significant digits (default: the shortest round-trip text).")
 @seed_option
