@@ -23,8 +23,8 @@ def softmax(z):
     return e / e.sum()
 
 
-def usage_error(cgraph, *args) -> str:
-    code, out, err = cgraph(*args)
+def usage_error(cgraph, *args, input=None) -> str:
+    code, out, err = cgraph(*args, input=input)
     assert (code, out) == (2, ""), err
     return err
 
@@ -232,3 +232,17 @@ def test_a_case_const_the_formula_does_not_use_fails_the_case(tmp_path, cgraph):
     code, out, _ = cgraph("check", cases, "--format", "json")
     (case,) = json.loads(out)["cases"]
     assert code == 1 and "const t: the formula does not use t" in case["error"]
+
+
+def test_gradcheck_with_only_data_has_nothing_to_check(cgraph):
+    code, out, err = cgraph("gradcheck", "t*2", "--t", 1, "--const", "t")
+    assert (code, out) == (2, "")
+    assert err == ("cgraph: binding error: the formula has no variables to check: bind one, e.g. --x 1 "
+                   "(--const marks data, which has no gradient)\n")
+
+
+def test_each_line_needs_data_bound_but_not_used_by_every_line(cgraph):
+    assert usage_error(cgraph, "eval", "--each-line", "--x", 1, "--const", "t", input="x\n").startswith(
+        "cgraph: usage error: --const t: t is not bound")
+    code, out, _ = cgraph("eval", "--each-line", "--x", 1, "--t", 2, "--const", "t", input="x\n")
+    assert code == 0 and json.loads(out)["gradients"] == {"x": 1.0}
