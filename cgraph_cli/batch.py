@@ -18,7 +18,7 @@ from cgraph_cli.bindings import check_name
 from cgraph_cli import engine   # engine.forward looked up at call time (tests count the passes)
 from cgraph_cli.errors import CgraphError, ExitStatus, UsageError
 from cgraph_cli.grammar import parse
-from cgraph_cli.graph import build
+from cgraph_cli.graph import build, check_data
 from cgraph_cli.ops import OPS, TENSOR_OPS, OpTable, table
 from cgraph_cli.text import NotText, decode_utf8
 
@@ -33,10 +33,11 @@ def each_expression(source: str):
             yield line_number, text
 
 
-def evaluate_line(text: str, values: dict):
-    """The Evaluation of one line, or the CgraphError it raised (returned, so the batch goes on)."""
+def evaluate_line(text: str, values: dict, data=frozenset()):
+    """The Evaluation of one line, or the CgraphError it raised (returned, so the batch goes on).
+    `data` (--const) need not be used by every line: the bindings are shared by all of them."""
     try:
-        return engine.evaluate(build(parse(text), text, frozenset(values)), values)
+        return engine.evaluate(build(parse(text), text, frozenset(values), data), values)
     except CgraphError as error:
         return error
     except RecursionError:
@@ -132,9 +133,10 @@ def _row_error(path, line_numbers, row: int, message: str) -> UsageError:
     return UsageError(f"--points {path}: row {row + 1} (line {line}): {message}")
 
 
-def points_graph(source: str, data: PointsData, fixed: dict, path: str):
+def points_graph(source: str, data: PointsData, fixed: dict, path: str, const=frozenset()):
     """The graph, checked for --points: the header's names and the fixed bindings are variables,
-    and every operation is elementwise. Returns (graph, variables in output column order)."""
+    and every operation is elementwise. Returns (graph, the variables with a d_NAME column, in
+    output column order: not the `const` ones, which are data)."""
     for name, value in fixed.items():
         if getattr(value, "ndim", 0):
             raise UsageError(f"--{name}: with --points, variables held fixed are numbers, not tensors")
@@ -148,13 +150,16 @@ def points_graph(source: str, data: PointsData, fixed: dict, path: str):
     if len(set(data.names)) != len(data.names):
         twice = sorted({name for name in data.names if data.names.count(name) > 1})
         raise UsageError(f"--points {path}: the header names {', '.join(twice)} twice")
-    graph = build(parse(source), source, frozenset(data.names) | frozenset(fixed))
+    bound = frozenset(data.names) | frozenset(fixed)
+    graph = build(parse(source), source, bound, const)
+    check_data(graph, bound)
     mixing = [node_id for node_id, op in enumerate(graph.ops) if op in TENSOR_OPS]
     if mixing:
         node_id = mixing[0]
         raise UsageError(f"--points evaluates each row on its own, so only elementwise operations are "
                          f"allowed; {graph.text(node_id)} ({graph.ops[node_id]}) reduces or mixes rows")
-    variables = list(data.names) + sorted(name for name in graph.variables if name not in data.columns)
+    variables = [name for name in data.names if name not in const] + \
+        [name for name in graph.differentiable() if name not in data.columns]
     clash = sorted(({"value"} | {f"d_{name}" for name in variables}) & set(data.names))
     if clash:
         raise UsageError(f"--points {path}: the column {clash[0]} clashes with an output column "

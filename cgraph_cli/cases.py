@@ -9,6 +9,7 @@ keys) and JSON Lines (one object per line, an optional first line `{"defaults": 
     vars  = { price = 100, count = 2, tax = 1.1 }      numbers, exact strings ("1/3"), nested lists
     value = 220                                       optional expected output value
     grad  = { price = 2.2, count = 110, tax = 200 }   optional, any subset of the variables
+    const = ["t"]                                     optional, vars that are data (no gradient, no grad key)
     nodes = { subtotal = { value = 200, grad = 1.1 } }  optional, named assignments (last assignment)
     rtol  = 1e-9                                      optional, also atol
 
@@ -33,10 +34,10 @@ from cgraph_cli.engine import evaluate
 from cgraph_cli.errors import CgraphError, ExitStatus, UsageError
 from cgraph_cli.expect import Check, Comparison, Tolerance, compare, is_tensor, parse_expected, shape_text
 from cgraph_cli.grammar import parse
-from cgraph_cli.graph import build
+from cgraph_cli.graph import build, check_data
 from cgraph_cli.text import NotText, decode_utf8
 
-CASE_KEYS = ("name", "expr", "file", "vars", "value", "grad", "nodes", "rtol", "atol")
+CASE_KEYS = ("name", "expr", "file", "vars", "const", "value", "grad", "nodes", "rtol", "atol")
 DEFAULT_KEYS = ("rtol", "atol", "vars", "expr", "file")
 NODE_KEYS = ("value", "grad")
 
@@ -57,6 +58,7 @@ class Case(NamedTuple):
     nodes: dict                # assigned name -> {"value": ..., "grad": ...}
     tolerance: Tolerance
     written_vars: dict = {}    # the vars as written (defaults merged in), read exactly by --exact
+    const: frozenset = frozenset()   # vars that are data (as --const): no gradient
 
 
 class CaseResult(NamedTuple):
@@ -235,10 +237,14 @@ def _case(raw: dict, index: int, line, where: _Where, base: Path, default_progra
     value = None
     if "value" in raw:
         value = _expected(raw["value"], where, index, name, "value", line)
+    const = _const(raw.get("const", []), bindings, where, index, name, line)
     grad = {}
     grads = _table(raw.get("grad", {}), where, index, name, "grad", line)
     for variable, expected in grads.items():
         key = f"grad.{variable}"
+        if variable in const:
+            raise where.error(f"{variable} is data (const = [\"{variable}\"], as --const {variable}): "
+                              "it has no gradient to ask for", index, name, key, line)
         if variable not in bindings:
             close = difflib.get_close_matches(variable, list(bindings), n=1)
             hint = f"; did you mean '{close[0]}'?" if close else (
@@ -264,7 +270,19 @@ def _case(raw: dict, index: int, line, where: _Where, base: Path, default_progra
                             for part, number in expectations.items()}
     tolerance = _tolerance(raw, default_tolerance, where, index, name, line)
     written = {**(default_written_vars or {}), **raw.get("vars", {})}
-    return Case(label, line, source, source_error, bindings, value, grad, nodes, tolerance, written)
+    return Case(label, line, source, source_error, bindings, value, grad, nodes, tolerance, written, const)
+
+
+def _const(value, bindings: dict, where, index, name, line) -> frozenset:
+    """A case's `const = ["t"]`: names of its vars that are data."""
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise where.error('expected a list of variable names such as ["t"]', index, name, "const", line)
+    for variable in value:
+        if variable not in bindings:
+            close = difflib.get_close_matches(variable, list(bindings), n=1)
+            hint = f"did you mean '{close[0]}'?" if close else "data must be bound in vars"
+            raise where.error(f"{variable} is not one of this case's vars; {hint}", index, name, "const", line)
+    return frozenset(value)
 
 
 def _table(value, where, index, name, key, line) -> dict:
@@ -335,7 +353,8 @@ def run_case(case: Case, exact: str | None = None) -> CaseResult:
     if case.source is None:
         return CaseResult(case, [], case.source_error, ExitStatus.USAGE, time.perf_counter() - started)
     try:
-        graph = build(parse(case.source), case.source, frozenset(case.bindings))
+        graph = build(parse(case.source), case.source, frozenset(case.bindings), case.const)
+        check_data(graph, case.bindings, "const")
         if exact:
             from cgraph_cli import exact as exact_arithmetic
             from cgraph_cli.bindings import written_exact

@@ -141,8 +141,8 @@ def hessian_rows(graph, bindings: dict, names: list, exact: str | None = None, w
 def hessian_of_evaluation(evaluation, exact: str | None):
     """(names, rows, warnings): eval --order 2's Hessian of every variable, at the evaluated point."""
     graph = evaluation.graph
-    names = sorted(graph.variables)
-    bindings = {name: evaluation.values[graph.variables[name]] for name in names}
+    names = graph.differentiable()   # data (--const) has no row or column
+    bindings = {name: evaluation.values[node_id] for name, node_id in graph.variables.items()}
     with too_large_is_an_evaluation_error():
         rows, warnings = hessian_rows(graph, bindings, names, exact, "--order 2")
     return names, rows, warnings

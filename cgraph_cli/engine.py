@@ -32,10 +32,10 @@ class Evaluation(NamedTuple):
         return self.values[self.graph.output]
 
     def gradients(self) -> dict:
-        """d(output)/d(variable) for every variable, by name."""
-        grads = self.grads
-        return {name: (grads[i] if grads[i] is not None else 0.0)
-                for name, i in sorted(self.graph.variables.items())}
+        """d(output)/d(variable) for every variable that is not data (--const), by name."""
+        grads, variables = self.grads, self.graph.variables
+        return {name: (grads[variables[name]] if grads[variables[name]] is not None else 0.0)
+                for name in self.graph.differentiable()}
 
 
 

@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 from cgraph_cli.bindings import parse_number
 from cgraph_cli.errors import BindingError, UsageError
+from cgraph_cli.graph import refuse_data
 from cgraph_cli.text import machine, short_text, unknown_name
 
 DEFAULT_RTOL = 1e-6
@@ -195,6 +196,7 @@ def resolve(evaluation, expectation: Expectation):
             return assigned_gradient(evaluation, name)
         return assigned_value(evaluation, name)
     if name in graph.variables:
+        refuse_data(graph, [name])
         return variable_gradient(evaluation, name)
     known = ["value"] + sorted(set(graph.variables) | set(graph.assigned))
     raise BindingError(unknown_name(f"--expect {expectation.word}", name, known, "variable or assigned name"))

@@ -29,8 +29,9 @@ class Node(NamedTuple):
 class Graph:
     """The tape: ops[i], inputs[i] (ids, duplicates kept: x*x has two), names[i], spans[i]."""
 
-    def __init__(self, source: str):
+    def __init__(self, source: str, data=frozenset()):
         self.source = source
+        self.data = frozenset(data)    # variables bound as data (--const): no gradient, as constants
         self.ops: list = []
         self.inputs: list = []
         self.names: list = []
@@ -38,7 +39,7 @@ class Graph:
         self.constants: dict = {}      # node id -> value, for const nodes (a float or an array)
         self.attrs: dict = {}          # node id -> keyword arguments of its op (axis=, index key=)
         self.uses_tensors = False      # any tensor op or literal: evaluate with the NumPy backend
-        self.needs_grad: list = []     # does the node depend on a variable?
+        self.needs_grad: list = []     # does the node depend on a variable that is not data?
         self.variables: dict = {}      # variable name -> node id (one node per variable)
         self.assigned: dict = {}       # assigned name -> node id of its last assignment
         self.output: int = -1
@@ -58,7 +59,7 @@ class Graph:
         self.spans.append(span)
         needs = self.needs_grad
         if op == "var":
-            needs.append(True)
+            needs.append(name not in self.data)
         elif len(inputs) == 2:
             needs.append(needs[inputs[0]] or needs[inputs[1]])
         else:
@@ -88,6 +89,10 @@ class Graph:
         return Node(node_id, self.ops[node_id], self.inputs[node_id], self.names[node_id],
                     self.spans[node_id], self.text(node_id), self.constants.get(node_id))
 
+    def differentiable(self) -> list:
+        """The variables that carry a gradient (every one not bound as data), sorted."""
+        return sorted(name for name in self.variables if name not in self.data)
+
     def users(self) -> list:
         """For each node, the ids of the nodes that use it (once per use)."""
         users = [[] for _ in self.ops]
@@ -97,15 +102,17 @@ class Graph:
         return users
 
 
-def build(program: ast.Program, source: str, bound=frozenset()) -> Graph:
-    """Turn a parsed program into a Graph; `bound` names are variables even if named pi or e.
+def build(program: ast.Program, source: str, bound=frozenset(), data=frozenset()) -> Graph:
+    """Turn a parsed program into a Graph; `bound` names are variables even if named pi or e;
+    `data` names (--const) are variables without a gradient: their nodes, and the nodes that
+    depend only on them and literals, have needs_grad False, as literal constants have.
 
     One pass over the nodes in post-order with a stack of results, never recursion:
     a 100,000-deep nesting is as easy as a 100,000-term sum.
     """
     if not program.statements:
         raise UsageError("the expression is empty: give a formula such as \"(x+y)^2\"")
-    graph = Graph(source)
+    graph = Graph(source, data)
     for name in sorted(bound):   # bound names, used or not, are the graph's first nodes
         graph.variables[name] = graph.add("var", (), None, name=name)
     Num, Name, Binary, Unary, Call = ast.Num, ast.Name, ast.Binary, ast.Unary, ast.Call
@@ -270,6 +277,33 @@ def _check_call(graph: Graph, node: ast.Call, source: str, bound):
             raise ParseError(f"keyword '{keyword.name}' given twice, at " + caret_context(source, *keyword.span))
         attrs[keyword.name] = _integer(keyword.value, source)
     return op, attrs
+
+
+def check_data(graph: Graph, bound, where: str = "--const") -> None:
+    """Each data name must be bound and used by the formula (a usage error otherwise)."""
+    check_data_bound(graph.data, bound, where)
+    for name in sorted(graph.data):
+        node_id = graph.variables.get(name)
+        if node_id is None or graph.spans[node_id] is None:
+            used = [n for n in graph.variables if graph.spans[graph.variables[n]] is not None]
+            close = difflib.get_close_matches(name, used, n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            raise UsageError(f"{where} {name}: the formula does not use {name}{hint}")
+
+
+def check_data_bound(data, bound, where: str = "--const") -> None:
+    """Data needs a value: a data name that is not bound is a usage error."""
+    for name in sorted(data):
+        if name not in bound:
+            raise UsageError(f"{where} {name}: {name} is not bound; data needs a value "
+                             f"(--{name} VALUE), or drop {where} {name}")
+
+
+def refuse_data(graph: Graph, names) -> None:
+    """Asking for a data variable's gradient (--wrt t, --expect t=..., a case's grad) is a usage error."""
+    for name in names:
+        if name in graph.data:
+            raise UsageError(f"{name} is data (--const {name}): it has no gradient to ask for")
 
 
 def require_scalar(graph, bindings=None, what: str = "diff") -> None:

@@ -12,6 +12,7 @@ from typing import Callable, NamedTuple, Optional
 
 from cgraph_cli.engine import evaluate
 from cgraph_cli.errors import BindingError, EvalError, UsageError
+from cgraph_cli.graph import refuse_data
 from cgraph_cli.text import unknown_name
 
 
@@ -79,13 +80,20 @@ def is_tensor(value) -> bool:
 
 
 def default_wrt(graph, bindings: dict) -> list:
-    """The variables trained when --wrt is not given: every bound scalar variable; with a
-    tensor bound, none (the caller must say which, so data such as X and y stays fixed)."""
+    """The variable trained when --wrt is not given: the one bound scalar variable that is not
+    data (--const). With a tensor bound, or several variables, the caller must say which (so data
+    such as X and y, or a label, stays fixed): a usage error listing them."""
     if any(is_tensor(v) for v in bindings.values()):
         tensors = ", ".join(sorted(name for name, v in bindings.items() if is_tensor(v)))
         raise UsageError(f"tensors are bound ({tensors}): say which variables to train with --wrt NAME "
                          "(repeatable), so that data is not trained")
-    return sorted(name for name in bindings if name in graph.variables)
+    names = [name for name in graph.differentiable() if name in bindings]
+    if len(names) > 1:
+        listed = ", ".join(names)
+        raise UsageError(f"several variables are bound ({listed}): say which to train with --wrt NAME "
+                         f"(repeatable, e.g. --wrt {names[0]}), so that data is not trained; "
+                         "mark data with --const NAME")
+    return names
 
 
 def minimize(graph, bindings: dict, wrt: list, lr: float = 0.1, iterations: int = 200,
@@ -95,6 +103,7 @@ def minimize(graph, bindings: dict, wrt: list, lr: float = 0.1, iterations: int 
     for name in wrt:
         if name not in graph.variables:
             raise BindingError(unknown_name(f"--wrt {name}", name, sorted(graph.variables)))
+    refuse_data(graph, wrt)
     optimizer = METHODS[method](lr, beta=beta)
     values = dict(bindings)
     trajectory = []

@@ -115,6 +115,7 @@ def complete(words: str, cword: int, cwd=None) -> list:
     ("cgraph grad x*y --x 1 --wrt ", 6, {"plain,x", "plain,y"}),
     ("cgraph minimize w*x --w 1 --wrt w", 6, {"plain,w"}),
     ("cgraph hessian x*y --wrt ", 4, {"plain,x", "plain,y"}),
+    ("cgraph eval x*t --x 1 --t 2 --const ", 8, {"plain,t", "plain,x"}),
 ])
 def test_completion_of_values(words, cword, wanted):
     assert wanted <= set(complete(words, cword))

@@ -21,6 +21,8 @@ DATA = ROOT / "examples" / "regression" / "data.csv"
 QUADRATIC = "(x-3)^2 + (y+1)^2"
 ROSENBROCK = "(1-a)^2 + 100*(b-a^2)^2"
 REGRESSION = "mean((X @ w + b - y)^2)"
+TRAIN_XY = ("--wrt", "x", "--wrt", "y")   # with several variables bound, minimize needs --wrt
+TRAIN_AB = ("--wrt", "a", "--wrt", "b")
 
 
 def trajectory_json(*args):
@@ -34,7 +36,7 @@ def trajectory_json(*args):
 # ---------------------------------------------------------------------------------------------
 
 def test_quadratic_converges_to_three_minus_one():
-    document, err = trajectory_json(QUADRATIC, "--x", 0, "--y", 0)
+    document, err = trajectory_json(QUADRATIC, "--x", 0, "--y", 0, *TRAIN_XY)
     assert document["converged"] is True and err == ""
     assert document["variables"]["x"] == pytest.approx(3, abs=1e-6)
     assert document["variables"]["y"] == pytest.approx(-1, abs=1e-6)
@@ -44,7 +46,7 @@ def test_quadratic_converges_to_three_minus_one():
 def test_quadratic_iterates_follow_the_closed_form():
     """x_k - 3 = (1 - 2 lr)^k (x_0 - 3), y likewise; the run stops at the first k whose
     gradient norm 2 * 0.8^k * sqrt(10) is under 1e-6."""
-    document, _ = trajectory_json(QUADRATIC, "--x", 0, "--y", 0, "--lr", 0.1)
+    document, _ = trajectory_json(QUADRATIC, "--x", 0, "--y", 0, *TRAIN_XY, "--lr", 0.1)
     trajectory = document["trajectory"]
     for point in trajectory:
         k = point["iteration"]
@@ -61,7 +63,7 @@ def test_quadratic_iterates_follow_the_closed_form():
 
 @pytest.mark.parametrize("method, lr", [("momentum", 0.05), ("adam", 0.1)])
 def test_quadratic_converges_with_momentum_and_adam(method, lr):
-    document, _ = trajectory_json(QUADRATIC, "--x", 0, "--y", 0, "--method", method, "--lr", lr,
+    document, _ = trajectory_json(QUADRATIC, "--x", 0, "--y", 0, *TRAIN_XY, "--method", method, "--lr", lr,
                                   "--iterations", 3000, "--tol", 1e-9)
     assert document["converged"]
     assert document["variables"]["x"] == pytest.approx(3, abs=1e-6)
@@ -105,7 +107,7 @@ def reference_adam(a, b, lr, steps, beta1=0.9, beta2=0.999, eps=1e-8):
 
 
 def test_rosenbrock_with_adam_reaches_one_one():
-    document, err = trajectory_json(ROSENBROCK, "--a", -1, "--b", 1, "--method", "adam", "--lr", 0.05,
+    document, err = trajectory_json(ROSENBROCK, "--a", -1, "--b", 1, *TRAIN_AB, "--method", "adam", "--lr", 0.05,
                                     "--iterations", 5000, "--tol", 1e-8)
     assert document["converged"] and err == ""
     assert document["variables"]["a"] == pytest.approx(1, abs=1e-6)
@@ -117,7 +119,7 @@ def test_rosenbrock_with_adam_reaches_one_one():
 
 
 def test_rosenbrock_with_plain_gradient_descent_does_not_converge_in_200_steps():
-    code, out, err = cgraph("minimize", ROSENBROCK, "--a", -1, "--b", 1, "--lr", 0.001, "--format", "plain")
+    code, out, err = cgraph("minimize", ROSENBROCK, "--a", -1, "--b", 1, *TRAIN_AB, "--lr", 0.001, "--format", "plain")
     assert code == 0                                  # not converging is not an error ...
     assert "warning: did not converge in 200 iterations" in err   # ... but it is said
     assert out.splitlines()[0].startswith("loss ")
@@ -165,14 +167,14 @@ def test_a_non_scalar_loss_is_refused():
 # ---------------------------------------------------------------------------------------------
 
 def test_table_output_has_the_loss_curve_and_the_final_values():
-    code, out, err = cgraph("minimize", QUADRATIC, "--x", 0, "--y", 0, env={"COLUMNS": "100"})
+    code, out, err = cgraph("minimize", QUADRATIC, "--x", 0, "--y", 0, *TRAIN_XY, env={"COLUMNS": "100"})
     assert code == 0 and err == ""
     assert "iteration" in out and "loss" in out
     assert "┌" in out and any(ch in out for ch in "⠁⠂⠄⡀⠈⠐⠠⢀")    # plotext's frame and braille curve
     assert "1e0┤" in out and "1e-12┤" in out                       # log scale over 13 decades
     assert "\x1b[" not in out                                       # no colour when not a terminal
     assert "2.99999960508" in out and "converged after 71 iterations" in out
-    code, out, _ = cgraph("minimize", QUADRATIC, "--x", 0, "--y", 0, "--no-plot")
+    code, out, _ = cgraph("minimize", QUADRATIC, "--x", 0, "--y", 0, *TRAIN_XY, "--no-plot")
     assert "┌" not in out and "converged after 71 iterations" in out
 
 
@@ -202,9 +204,9 @@ def test_divergence_is_said_and_overflow_is_an_evaluation_error():
 
 def test_unbound_variables_and_bad_options():
     assert cgraph("minimize", QUADRATIC, "--x", 0)[0] == 2
-    assert cgraph("minimize", QUADRATIC, "--x", 0, "--y", 0, "--lr", 0)[0] == 2
-    assert cgraph("minimize", QUADRATIC, "--x", 0, "--y", 0, "--method", "sgd2")[0] == 2
-    code, _, err = cgraph("minimize", QUADRATIC, "--x", 0, "--y", 0, "--plot", "loss.gif")
+    assert cgraph("minimize", QUADRATIC, "--x", 0, "--y", 0, *TRAIN_XY, "--lr", 0)[0] == 2
+    assert cgraph("minimize", QUADRATIC, "--x", 0, "--y", 0, *TRAIN_XY, "--method", "sgd2")[0] == 2
+    code, _, err = cgraph("minimize", QUADRATIC, "--x", 0, "--y", 0, *TRAIN_XY, "--plot", "loss.gif")
     assert code == 2 and ".png, .svg or .pdf" in err
 
 
@@ -212,7 +214,7 @@ def test_unbound_variables_and_bad_options():
 def test_plot_file(tmp_path, suffix, magic):
     pytest.importorskip("matplotlib")
     target = tmp_path / f"loss{suffix}"
-    code, out, err = cgraph("minimize", QUADRATIC, "--x", 0, "--y", 0, "--plot", target, "--no-plot")
+    code, out, err = cgraph("minimize", QUADRATIC, "--x", 0, "--y", 0, *TRAIN_XY, "--plot", target, "--no-plot")
     assert code == 0, err
     assert target.read_bytes().startswith(magic)
     if suffix == ".svg":
@@ -221,7 +223,7 @@ def test_plot_file(tmp_path, suffix, magic):
 
 def test_plot_file_without_matplotlib_is_a_clear_message(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)   # `import matplotlib` now fails
-    code, out, err = cgraph("minimize", QUADRATIC, "--x", 0, "--y", 0, "--plot", tmp_path / "l.png")
+    code, out, err = cgraph("minimize", QUADRATIC, "--x", 0, "--y", 0, *TRAIN_XY, "--plot", tmp_path / "l.png")
     assert code == 2 and out == ""
     assert "pip install 'cgraph[plot]'" in err
     assert not (tmp_path / "l.png").exists()
@@ -232,7 +234,7 @@ def test_plot_file_without_matplotlib_is_a_clear_message(tmp_path, monkeypatch):
 # ---------------------------------------------------------------------------------------------
 
 COMMAND = [sys.executable, "-m", "cgraph_cli", "minimize", ROSENBROCK, "--a", "-1", "--b", "1",
-           "--method", "adam", "--lr", "0.05", "--iterations", "3000", "--tol", "1e-8"]
+           "--wrt", "a", "--wrt", "b", "--method", "adam", "--lr", "0.05", "--iterations", "3000", "--tol", "1e-8"]
 
 
 def test_no_progress_bar_when_stdout_is_not_a_terminal():

@@ -9,16 +9,18 @@ print as fractions (11/5 rather than 2.2), as eval --exact prints them.
 
 import click
 
-from cgraph_cli.commands.support import (binding_command, emit, exact_options, input_options,
+from cgraph_cli.commands.support import (binding_command, const_option, emit, exact_options, input_options,
                                          load_scalar, wrt_option)
 from cgraph_cli.derivatives import MAX_ORDER, derivatives, substitute, too_large_is_an_evaluation_error
 from cgraph_cli.errors import UsageError
+from cgraph_cli.graph import refuse_data
 from cgraph_cli.render.diff import RENDERERS
 from cgraph_cli.ops.algebra import Algebra
 
 
 @binding_command("diff")
 @input_options
+@const_option
 @wrt_option("Differentiate with respect to NAME (repeatable; default: every variable). With one "
             "--wrt the bare formula is printed, ready for `cgraph eval \"$(...)\"`.")
 @click.option("--order", type=click.IntRange(1, MAX_ORDER), default=1, show_default=True,
@@ -46,7 +48,8 @@ def command(invocation, wrt, order, inline, latex, exact):
     """
     exact = bool(exact)   # --exact-auto is --exact here
     graph, bindings = load_scalar(invocation, exact, "diff")
-    names = list(dict.fromkeys(wrt)) or sorted(graph.variables)
+    refuse_data(graph, wrt)
+    names = list(dict.fromkeys(wrt)) or graph.differentiable()
     if not names:
         raise UsageError("the expression has no variables to differentiate with respect to")
     algebra = Algebra()

@@ -8,7 +8,8 @@ from typing import NamedTuple
 import click
 from click.core import ParameterSource
 
-from cgraph_cli.commands.support import (FILE, binding_command, emit, evaluate_formula, exact_options,
+from cgraph_cli.commands.support import (FILE, binding_command, const_option, emit, evaluate_formula,
+                                         exact_options,
                                          expect_options, format_option, input_options, note_seed,
                                          order_option, precision_option, require_expectations,
                                          seed_option, warn)
@@ -48,6 +49,7 @@ def bulk_options(function):
 
 @binding_command("eval")
 @input_options
+@const_option
 @format_option(list(RENDERERS) + list(MODES), "tree",
                "tree and table for people; json and plain for scripts; jsonl with --each-line, "
                "csv with --points.")

@@ -8,6 +8,7 @@ from typing import NamedTuple
 from cgraph_cli.batch import (each_expression, evaluate_line, evaluate_points, points_graph,
                               read_points, renumber)
 from cgraph_cli.errors import CgraphError, ExitStatus, UsageError
+from cgraph_cli.graph import check_data_bound
 from cgraph_cli.render.batch import EACH_LINE_RENDERERS, points_csv
 
 FLUSH_EVERY = 256   # lines of output written at a time: streams to a pipe, without a write per line
@@ -57,13 +58,14 @@ def run(invocation, bulk, output_format: str, explicit_format: bool, precision, 
 def each_line_run(invocation, output_format: str, precision) -> int:
     source = invocation.source()
     values = invocation.bindings()
+    check_data_bound(invocation.data, values)
     write = sys.stdout.write
     warn = sys.stderr.write
     render = EACH_LINE_RENDERERS[output_format]
     highest = ExitStatus.SUCCESS
     pending = []
     for line_number, text in each_expression(source):
-        result = evaluate_line(text, values)
+        result = evaluate_line(text, values, invocation.data)
         if isinstance(result, CgraphError):
             highest = max(highest, result.exit_code)
             if output_format == "plain":
@@ -83,7 +85,7 @@ def points_run(invocation, points: str, out: str | None, precision) -> int:
     source = invocation.source()
     fixed = invocation.bindings()
     data = read_points(points)
-    graph, variables = points_graph(source, data, fixed, points)
+    graph, variables = points_graph(source, data, fixed, points, invocation.data)
     results, notes = evaluate_points(graph, data, fixed, variables, points)
     for note in notes:
         sys.stderr.write(note + "\n")

@@ -2,7 +2,7 @@
 
 import sys
 
-from cgraph_cli.commands.support import (binding_command, emit, evaluate_formula, exact_options,
+from cgraph_cli.commands.support import (binding_command, const_option, emit, evaluate_formula, exact_options,
                                          expect_options, input_options, note_seed, precision_option,
                                          require_expectations, resolve_wrt, seed_option, wrt_option)
 from cgraph_cli.text import elements, machine
@@ -12,6 +12,7 @@ TERMINAL_DIGITS = 12   # a person at a terminal reads 110, not 110.0000000000000
 
 @binding_command("grad")
 @input_options
+@const_option
 @wrt_option("Only this variable (repeatable); with one --wrt the bare number is printed.")
 @precision_option("Significant digits (default: 12 on a terminal; piped or redirected, the shortest "
                   "round-trip text).")

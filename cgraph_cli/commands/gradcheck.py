@@ -2,7 +2,7 @@
 
 import click
 
-from cgraph_cli.commands.support import (binding_command, emit, format_option, input_options,
+from cgraph_cli.commands.support import (binding_command, const_option, emit, format_option, input_options,
                                          load_graph, note, precision_option)
 from cgraph_cli.engine import evaluate
 from cgraph_cli.errors import BindingError, CheckFailed, ExitStatus
@@ -14,6 +14,7 @@ from cgraph_cli.render.gradcheck import RENDERERS
 
 @binding_command("gradcheck")
 @input_options
+@const_option
 @click.option("--eps", type=click.FloatRange(min=0, min_open=True), default=DEFAULT_EPS,
               show_default=True, help="The probe step of the central difference.")
 @click.option("--atol", type=click.FloatRange(min=0), default=DEFAULT_ATOL, show_default=True,
@@ -39,12 +40,13 @@ def command(invocation, eps, atol, rtol, against, output_format, precision):
       cgraph gradcheck "1/(1+exp(-x))" --x 1 --against "sigmoid(x)"
     """
     _, values, graph = load_graph(invocation)
-    if not graph.variables:
-        raise BindingError("the formula has no variables to check: bind one, e.g. --x 1")
+    if not graph.differentiable():
+        raise BindingError("the formula has no variables to check: bind one, e.g. --x 1"
+                           + (" (--const marks data, which has no gradient)" if graph.data else ""))
     evaluation, rows = gradcheck(graph, values, eps, atol, rtol)
     other_rows = []
     if against is not None:
-        other = evaluate(build(parse(against), against, frozenset(values)), values)
+        other = evaluate(build(parse(against), against, frozenset(values), invocation.data), values)
         other_rows = compare_forms(evaluation, other, atol, rtol)
     options = {"eps": eps, "atol": atol, "rtol": rtol, "against": against, "precision": precision}
     emit(RENDERERS[output_format](evaluation, rows, other_rows, options))

@@ -6,7 +6,8 @@ import sys
 
 import click
 
-from cgraph_cli.commands.support import (FILE, binding_command, format_option, input_options, load_graph,
+from cgraph_cli.commands.support import (FILE, binding_command, const_option, format_option, input_options,
+                                         load_graph,
                                          note, precision_option, warn)
 from cgraph_cli.engine import evaluate
 from cgraph_cli.errors import UsageError
@@ -20,6 +21,7 @@ EXTENSIONS = {".dot": "dot", ".gv": "dot", ".mmd": "mermaid", ".mermaid": "merma
 
 @binding_command("graph")
 @input_options
+@const_option
 @format_option(RENDERERS, None, "dot or mermaid (text), svg or png (images, drawn by Graphviz's dot "
                "program). Default: from the -o file's extension, else dot.", option="--to")
 @click.option("-o", "--output", metavar="FILE", type=FILE, help="Write here (required for svg and png).")

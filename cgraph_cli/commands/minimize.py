@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import click
 
-from cgraph_cli.commands.support import (binding_command, emit, format_option, input_options,
+from cgraph_cli.commands.support import (binding_command, const_option, emit, format_option, input_options,
                                          load_graph, precision_option, resolve_wrt, warn, wrt_option)
 from cgraph_cli.errors import UsageError
 from cgraph_cli.optimize import METHODS, default_wrt, minimize
@@ -60,8 +60,9 @@ def training_options(function):
 
 @binding_command("minimize")
 @input_options
-@wrt_option("Train this variable (repeatable). Default: every bound scalar variable; "
-            "required when a tensor is bound.")
+@const_option
+@wrt_option("Train this variable (repeatable). Default: the one bound scalar variable; "
+            "required when several variables or a tensor are bound. --const variables are never trained.")
 @training_options
 @format_option(RENDERERS, "table", "table (with the loss curve) for people; json (the whole trajectory) "
                "and plain for scripts.")
@@ -74,8 +75,9 @@ def command(invocation, wrt, training, output_format, plot_file, no_plot, precis
 
     \b
     Examples:
-      cgraph minimize "(x-3)^2 + (y+1)^2" --x 0 --y 0
-      cgraph minimize "(1-a)^2 + 100*(b-a^2)^2" --a -1 --b 1 --method adam --lr 0.02 --iterations 5000
+      cgraph minimize "(x-3)^2 + (y+1)^2" --x 0 --y 0 --wrt x --wrt y
+      cgraph minimize "(1-a)^2 + 100*(b-a^2)^2" --a -1 --b 1 --wrt a --wrt b --method adam --lr 0.02 --iterations 5000
+      cgraph minimize "(w*x - y)^2" --w 0 --x 2 --y 4 --wrt w    # x and y stay fixed
       cgraph minimize "(x-3)^2" --x 0 --format json | jq .trajectory[-1]
       cgraph minimize "(x-3)^2" --x 0 --plot loss.png
     """

@@ -19,7 +19,7 @@ from cgraph_cli.engine import evaluate
 from cgraph_cli.errors import BindingError, CheckFailed, UsageError
 from cgraph_cli.expect import Tolerance, check_expectations, failure_message, parse_expectation
 from cgraph_cli.grammar import parse
-from cgraph_cli.graph import build
+from cgraph_cli.graph import build, check_data, refuse_data
 from cgraph_cli.text import NotText, cut_middle, decode_utf8, unknown_name
 
 NAME_VALUE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=\S+\Z")
@@ -44,6 +44,7 @@ class Invocation:
         self.var_words = ()                  # -v NAME=VALUE words
         self.vars_file = None                # --vars FILE.json
         self.notes = []                      # "y is bound but not used in the formula", for JSON too
+        self.data = frozenset()              # --const NAME: bound variables that are data
 
     def source(self) -> str:
         return read_source(self.words, self.file)
@@ -168,6 +169,19 @@ def input_options(function):
                      help="Bind variables from a JSON object of name -> number."),
         debug_option,
     ])
+
+
+def const_option(function):
+    """--const NAME (repeatable): a bound variable is data, without a gradient; read from the
+    Invocation (`invocation.data`), so the command gets no argument. Goes below input_options."""
+    @functools.wraps(function)
+    def command(invocation, *args, const, **kwargs):
+        invocation.data = frozenset(const)
+        return function(invocation, *args, **kwargs)
+
+    return click.option("--const", "const", multiple=True, metavar="NAME", shell_complete=complete_names,
+                        help="NAME is data, not a parameter: no gradient is computed or shown for it, "
+                             "and it is never trained (repeatable).")(command)
 
 
 def precision_option(help: str, default: int | None = None):
@@ -316,7 +330,8 @@ def load_graph(invocation: Invocation) -> Loaded:
     program = parse(source)
     invocation.check_words(program)
     bindings = invocation.bindings()
-    graph = build(program, source, frozenset(bindings))
+    graph = build(program, source, frozenset(bindings), invocation.data)
+    check_data(graph, bindings)
     for message in invocation.notes:   # once the formula and its bindings are known to be good
         note(message)
     return Loaded(source, bindings, graph)
@@ -336,12 +351,14 @@ def load_scalar(invocation: Invocation, exact: bool, what: str):
 
 def resolve_wrt(graph, names, assigned: bool = True) -> list:
     """The --wrt names, once each in the order given; a name the formula lacks is a binding error
-    listing the names it has (variables, and assigned names where `assigned`)."""
+    listing the names it has (variables, and assigned names where `assigned`); a data name
+    (--const) is a usage error: it has no gradient."""
     known = set(graph.variables) | (set(graph.assigned) if assigned else set())
     for name in names:
         if name not in known:
             what = "variable or assigned name" if assigned else "variable"
             raise BindingError(unknown_name(f"--wrt {name}", name, sorted(known), what))
+    refuse_data(graph, names)
     return list(dict.fromkeys(names))
 
 

@@ -125,8 +125,10 @@ def inputs_table(evaluation, digits):
     grid.add_column("value", justify="right", style="green")
     grid.add_column("d(output)/d(input)", justify="right", style="magenta")
     grid.add_row("value (output)", human(evaluation.value, *digits), "")
-    for name, g in evaluation.gradients().items():
-        grid.add_row(name, human(evaluation.values[graph.variables[name]], *digits), human(g, *digits))
+    gradients = evaluation.gradients()   # data (--const) has none: shown as —
+    for name, node_id in sorted(graph.variables.items()):
+        g = gradients.get(name)
+        grid.add_row(name, human(evaluation.values[node_id], *digits), "—" if g is None else human(g, *digits))
     return grid
 
 
