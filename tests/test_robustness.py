@@ -166,3 +166,50 @@ def test_implicit_multiplication_hint_names_the_operand(text, hint):
 # Notes to act on: reading limits
 def test_vars_from_an_endless_file_is_refused():
     refused(cgraph("eval", "x", "--vars", "/dev/zero"), 2, "limit")
+
+
+# A named constant beside a list in a literal: the ragged-literal parse error, not NumPy's
+@pytest.mark.parametrize("text", ["[[1,2], pi]", "[pi, [1,2]]", "[e, [[1e-3, 1]]]"])
+def test_constant_beside_a_list_is_a_ragged_literal(text):
+    refused(cgraph("eval", text), 2, "parse error", "ragged tensor literal")
+
+
+def test_constants_in_a_rectangular_literal_still_fold():
+    result = cgraph("eval", "sum([[1,2],[pi,e]])", "--format", "plain")
+    assert result.code == 0 and result.out.startswith("value 8.859874482048838\n")
+
+
+# Notes to act on: a cases file's `file =` stays in the cases file's folder
+def _case_naming(tmp_path, file):
+    (tmp_path / "secret.txt").write_text("x*2\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "in.cg").write_text("x*2\n")
+    (tmp_path / "sub" / "link.cg").symlink_to(tmp_path / "secret.txt")
+    cases = tmp_path / "sub" / "c.toml"
+    cases.write_text(f'[[case]]\nfile = "{file}"\nvars = {{ x = 1 }}\nvalue = 2\n')
+    return cases
+
+
+@pytest.mark.parametrize("file", ["../secret.txt", "ABSOLUTE", "link.cg"])
+def test_case_file_outside_the_folder_is_refused(tmp_path, file):
+    file = str(tmp_path / "secret.txt") if file == "ABSOLUTE" else file
+    cases = _case_naming(tmp_path, file)
+    refused(cgraph("check", cases), 2, f"{file} is outside the folder", "--allow-outside")
+    assert cgraph("check", cases, "--allow-outside").code == 0
+
+
+def test_case_file_inside_the_folder_is_read(tmp_path):
+    assert cgraph("check", _case_naming(tmp_path, "in.cg")).code == 0
+
+
+# Notes to act on: at most 100 MiB of a program
+def test_endless_program_file_is_refused():
+    refused(cgraph("eval", "-f", "/dev/zero"), 2, "usage error", "100 MiB, the limit for a program")
+
+
+# C9: tolerances in a cases file are finite
+@pytest.mark.parametrize("line", ["rtol = inf", "atol = nan", "rtol = -1"])
+def test_non_finite_tolerance_in_a_cases_file(tmp_path, line):
+    cases = tmp_path / "c.toml"
+    cases.write_text(f'{line}\n[[case]]\nexpr = "x"\nvars = {{ x = 1 }}\nvalue = 1\n')
+    refused(cgraph("check", cases, "--format", "json"), 2, "must be a finite number >= 0")

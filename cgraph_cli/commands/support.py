@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import click
 
-from cgraph_cli.bindings import EXACT_NUMBERS, collect, parse_value, split_args
+from cgraph_cli.bindings import EXACT_NUMBERS, PROGRAM_LIMIT, collect, parse_value, read_data_file, read_limited, split_args
 from cgraph_cli.engine import evaluate
 from cgraph_cli.errors import BindingError, CheckFailed, UsageError
 from cgraph_cli.expect import Tolerance, check_expectations, failure_message, parse_expectation
@@ -203,17 +203,20 @@ def read_source(positional: list, file: str | None) -> str:
         raise UsageError("give the expression either as EXPR or with -f FILE, not both")
     if file is not None and file != "-":
         try:
-            data = open(file, "rb").read()
+            data = read_data_file(file, PROGRAM_LIMIT, "a program", UsageError)
         except OSError as error:
             raise UsageError(f"cannot read {file}: {error.strerror or error}")
         return _decode(data, file)
     if positional and positional[0] != "-":
+        if len(positional[0]) > PROGRAM_LIMIT:
+            raise UsageError(f"the expression is larger than {PROGRAM_LIMIT >> 20:,} MiB, the limit for a program")
         return positional[0]
     stdin = sys.stdin
     if file is None and not positional and stdin.isatty():
         raise UsageError("no expression given: pass EXPR, -f FILE, or pipe it on standard input\n"
                          "example: cgraph eval \"(x+y)^2\" --x 1 --y 3")
-    return _decode(getattr(stdin, "buffer", stdin).read(), "standard input")
+    data = read_limited(getattr(stdin, "buffer", stdin), "standard input", PROGRAM_LIMIT, "a program", UsageError)
+    return _decode(data, "standard input")
 
 
 def _decode(data: bytes, where: str) -> str:
