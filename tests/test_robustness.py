@@ -213,3 +213,21 @@ def test_non_finite_tolerance_in_a_cases_file(tmp_path, line):
     cases = tmp_path / "c.toml"
     cases.write_text(f'{line}\n[[case]]\nexpr = "x"\nvars = {{ x = 1 }}\nvalue = 1\n')
     refused(cgraph("check", cases, "--format", "json"), 2, "must be a finite number >= 0")
+
+
+# C9, W5: numeric options are finite (a usage error, exit 2)
+@pytest.mark.parametrize("args", [
+    ("minimize", "x^2", "--x", "1", "--tol", "inf", "--format", "json"),
+    ("gradcheck", "x^2", "--x", "1", "--eps", "inf", "--format", "json"),
+    ("minimize", "x", "--x", "1", "--lr", "nan"),
+    ("minimize", "x", "--x", "1", "--lr", "inf"),
+    ("minimize", "x", "--x", "1", "--beta", "nan"),
+    ("eval", "x", "--x", "1", "--expect", "value=1", "--rtol", "nan"),
+    ("eval", "x", "--x", "1", "--expect", "value=1", "--atol", "inf"),
+    ("gradcheck", "x^2", "--x", "1", "--eps", "nan"),
+    ("gradcheck", "x^2", "--x", "1", "--rtol", "-inf"),
+])
+def test_numeric_options_are_finite(args):
+    result = cgraph(*args)
+    assert result.code == 2 and result.out == "", result
+    assert "is not a finite number" in result.err or "is not in the range" in result.err, result.err

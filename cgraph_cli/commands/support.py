@@ -7,6 +7,7 @@ argument (from `input_options`), calls the layers below and hands the result to 
 """
 
 import functools
+import math
 import sys
 from typing import NamedTuple
 
@@ -98,6 +99,18 @@ def _options(function, decorators: list):
 
 # ----------------------------------------------------------------------------- option bundles
 
+class FiniteFloat(click.FloatRange):
+    """A float option in a range that is also finite: inf and nan are usage errors (exit 2), never
+    a tolerance or step that silently passes, diverges or breaks the JSON output."""
+    name = "float"
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
 def input_options(function):
     """-f/--file, -v/--var, --vars and --debug; the command gets the Invocation as its first argument."""
     @functools.wraps(function)
@@ -171,9 +184,9 @@ def expect_options(function):
         click.option("--expect", multiple=True, metavar="NAME=VALUE",
                      help="Exit 1 unless NAME is VALUE: value= (the output), a variable (its gradient), "
                           "an assigned name (its value), NAME.grad= (its gradient). Repeatable."),
-        click.option("--rtol", type=click.FloatRange(min=0), default=1e-6, show_default=True, metavar="R",
+        click.option("--rtol", type=FiniteFloat(min=0), default=1e-6, show_default=True, metavar="R",
                      help="--expect's relative tolerance (as in `cgraph check`)."),
-        click.option("--atol", type=click.FloatRange(min=0), default=1e-9, show_default=True, metavar="A",
+        click.option("--atol", type=FiniteFloat(min=0), default=1e-9, show_default=True, metavar="A",
                      help="--expect's absolute tolerance."),
     ])
 
