@@ -105,10 +105,10 @@ def forward(graph: Graph, bindings: dict, ops: dict = OPS) -> list:
         raise _evaluation_error(graph, values, node_id, error) from None
     try:
         finite = all(map(math.isfinite, values))
-    except TypeError:   # arrays: the NumPy backend raises on any non-finite result itself
-        finite = True
+    except TypeError:   # arrays among the values: each value checked on its own
+        finite = all(map(_finite, values))
     if not finite:
-        node_id = next(i for i, v in enumerate(values) if not math.isfinite(v))
+        node_id = next(i for i, v in enumerate(values) if not _finite(v))
         raise _evaluation_error(graph, values, node_id, None)
     return values
 
@@ -293,7 +293,7 @@ def _evaluation_error(graph: Graph, values: list, node_id: int, error) -> EvalEr
     where = caret_context(graph.source, *graph.spans[node_id])
     text, node_text = str(error), _short(graph.text(node_id))
     if error is None:
-        what = f"{op.name}({shown}) is {values[node_id]}: not a finite float64"
+        what = f"{op.name}({shown}) is {_describe(values[node_id])}: not a finite float64"
     elif isinstance(error, OverflowError) or "overflow" in text:
         what = f"{op.name}({shown}) overflows float64 (larger than 1.8e308)"
     elif (op.domain and isinstance(error, (FloatingPointError, ValueError)) and not _shape_error(error, shapes)

@@ -231,3 +231,18 @@ def test_numeric_options_are_finite(args):
     result = cgraph(*args)
     assert result.code == 2 and result.out == "", result
     assert "is not a finite number" in result.err or "is not in the range" in result.err, result.err
+
+
+# W1: the finiteness check holds once arrays appear in the graph
+@pytest.mark.parametrize("text, node", [("sum([1,2])*1e308*10", "in sum([1,2])*1e308 at"),
+                                        ("sum([1e999, 1])", "in [1e999, 1] at"),
+                                        ("sum([1,2]) + 1e999", "in 1e999 at")])
+def test_non_finite_values_beside_arrays(text, node):
+    refused(cgraph("eval", text, "--format", "plain"), 3, "evaluation error", "not a finite float64", node)
+
+
+# W3: max and min pass a gradient near the top of float64 on unchanged
+@pytest.mark.parametrize("text", ["max(x, 0)*1e308", "min(x, 2)*1e308"])
+def test_selection_gradient_near_the_float_limit(text):
+    result = cgraph("grad", text, "--x", "1", "--format", "plain")
+    assert result.code == 0 and result.out == "x 1e+308\n", result
