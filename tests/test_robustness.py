@@ -246,3 +246,33 @@ def test_non_finite_values_beside_arrays(text, node):
 def test_selection_gradient_near_the_float_limit(text):
     result = cgraph("grad", text, "--x", "1")
     assert result.code == 0 and result.out == "x 1e+308\n", result
+
+
+# C7: exact powers beyond float64's range stay exact
+def test_exact_power_beyond_float_range():
+    result = cgraph("eval", "x^400", "--x", "10", "--exact", "--format", "plain")
+    assert result.code == 0, result
+    assert result.out.splitlines()[0] == "value 1" + "0" * 400
+    assert result.out.splitlines()[1] == "x 4" + "0" * 401
+
+
+def test_exact_power_x585_and_its_hessian():
+    result = cgraph("eval", "x^585", "--x", "10", "--exact", "--format", "plain")
+    assert result.code == 0 and result.out.splitlines()[0] == "value 1" + "0" * 585, result
+    hessian = cgraph("hessian", "x^585", "--x", "10", "--exact", "--format", "json")
+    assert hessian.code == 0, hessian
+    assert hessian.json()["hessian"]["x"]["x"] == 585 * 584 * 10 ** 583
+
+
+def test_exact_power_with_too_many_digits():
+    refused(cgraph("eval", "(x+1/3)^4000", "--x", "3", "--exact"), 3, "evaluation error", "more than 4,000 digits")
+
+
+# C10: rounding to --precision digits never passes float64's largest number
+@pytest.mark.parametrize("output_format", ["json", "plain"])
+def test_precision_at_the_edge_of_the_float_range(output_format):
+    result = cgraph("eval", "1.7976931348623157e308", "--format", output_format, "--precision", "5")
+    assert result.code == 0, result
+    assert "1.7976e+308" in result.out and "inf" not in result.out.lower()
+    negative = cgraph("eval", "0-1.7976931348623157e308", "--format", "plain", "--precision", "1")
+    assert negative.out.startswith("value -1e+308\n"), negative
