@@ -276,3 +276,30 @@ def test_precision_at_the_edge_of_the_float_range(output_format):
     assert "1.7976e+308" in result.out and "inf" not in result.out.lower()
     negative = cgraph("eval", "0-1.7976931348623157e308", "--format", "plain", "--precision", "1")
     assert negative.out.startswith("value -1e+308\n"), negative
+
+
+# gradcheck near float64's limits: a clear answer, and a step relative to the variable
+def test_gradcheck_of_outputs_near_the_float_limit():
+    result = cgraph("gradcheck", "x", "--x", "[1e308, 1e308]", "--format", "plain")
+    assert result.code == 0 and "Traceback" not in result.err, result
+    assert [line.split()[-1] for line in result.out.splitlines()] == ["ok", "ok"]
+
+
+@pytest.mark.parametrize("text", ["x", "x^2"])
+def test_gradcheck_step_is_relative_to_the_variable(text):
+    result = cgraph("gradcheck", text, "--x", "1e17", "--format", "plain")
+    assert result.code == 0 and result.out.split()[-1] == "ok", result
+
+
+# W4: JUnit XML stays well-formed whatever a case name holds
+def test_junit_with_control_characters_in_a_case_name(tmp_path):
+    import xml.dom.minidom
+
+    cases = tmp_path / "n.jsonl"
+    cases.write_text('{"name": "a\\u0001b", "expr": "x", "vars": {"x": 1}, "value": 2}\n'
+                     '{"name": "c\\u001bd", "expr": "x\\u0002+", "vars": {"x": 1}, "value": 1}\n')
+    result = cgraph("check", cases, "--format", "junit")
+    assert result.code == 1, result
+    document = xml.dom.minidom.parseString(result.out.encode())
+    names = [case.getAttribute("name") for case in document.getElementsByTagName("testcase")]
+    assert names == ["a\\x01b", "c\\x1bd"]
