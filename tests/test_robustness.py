@@ -303,3 +303,33 @@ def test_junit_with_control_characters_in_a_case_name(tmp_path):
     document = xml.dom.minidom.parseString(result.out.encode())
     names = [case.getAttribute("name") for case in document.getElementsByTagName("testcase")]
     assert names == ["a\\x01b", "c\\x1bd"]
+
+
+# C12: Ctrl-C at any moment from the entry point's first line on: `cgraph: interrupted`, exit 130
+def _block_sigint():
+    """Hold a Ctrl-C sent while the interpreter itself starts (before cgraph's first line, where
+    Python would print its own traceback) until the entry point unblocks it."""
+    import signal
+
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+
+
+def test_ctrl_c_at_random_moments_never_prints_a_traceback():
+    import random
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(sys.executable).parent / "cgraph"
+    entry_points = [[sys.executable, "-m", "cgraph_cli"]] + ([[str(script)]] if script.exists() else [])
+    for run in range(20):
+        command = entry_points[run % len(entry_points)] + ["eval", "--x", "1", "--format", "plain"]
+        proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, preexec_fn=_block_sigint)
+        time.sleep(random.uniform(0, 0.3))   # standard input stays open: it waits for the program
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+        assert b"Traceback" not in err, (command, err.decode())
+        assert proc.returncode in (130, -2), (command, proc.returncode, err.decode())
+        assert proc.returncode == -2 or err.strip().endswith(b"cgraph: interrupted"), err.decode()
