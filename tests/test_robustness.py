@@ -333,3 +333,12 @@ def test_ctrl_c_at_random_moments_never_prints_a_traceback():
         assert b"Traceback" not in err, (command, err.decode())
         assert proc.returncode in (130, -2), (command, proc.returncode, err.decode())
         assert proc.returncode == -2 or err.strip().endswith(b"cgraph: interrupted"), err.decode()
+
+
+# --points DATA --out -: '-' is standard output, as everywhere else
+def test_points_out_dash_is_standard_output(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "p.csv").write_text("x\n1\n2\n")
+    result = cgraph("eval", "x^2", "--points", "p.csv", "--out", "-")
+    assert result.code == 0 and result.out.splitlines()[0] == "x,value,d_x", result
+    assert not (tmp_path / "-").exists()
