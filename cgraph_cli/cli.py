@@ -105,9 +105,13 @@ def _run(args: list, debug: bool) -> int:
         if type(sys.stdout).__name__.endswith("PacifyFlushWrapper"):
             return _closed_pipe()
         return exit_.code if isinstance(exit_.code, int) else ExitStatus.USAGE
+    except click.UsageError as error:   # one `cgraph: usage error: ...` line, as for our own errors
+        hint = f"\ntry '{error.ctx.command_path} --help'" if error.ctx is not None else ""
+        click.echo(f"cgraph: usage error: {error.format_message()}{hint}", err=True)
+        return ExitStatus.USAGE
     except click.ClickException as error:
         error.show()
-        return ExitStatus.USAGE if isinstance(error, click.UsageError) else error.exit_code
+        return error.exit_code
     except (KeyboardInterrupt, click.Abort):
         return _interrupted()
     except BrokenPipeError:
