@@ -112,8 +112,7 @@ def build(program: ast.Program, source: str, bound=frozenset()) -> Graph:
     Num, Name, Binary, Unary, Call = ast.Num, ast.Name, ast.Binary, ast.Unary, ast.Call
     ops, inputs, spans, names, needs = graph.ops, graph.inputs, graph.spans, graph.names, graph.needs_grad
     constants = graph.constants
-    literal_shapes = {}   # id(ast.Tensor) -> its shape, for ragged literals visible in the brackets
-    literal_depths = {}   # id(ast.Tensor) -> how many brackets deep it nests
+    literal_shapes, literal_depths = {}, {}   # id(ast.Tensor) -> its shape (ragged literals), its depth
     results = []
     push, pop = results.append, results.pop
     for node in ast.postorder(program):
@@ -154,8 +153,7 @@ def build(program: ast.Program, source: str, bound=frozenset()) -> Graph:
             count = len(node.elements)
             elements = tuple(results[len(results) - count:])
             del results[len(results) - count:]
-            _check_depth(node, literal_depths, source)
-            push(_tensor(graph, node, elements, literal_shapes, source))
+            push(_tensor(graph, node, elements, (literal_shapes, literal_depths), source))
         else:
             push(_assign(graph, node, pop(), source, bound))
     graph.output = results[-1]
@@ -196,8 +194,10 @@ def _lookup(graph: Graph, node: ast.Name, source: str, bound) -> int:
     return graph.variables[name]
 
 
-def _tensor(graph: Graph, node: ast.Tensor, elements: tuple, literal_shapes: dict, source: str) -> int:
+def _tensor(graph: Graph, node: ast.Tensor, elements: tuple, literals: tuple, source: str) -> int:
     """A literal [a, b, ...]: one const node when every element is a number, else a stack node."""
+    literal_shapes, literal_depths = literals
+    _check_depth(node, literal_depths, source)
     shapes = [literal_shapes.get(id(e), () if _is_number(graph, e, i) else None)
               for e, i in zip(node.elements, elements)]
     known = [(i, shape) for i, shape in enumerate(shapes) if shape is not None]
