@@ -81,7 +81,9 @@ def node_functions(graph: Graph, ops: dict, part: str) -> list:
     return functions
 
 
-def forward(graph: Graph, bindings: dict, ops: dict = OPS) -> list:
+def forward(graph: Graph, bindings: dict, ops: dict = OPS, finite: bool = True) -> list:
+    """Every node's value; with `finite`, a non-finite one (an overflow, an inf literal) is an EvalError
+    naming the node (False: for a caller that silenced the backend to find the bad rows itself)."""
     missing = sorted(name for name in graph.variables if name not in bindings)
     if missing:
         raise BindingError(unbound_message(missing))
@@ -103,6 +105,8 @@ def forward(graph: Graph, bindings: dict, ops: dict = OPS) -> list:
                     values[node_id] = function(*[values[i] for i in arguments])
     except EVALUATION_ERRORS as error:
         raise _evaluation_error(graph, values, node_id, error) from None
+    if not finite:
+        return values
     try:
         finite = all(map(math.isfinite, values))
     except TypeError:   # arrays among the values: each value checked on its own
