@@ -342,3 +342,11 @@ def test_points_out_dash_is_standard_output(tmp_path, monkeypatch):
     result = cgraph("eval", "x^2", "--points", "p.csv", "--out", "-")
     assert result.code == 0 and result.out.splitlines()[0] == "x,value,d_x", result
     assert not (tmp_path / "-").exists()
+
+
+# C11: --each-line plain with a tensor value: plain's per-element words on the line's one row
+def test_each_line_plain_with_a_tensor_value(tmp_path):
+    (tmp_path / "l.txt").write_text("x*2\nsum(x)\n")
+    result = cgraph("eval", "--each-line", "--format", "plain", "-f", tmp_path / "l.txt", "--x", "[1,2]")
+    assert result.code == 0, result
+    assert result.out == "1 value[0] 2 value[1] 4 x[0] 2 x[1] 2\n2 value 3 x[0] 1 x[1] 1\n"
