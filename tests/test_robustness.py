@@ -350,3 +350,14 @@ def test_each_line_plain_with_a_tensor_value(tmp_path):
     result = cgraph("eval", "--each-line", "--format", "plain", "-f", tmp_path / "l.txt", "--x", "[1,2]")
     assert result.code == 0, result
     assert result.out == "1 value[0] 2 value[1] 4 x[0] 2 x[1] 2\n2 value 3 x[0] 1 x[1] 1\n"
+
+
+def test_endless_program_on_standard_input_is_refused():
+    import subprocess
+    import sys
+
+    with open("/dev/zero", "rb") as zeros:
+        proc = subprocess.run([sys.executable, "-m", "cgraph_cli", "eval", "-"], stdin=zeros,
+                              capture_output=True, timeout=60)
+    assert proc.returncode == 2 and proc.stdout == b""
+    assert b"standard input is larger than 100 MiB, the limit for a program" in proc.stderr
