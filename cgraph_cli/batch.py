@@ -229,7 +229,7 @@ def _failing_row(graph, bindings: dict, data: PointsData, path: str, error: Cgra
     from cgraph_cli.ops.arrays import NUMPY
 
     quiet = table(SimpleNamespace(**{**vars(NUMPY), "forward_guard": lambda: numpy.errstate(all="ignore")}))
-    values = engine.forward(graph, bindings, quiet)
+    values = engine.forward(graph, bindings, quiet, finite=False)
     bad = [numpy.flatnonzero(~numpy.isfinite(numpy.broadcast_to(value, (len(data.rows),))))
            for value in values]
     row = min((rows[0] for rows in bad if rows.size), default=None)

@@ -27,6 +27,7 @@ FRACTION = re.compile(r"[+-]?[0-9]+/[0-9]+\Z")
 RESERVED = {"value"}
 MAX_DIMENSIONS = 32          # NumPy 1.x's limit (2.x allows 64): a deeper literal is refused
 DATA_FILE_LIMIT = 1 << 30    # bytes read at most from a data file (@FILE, --vars, --points, cases)
+PROGRAM_LIMIT = 100 << 20    # bytes read at most of a program (EXPR, -f FILE, standard input)
 
 
 class SplitArgs(NamedTuple):
@@ -113,12 +114,17 @@ def shorten(text: str, width: int = 60) -> str:
     return text if len(text) <= width else text[:width // 2] + "…" + text[-width // 2:]
 
 
-def read_data_file(path: str, limit: int = DATA_FILE_LIMIT) -> bytes:
+def read_data_file(path, limit: int = DATA_FILE_LIMIT, what: str = "a data file", error=BindingError) -> bytes:
     """A data file's bytes, at most `limit` of them (so /dev/zero cannot fill the memory)."""
     with open(path, "rb") as handle:
-        data = handle.read(limit + 1)
+        return read_limited(handle, path, limit, what, error)
+
+
+def read_limited(handle, path, limit: int, what: str, error=BindingError) -> bytes:
+    """At most `limit` bytes of an open binary file; past that, `error` giving the limit."""
+    data = handle.read(limit + 1)
     if len(data) > limit:
-        raise BindingError(f"{path} is larger than {limit >> 20:,} MiB, the limit for a data file")
+        raise error(f"{path} is larger than {limit >> 20:,} MiB, the limit for {what}")
     return data
 
 

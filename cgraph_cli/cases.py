@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from cgraph_cli import expect
-from cgraph_cli.bindings import NAME, check_name, to_tensor
+from cgraph_cli.bindings import DATA_FILE_LIMIT, NAME, PROGRAM_LIMIT, check_name, read_data_file, read_limited, to_tensor
 from cgraph_cli.engine import evaluate
 from cgraph_cli.errors import CgraphError, ExitStatus, UsageError
 from cgraph_cli.expect import Check, Comparison, Tolerance, compare, is_tensor, parse_expected, shape_text
@@ -78,8 +78,9 @@ class CaseResult(NamedTuple):
 class _Where:
     """Builds `FILE: case 'apple' (line 5): key 'grad.pricee': ...` messages."""
 
-    def __init__(self, path: str, text: str, toml: bool):
+    def __init__(self, path: str, text: str, toml: bool, confined_to: Path | None = None):
         self.path, self.text, self.toml = path, text, toml
+        self.confined_to = confined_to   # the folder a `file =` must resolve inside (None: anywhere)
         self.defaults_line = None   # JSON Lines: the line of {"defaults": ...}
         self.lines = text.split("\n")
         self.case_starts = [i for i, line in enumerate(self.lines)
@@ -122,23 +123,24 @@ class _Where:
                           + f": {message}")
 
 
-def load(path: str, program_file: str | None = None) -> list:
-    """Read and validate a cases file: a list of Case, or CasesError naming what is wrong and where."""
+def load(path: str, program_file: str | None = None, allow_outside: bool = False) -> list:
+    """Read and validate a cases file: a list of Case, or CasesError naming what is wrong and where.
+    A `file =` must resolve inside the cases file's folder unless `allow_outside`."""
     if path == "-":
-        data = sys.stdin.buffer.read()
+        data = read_limited(sys.stdin.buffer, "standard input", DATA_FILE_LIMIT, "a cases file", CasesError)
         base = Path.cwd()
     else:
         try:
-            data = Path(path).read_bytes()
+            data = read_data_file(path, DATA_FILE_LIMIT, "a cases file", CasesError)
         except OSError as error:
             raise CasesError(f"cannot read {path}: {error.strerror or error}")
         base = Path(path).resolve().parent
     try:
-        text = decode_utf8(data)
+        text = decode_utf8(data, "utf-8-sig")   # an editor's byte-order mark is not part of the file
     except NotText as error:
         raise CasesError(f"{path}: {error.detail}") from None
     toml = _is_toml(path, text)
-    where = _Where(path, text, toml)
+    where = _Where(path, text, toml, None if allow_outside else base)
     defaults, raw_cases = _read_toml(text, where) if toml else _read_json_lines(text, where)
     defaults = _check_keys(defaults, DEFAULT_KEYS, where, None, None, None, "a file-level default")
     default_program = None
@@ -302,16 +304,22 @@ def _program(table: dict, where, index, name, line, base: Path):
     if not isinstance(table["file"], str):
         raise where.error("file must be a string (a path relative to the cases file)", index, name,
                           "file", line)
-    return _read_program(base / table["file"], table["file"])
+    path = base / table["file"]
+    if where.confined_to is not None and not path.resolve().is_relative_to(where.confined_to):
+        raise where.error(f"{table['file']} is outside the folder of the cases file ({where.confined_to}); "
+                          "pass --allow-outside to read it", index, name, "file", line)
+    return _read_program(path, table["file"])
 
 
 def _read_program(path: Path, shown: str):
     try:
-        return path.read_bytes().decode("utf-8"), None
+        return read_data_file(path, PROGRAM_LIMIT, "a program", CasesError).decode("utf-8-sig"), None
     except OSError as error:
         return None, f"cannot read {shown}: {error.strerror or error}"
     except UnicodeDecodeError:
         return None, f"{shown} is not UTF-8 text"
+    except CasesError as error:
+        return None, error.message
 
 
 def _bindings(table, where, index, name, line) -> dict:
@@ -339,8 +347,8 @@ def _tolerance(table: dict, default: Tolerance, where, index, name, line) -> Tol
     for key in ("rtol", "atol"):
         if key in table:
             value = table[key]
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-                raise where.error("must be a number >= 0", index, name, key, line)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= sys.float_info.max:
+                raise where.error("must be a finite number >= 0", index, name, key, line)
             values[key] = float(value)
     return default._replace(**values)
 

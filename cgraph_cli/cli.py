@@ -2,12 +2,33 @@
 failure into one line on stderr and the exit code from errors.ExitStatus (a traceback only with --debug).
 """
 
-import gc
-import importlib
 import os
+import signal
 import sys
 
-import click
+
+def _interrupted_at_start(signum, frame):
+    """Ctrl-C while cgraph is still loading: the message and exit 130, never a traceback."""
+    os.write(2, b"cgraph: interrupted\n")
+    os._exit(130)
+
+
+def _install_start_handler() -> None:
+    signal.signal(signal.SIGINT, _interrupted_at_start)
+    if hasattr(signal, "pthread_sigmask"):   # a Ctrl-C held back (blocked) until now arrives here
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+# The first thing the console script does (it imports this module), before click and the rest are
+# imported; main() turns Ctrl-C back into KeyboardInterrupt for the run, where _run reports it.
+# Imported by other programs (tests, the Python API), the interpreter's handlers are left alone.
+if os.path.basename(getattr(sys.modules.get("__main__"), "__file__", "") or "").startswith("cgraph"):
+    _install_start_handler()
+
+import gc  # noqa: E402
+import importlib  # noqa: E402
+
+import click  # noqa: E402
 
 from cgraph_cli import __version__
 from cgraph_cli.commands import COMMANDS
@@ -47,7 +68,15 @@ def main(argv=None) -> None:
     before_separator = args[:args.index("--")] if "--" in args else args
     debug = "--debug" in before_separator or bool(os.environ.get("CGRAPH_DEBUG"))
     gc.disable()   # graphs are acyclic lists of numbers: the cyclic collector only costs time here
-    code = _run(args, debug)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        code = _run(args, debug)
+    except KeyboardInterrupt:   # between the two lines above and _run's own handler
+        code = _interrupted()
+    if argv is None:
+        _install_start_handler()   # flushing and exiting: no traceback either
+    else:
+        signal.signal(signal.SIGINT, previous)
     try:
         sys.stdout.flush()
     except BrokenPipeError:
@@ -85,8 +114,7 @@ def _run(args: list, debug: bool) -> int:
         click.echo(f"cgraph: error: {error.format_message()}", err=True)
         return error.exit_code
     except (KeyboardInterrupt, click.Abort):
-        click.echo("cgraph: interrupted", err=True)
-        return ExitStatus.INTERRUPTED
+        return _interrupted()
     except BrokenPipeError:
         return _closed_pipe()
     except MemoryError:
@@ -113,6 +141,11 @@ def _usage_message(error: click.UsageError) -> str:
     if not close or typed in COMMANDS:
         return message
     return message + " (did you mean " + " or ".join(f"'{name}'" for name in close) + "?)"
+
+
+def _interrupted() -> int:
+    click.echo("cgraph: interrupted", err=True)
+    return ExitStatus.INTERRUPTED
 
 
 def _closed_pipe() -> int:

@@ -81,7 +81,9 @@ def node_functions(graph: Graph, ops: dict, part: str) -> list:
     return functions
 
 
-def forward(graph: Graph, bindings: dict, ops: dict = OPS) -> list:
+def forward(graph: Graph, bindings: dict, ops: dict = OPS, finite: bool = True) -> list:
+    """Every node's value; with `finite`, a non-finite one (an overflow, an inf literal) is an EvalError
+    naming the node (False: for a caller that silenced the backend to find the bad rows itself)."""
     missing = sorted(name for name in graph.variables if name not in bindings)
     if missing:
         raise BindingError(unbound_message(missing, bindings))
@@ -103,12 +105,14 @@ def forward(graph: Graph, bindings: dict, ops: dict = OPS) -> list:
                     values[node_id] = function(*[values[i] for i in arguments])
     except EVALUATION_ERRORS as error:
         raise _evaluation_error(graph, values, node_id, error) from None
+    if not finite:
+        return values
     try:
         finite = all(map(math.isfinite, values))
-    except TypeError:   # arrays: the NumPy backend raises on any non-finite result itself
-        finite = True
+    except TypeError:   # arrays among the values: each value checked on its own
+        finite = all(map(_finite, values))
     if not finite:
-        node_id = next(i for i, v in enumerate(values) if not math.isfinite(v))
+        node_id = next(i for i, v in enumerate(values) if not _finite(v))
         raise _evaluation_error(graph, values, node_id, None)
     return values
 
@@ -303,7 +307,7 @@ def _evaluation_error(graph: Graph, values: list, node_id: int, error) -> EvalEr
     where = caret_context(graph.source, *graph.spans[node_id])
     text, node_text = str(error), _short(graph.text(node_id))
     if error is None:
-        what = f"{op.name}({shown}) is {values[node_id]}: not a finite float64"
+        what = f"{op.name}({shown}) is {_describe(values[node_id])}: not a finite float64"
     elif isinstance(error, OverflowError) or "overflow" in text:
         what = f"{op.name}({shown}) overflows float64 (larger than 1.8e308)"
     elif (op.domain and isinstance(error, (FloatingPointError, ValueError)) and not _shape_error(error, shapes)

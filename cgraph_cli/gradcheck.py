@@ -1,7 +1,8 @@
 """`cgraph gradcheck EXPR`: reverse-mode gradients against central finite differences.
 
-For each variable (each element of a tensor) the output is evaluated at x + eps and x - eps, and
-(f(x+eps) - f(x-eps)) / (2 eps) is compared with the reverse-mode gradient. The relative error is
+For each variable (each element of a tensor) the output is evaluated at x + h and x - h, with the
+step relative to the variable, h = eps*max(1, |x|) (an absolute 1e-6 is lost in the rounding of
+1e17), and (f(x+h) - f(x-h)) / (2h) is compared with the reverse-mode gradient. The relative error is
 the course guideline's |a-b| / max(|a|,|b|) (0 when both are 0); a variable fails when
 |a-b| > atol + rtol * max(|a|,|b|). Defaults as PyTorch's gradcheck: eps 1e-6, atol 1e-5, rtol 1e-3,
 in float64. A tensor output is checked through the sum of its elements (the engine's default seed).
@@ -55,11 +56,21 @@ def judge(variable: str, analytic: float, reference: float, atol: float, rtol: f
                "ok" if ok else "fail")
 
 
-def _total(value) -> float:
-    """The checked scalar: the output itself, or the sum of a tensor output's elements."""
-    if is_tensor(value):
-        return math.fsum(value.ravel().tolist())
-    return float(value)
+def _difference(plus, minus) -> float:
+    """f(x+h) - f(x-h) of the checked scalar: the output, or the sum of a tensor output's elements
+    (differences summed, so outputs near 1e308 do not overflow); inf when even that overflows."""
+    if is_tensor(plus):
+        try:
+            return math.fsum((plus - minus).ravel().tolist())
+        except OverflowError:
+            return math.inf
+    return float(plus) - float(minus)
+
+
+def _step(value, index: tuple, eps: float) -> float:
+    """The probe step of one element: eps relative to its size (absolute below 1)."""
+    element = float(value[index]) if index else float(value)
+    return eps * max(1.0, abs(element))
 
 
 def _elements(value):
@@ -93,8 +104,9 @@ def gradcheck(graph, bindings: dict, eps: float = DEFAULT_EPS, atol: float = DEF
         for index, suffix in _elements(bindings[name]):
             label = name + suffix
             analytic = float(gradient[index]) if index else float(gradient)
-            totals, crossed, failure = [], None, None
-            for delta in (eps, -eps):
+            outputs, probes, crossed, failure = [], [], None, None
+            step = _step(bindings[name], index, eps)
+            for delta in (step, -step):
                 probe = dict(bindings)
                 probe[name] = _shifted(bindings[name], index, delta)
                 try:
@@ -103,12 +115,16 @@ def gradcheck(graph, bindings: dict, eps: float = DEFAULT_EPS, atol: float = DEF
                     failure = f"the probe {label}{'+' if delta > 0 else '-'}eps fails: " \
                               f"{error.message.split(' at line')[0]}"
                     break
-                totals.append(_total(values[graph.output]))
+                outputs.append(values[graph.output])
+                probes.append(probe[name][index] if index else probe[name])
                 crossed = crossed or branches.crossed(at_point, values)
+            difference = None if failure or crossed else _difference(*outputs)
+            if difference is not None and not math.isfinite(difference):
+                failure = "the central difference overflows float64 (the probes' outputs differ by more than 1.8e308)"
             if failure or crossed:
                 rows.append(Row(label, analytic, None, None, None, "inconclusive", failure or crossed))
                 continue
-            numeric = (totals[0] - totals[1]) / (2 * eps)
+            numeric = difference / (float(probes[0]) - float(probes[1]))   # the steps as represented
             row = judge(label, analytic, numeric, atol, rtol)
             if not math.isfinite(analytic) and row.status == "fail":
                 row = row._replace(note="the reverse-mode gradient is not finite here")

@@ -10,6 +10,7 @@ from fractions import Fraction
 from typing import NamedTuple, Optional
 
 from cgraph_cli import ast
+from cgraph_cli.bindings import MAX_DIMENSIONS
 from cgraph_cli.errors import ParseError, UsageError, caret_context
 from cgraph_cli.ops import CONSTANTS, FUNCTIONS, KEYWORDS, OPS, SCALAR_OPS, TENSOR_OPS
 
@@ -118,7 +119,7 @@ def build(program: ast.Program, source: str, bound=frozenset(), data=frozenset()
     Num, Name, Binary, Unary, Call = ast.Num, ast.Name, ast.Binary, ast.Unary, ast.Call
     ops, inputs, spans, names, needs = graph.ops, graph.inputs, graph.spans, graph.names, graph.needs_grad
     constants = graph.constants
-    literal_shapes = {}   # id(ast.Tensor) -> its shape, for ragged literals visible in the brackets
+    literal_shapes, literal_depths = {}, {}   # id(ast.Tensor) -> its shape (ragged literals), its depth
     results = []
     push, pop = results.append, results.pop
     for node in ast.postorder(program):
@@ -159,7 +160,7 @@ def build(program: ast.Program, source: str, bound=frozenset(), data=frozenset()
             count = len(node.elements)
             elements = tuple(results[len(results) - count:])
             del results[len(results) - count:]
-            push(_tensor(graph, node, elements, literal_shapes, source))
+            push(_tensor(graph, node, elements, (literal_shapes, literal_depths), source))
         else:
             push(_assign(graph, node, pop(), source, bound))
     graph.output = results[-1]
@@ -200,9 +201,12 @@ def _lookup(graph: Graph, node: ast.Name, source: str, bound) -> int:
     return graph.variables[name]
 
 
-def _tensor(graph: Graph, node: ast.Tensor, elements: tuple, literal_shapes: dict, source: str) -> int:
+def _tensor(graph: Graph, node: ast.Tensor, elements: tuple, literals: tuple, source: str) -> int:
     """A literal [a, b, ...]: one const node when every element is a number, else a stack node."""
-    shapes = [literal_shapes.get(id(e), () if type(e) is ast.Num else None) for e in node.elements]
+    literal_shapes, literal_depths = literals
+    _check_depth(node, literal_depths, source)
+    shapes = [literal_shapes.get(id(e), () if _is_number(graph, e, i) else None)
+              for e, i in zip(node.elements, elements)]
     known = [(i, shape) for i, shape in enumerate(shapes) if shape is not None]
     for i, shape in known[1:]:
         if shape != known[0][1]:
@@ -224,15 +228,33 @@ def _tensor(graph: Graph, node: ast.Tensor, elements: tuple, literal_shapes: dic
     return graph.add("stack", elements, node.span)
 
 
+def _is_number(graph: Graph, element, node_id: int) -> bool:
+    """A number in a literal: `3`, or a named constant such as pi (a const node holding a float)."""
+    return type(element) is ast.Num or (graph.ops[node_id] == "const" and graph.names[node_id] is None
+                                        and isinstance(graph.constants.get(node_id), float))
+
+
+def _check_depth(node: ast.Tensor, depths: dict, source: str) -> None:
+    """A literal nests at most MAX_DIMENSIONS brackets deep (the limit of bound tensors)."""
+    depth = 1 + max((depths.pop(id(e), 0) for e in node.elements if type(e) is ast.Tensor), default=0)
+    if depth > MAX_DIMENSIONS:
+        raise ParseError(f"a tensor literal of more than {MAX_DIMENSIONS} dimensions is not supported, at "
+                         + caret_context(source, *node.span))
+    depths[id(node)] = depth
+
+
 def _integer(part: ast.Integer, source: str) -> int:
-    if not part.text.lstrip("-").isdigit():
-        raise ParseError(f"an index or axis must be an integer, got {part.text}, at "
+    text = part.text
+    if not text.lstrip("-").isdigit():
+        raise ParseError(f"an index or axis must be an integer, got {text}, at "
                          + caret_context(source, *part.span))
-    value = int(part.text)
-    if abs(value) >= 2 ** 62:   # beyond any array's rank or size (NumPy would call it an overflow)
-        raise ParseError(f"an index or axis this large ({part.text}) is out of range, at "
+    # beyond any array's rank or size (NumPy would call it an overflow); the length is checked first,
+    # as int() refuses more than 4,300 digits
+    if len(text.lstrip("-").lstrip("0")) > 19 or abs(int(text)) >= 2 ** 62:
+        shown = text if len(text) <= 30 else text[:12] + "…" + text[-12:]
+        raise ParseError(f"an index or axis this large ({shown}) is out of range, at "
                          + caret_context(source, *part.span))
-    return value
+    return int(text)
 
 
 def _subscript(part, source: str):

@@ -23,8 +23,19 @@ def human(value, digits: int | None = None, full: bool = False) -> str:
         return " ".join(text.split())   # one line: rows of a matrix too
     if isinstance(value, Fraction):
         return exact_human(value, digits)
-    text = f"{value:.{digits or HUMAN_DIGITS}g}"
+    text = rounded(value, digits or HUMAN_DIGITS)
     return "0" if text == "-0" else text
+
+
+def rounded(value: float, digits: int) -> str:
+    """`value` to `digits` significant digits, rounding toward zero where rounding to nearest would
+    pass float64's largest number (1.7976931348623157e308 to 5 digits is 1.7976e+308, not inf)."""
+    text = f"{value:.{digits}g}"
+    if math.isfinite(value) and math.isinf(float(text)):
+        from decimal import ROUND_DOWN, Context, Decimal
+
+        text = f"{Context(prec=digits, rounding=ROUND_DOWN).plus(Decimal(value)):g}"
+    return text
 
 
 def shape_of(value) -> tuple:
@@ -48,7 +59,7 @@ def machine(value, precision: int | None = None) -> str:
         return exact_human(value, precision) if precision else exact_text(value)
     if not math.isfinite(value):
         return str(value)        # inf, -inf, nan
-    text = f"{value:.{precision}g}" if precision else repr(value)
+    text = rounded(value, precision) if precision else repr(value)
     return text[:-2] if text.endswith(".0") else text
 
 
@@ -63,13 +74,14 @@ def json_number(value, precision: int | None = None):
         converted = [json_number(float(element), precision) for element in value.ravel()]
         return numpy.array(converted, dtype=object).reshape(value.shape).tolist()
     if isinstance(value, Fraction):   # --exact: an integer stays a JSON number, 11/5 is "11/5"
-        if precision:
-            return float(exact_human(value, precision))
+        if precision:   # a number when float64 holds it, else its text (1.6e+403)
+            text = exact_human(value, precision)
+            return float(text) if math.isfinite(float(text)) else text
         return value.numerator if value.denominator == 1 else exact_text(value)
     value = float(value)
     if not math.isfinite(value):
         return str(value)
-    return float(f"{value:.{precision}g}") if precision else value
+    return float(rounded(value, precision)) if precision else value
 
 
 def exact_text(value: Fraction) -> str:

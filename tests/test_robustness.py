@@ -166,3 +166,198 @@ def test_implicit_multiplication_hint_names_the_operand(text, hint):
 # Notes to act on: reading limits
 def test_vars_from_an_endless_file_is_refused():
     refused(cgraph("eval", "x", "--vars", "/dev/zero"), 2, "limit")
+
+
+# A named constant beside a list in a literal: the ragged-literal parse error, not NumPy's
+@pytest.mark.parametrize("text", ["[[1,2], pi]", "[pi, [1,2]]", "[e, [[1e-3, 1]]]"])
+def test_constant_beside_a_list_is_a_ragged_literal(text):
+    refused(cgraph("eval", text), 2, "parse error", "ragged tensor literal")
+
+
+def test_constants_in_a_rectangular_literal_still_fold():
+    result = cgraph("eval", "sum([[1,2],[pi,e]])", "--format", "plain")
+    assert result.code == 0 and result.out.startswith("value 8.859874482048838\n")
+
+
+# Notes to act on: a cases file's `file =` stays in the cases file's folder
+def _case_naming(tmp_path, file):
+    (tmp_path / "secret.txt").write_text("x*2\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "in.cg").write_text("x*2\n")
+    (tmp_path / "sub" / "link.cg").symlink_to(tmp_path / "secret.txt")
+    cases = tmp_path / "sub" / "c.toml"
+    cases.write_text(f'[[case]]\nfile = "{file}"\nvars = {{ x = 1 }}\nvalue = 2\n')
+    return cases
+
+
+@pytest.mark.parametrize("file", ["../secret.txt", "ABSOLUTE", "link.cg"])
+def test_case_file_outside_the_folder_is_refused(tmp_path, file):
+    file = str(tmp_path / "secret.txt") if file == "ABSOLUTE" else file
+    cases = _case_naming(tmp_path, file)
+    refused(cgraph("check", cases), 2, f"{file} is outside the folder", "--allow-outside")
+    assert cgraph("check", cases, "--allow-outside").code == 0
+
+
+def test_case_file_inside_the_folder_is_read(tmp_path):
+    assert cgraph("check", _case_naming(tmp_path, "in.cg")).code == 0
+
+
+# Notes to act on: at most 100 MiB of a program
+def test_endless_program_file_is_refused():
+    refused(cgraph("eval", "-f", "/dev/zero"), 2, "usage error", "100 MiB, the limit for a program")
+
+
+# C9: tolerances in a cases file are finite
+@pytest.mark.parametrize("line", ["rtol = inf", "atol = nan", "rtol = -1"])
+def test_non_finite_tolerance_in_a_cases_file(tmp_path, line):
+    cases = tmp_path / "c.toml"
+    cases.write_text(f'{line}\n[[case]]\nexpr = "x"\nvars = {{ x = 1 }}\nvalue = 1\n')
+    refused(cgraph("check", cases, "--format", "json"), 2, "must be a finite number >= 0")
+
+
+# C9, W5: numeric options are finite (a usage error, exit 2)
+@pytest.mark.parametrize("args", [
+    ("minimize", "x^2", "--x", "1", "--tol", "inf", "--format", "json"),
+    ("gradcheck", "x^2", "--x", "1", "--eps", "inf", "--format", "json"),
+    ("minimize", "x", "--x", "1", "--lr", "nan"),
+    ("minimize", "x", "--x", "1", "--lr", "inf"),
+    ("minimize", "x", "--x", "1", "--beta", "nan"),
+    ("eval", "x", "--x", "1", "--expect", "value=1", "--rtol", "nan"),
+    ("eval", "x", "--x", "1", "--expect", "value=1", "--atol", "inf"),
+    ("gradcheck", "x^2", "--x", "1", "--eps", "nan"),
+    ("gradcheck", "x^2", "--x", "1", "--rtol", "-inf"),
+])
+def test_numeric_options_are_finite(args):
+    result = cgraph(*args)
+    assert result.code == 2 and result.out == "", result
+    assert "is not a finite number" in result.err or "is not in the range" in result.err, result.err
+
+
+# W1: the finiteness check holds once arrays appear in the graph
+@pytest.mark.parametrize("text, node", [("sum([1,2])*1e308*10", "in sum([1,2])*1e308 at"),
+                                        ("sum([1e999, 1])", "in [1e999, 1] at"),
+                                        ("sum([1,2]) + 1e999", "in 1e999 at")])
+def test_non_finite_values_beside_arrays(text, node):
+    refused(cgraph("eval", text, "--format", "plain"), 3, "evaluation error", "not a finite float64", node)
+
+
+# W3: max and min pass a gradient near the top of float64 on unchanged
+@pytest.mark.parametrize("text", ["max(x, 0)*1e308", "min(x, 2)*1e308"])
+def test_selection_gradient_near_the_float_limit(text):
+    result = cgraph("grad", text, "--x", "1")
+    assert result.code == 0 and result.out == "x 1e+308\n", result
+
+
+# C7: exact powers beyond float64's range stay exact
+def test_exact_power_beyond_float_range():
+    result = cgraph("eval", "x^400", "--x", "10", "--exact", "--format", "plain")
+    assert result.code == 0, result
+    assert result.out.splitlines()[0] == "value 1" + "0" * 400
+    assert result.out.splitlines()[1] == "x 4" + "0" * 401
+
+
+def test_exact_power_x585_and_its_hessian():
+    result = cgraph("eval", "x^585", "--x", "10", "--exact", "--format", "plain")
+    assert result.code == 0 and result.out.splitlines()[0] == "value 1" + "0" * 585, result
+    hessian = cgraph("hessian", "x^585", "--x", "10", "--exact", "--format", "json")
+    assert hessian.code == 0, hessian
+    assert hessian.json()["hessian"]["x"]["x"] == 585 * 584 * 10 ** 583
+
+
+def test_exact_power_with_too_many_digits():
+    refused(cgraph("eval", "(x+1/3)^4000", "--x", "3", "--exact"), 3, "evaluation error", "more than 4,000 digits")
+
+
+# C10: rounding to --precision digits never passes float64's largest number
+@pytest.mark.parametrize("output_format", ["json", "plain"])
+def test_precision_at_the_edge_of_the_float_range(output_format):
+    result = cgraph("eval", "1.7976931348623157e308", "--format", output_format, "--precision", "5")
+    assert result.code == 0, result
+    assert "1.7976e+308" in result.out and "inf" not in result.out.lower()
+    negative = cgraph("eval", "0-1.7976931348623157e308", "--format", "plain", "--precision", "1")
+    assert negative.out.startswith("value -1e+308\n"), negative
+
+
+# gradcheck near float64's limits: a clear answer, and a step relative to the variable
+def test_gradcheck_of_outputs_near_the_float_limit():
+    result = cgraph("gradcheck", "x", "--x", "[1e308, 1e308]", "--format", "plain")
+    assert result.code == 0 and "Traceback" not in result.err, result
+    assert [line.split()[-1] for line in result.out.splitlines()] == ["ok", "ok"]
+
+
+@pytest.mark.parametrize("text", ["x", "x^2"])
+def test_gradcheck_step_is_relative_to_the_variable(text):
+    result = cgraph("gradcheck", text, "--x", "1e17", "--format", "plain")
+    assert result.code == 0 and result.out.split()[-1] == "ok", result
+
+
+# W4: JUnit XML stays well-formed whatever a case name holds
+def test_junit_with_control_characters_in_a_case_name(tmp_path):
+    import xml.dom.minidom
+
+    cases = tmp_path / "n.jsonl"
+    cases.write_text('{"name": "a\\u0001b", "expr": "x", "vars": {"x": 1}, "value": 2}\n'
+                     '{"name": "c\\u001bd", "expr": "x\\u0002+", "vars": {"x": 1}, "value": 1}\n')
+    result = cgraph("check", cases, "--format", "junit")
+    assert result.code == 1, result
+    document = xml.dom.minidom.parseString(result.out.encode())
+    names = [case.getAttribute("name") for case in document.getElementsByTagName("testcase")]
+    assert names == ["a\\x01b", "c\\x1bd"]
+
+
+# C12: Ctrl-C at any moment from the entry point's first line on: `cgraph: interrupted`, exit 130
+def _block_sigint():
+    """Hold a Ctrl-C sent while the interpreter itself starts (before cgraph's first line, where
+    Python would print its own traceback) until the entry point unblocks it."""
+    import signal
+
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+
+
+def test_ctrl_c_at_random_moments_never_prints_a_traceback():
+    import random
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(sys.executable).parent / "cgraph"
+    entry_points = [[sys.executable, "-m", "cgraph_cli"]] + ([[str(script)]] if script.exists() else [])
+    for run in range(20):
+        command = entry_points[run % len(entry_points)] + ["eval", "--x", "1", "--format", "plain"]
+        proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, preexec_fn=_block_sigint)
+        time.sleep(random.uniform(0, 0.3))   # standard input stays open: it waits for the program
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+        assert b"Traceback" not in err, (command, err.decode())
+        assert proc.returncode in (130, -2), (command, proc.returncode, err.decode())
+        assert proc.returncode == -2 or err.strip().endswith(b"cgraph: interrupted"), err.decode()
+
+
+# --points DATA --out -: '-' is standard output, as everywhere else
+def test_points_out_dash_is_standard_output(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "p.csv").write_text("x\n1\n2\n")
+    result = cgraph("eval", "x^2", "--points", "p.csv", "--out", "-")
+    assert result.code == 0 and result.out.splitlines()[0] == "x,value,d_x", result
+    assert not (tmp_path / "-").exists()
+
+
+# C11: --each-line plain with a tensor value: plain's per-element words on the line's one row
+def test_each_line_plain_with_a_tensor_value(tmp_path):
+    (tmp_path / "l.txt").write_text("x*2\nsum(x)\n")
+    result = cgraph("eval", "--each-line", "--format", "plain", "-f", tmp_path / "l.txt", "--x", "[1,2]")
+    assert result.code == 0, result
+    assert result.out == "1 value[0] 2 value[1] 4 x[0] 2 x[1] 2\n2 value 3 x[0] 1 x[1] 1\n"
+
+
+def test_endless_program_on_standard_input_is_refused():
+    import subprocess
+    import sys
+
+    with open("/dev/zero", "rb") as zeros:
+        proc = subprocess.run([sys.executable, "-m", "cgraph_cli", "eval", "-"], stdin=zeros,
+                              capture_output=True, timeout=60)
+    assert proc.returncode == 2 and proc.stdout == b""
+    assert b"standard input is larger than 100 MiB, the limit for a program" in proc.stderr

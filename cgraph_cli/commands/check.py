@@ -16,12 +16,14 @@ from cgraph_cli.render.check import RENDERERS
 @click.argument("cases_path", metavar="CASES", type=FILE)
 @click.option("-f", "--file", "program_file", metavar="FILE",
               help="The program for every case that gives no expr or file of its own (a student's answer).")
+@click.option("--allow-outside", is_flag=True,
+              help="Let a case's file = name a file outside the cases file's folder (refused by default).")
 @format_option(RENDERERS, "table", "table for people; json and junit (JUnit XML) for machines and CI.")
 @precision_option("Significant digits in the table (default: the shortest round-trip text).")
 @debug_option
 @exact_options("Compute with exact rationals (see eval --exact); a case with an irrational operation fails.",
                "Exact rationals, computing irrational operations in float64.")
-def command(cases_path, program_file, output_format, precision, exact):
+def command(cases_path, program_file, allow_outside, output_format, precision, exact):
     """Run a file of cases: each a program, its bindings and the numbers it should give.
 
     CASES is TOML (one [[case]] table per case) or JSON Lines (one object per line); '-' reads
@@ -44,8 +46,10 @@ def command(cases_path, program_file, output_format, precision, exact):
     \b
     Tolerance: pass when |got - expected| <= max(rtol * max(|got|, |expected|), atol);
     default rtol 1e-6, atol 1e-9 (set rtol/atol at the top of the file or in a case).
+    A case's file = must lie inside the cases file's folder (after following symbolic links)
+    unless --allow-outside is given.
     """
-    cases = load(cases_path, program_file)
+    cases = load(cases_path, program_file, allow_outside)
     results = [run_case(case, exact) for case in cases]
     emit(RENDERERS[output_format](cases_path, results, precision))
     return ExitStatus.SUCCESS if all(result.passed for result in results) else ExitStatus.CHECK_FAILED

@@ -94,8 +94,8 @@ def points_run(invocation, points: str, out: str | None, precision) -> int:
 
 
 def write_points(out: str | None, data, outputs: list, results: list, precision) -> None:
-    """The CSV to standard output or to --out FILE, a chunk of rows at a time."""
-    if out is None:
+    """The CSV to standard output (no --out, or --out -) or to --out FILE, a chunk of rows at a time."""
+    if out is None or out == "-":
         handle, close = sys.stdout, False
     else:
         try:

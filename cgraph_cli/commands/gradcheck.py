@@ -2,7 +2,8 @@
 
 import click
 
-from cgraph_cli.commands.support import (binding_command, const_option, emit, format_option, input_options,
+from cgraph_cli.commands.support import (FiniteFloat, binding_command, const_option, emit, format_option,
+                                         input_options,
                                          load_graph, note, precision_option)
 from cgraph_cli.engine import evaluate
 from cgraph_cli.errors import BindingError, CheckFailed, ExitStatus
@@ -15,11 +16,11 @@ from cgraph_cli.render.gradcheck import RENDERERS
 @binding_command("gradcheck")
 @input_options
 @const_option
-@click.option("--eps", type=click.FloatRange(min=0, min_open=True), default=DEFAULT_EPS,
+@click.option("--eps", type=FiniteFloat(min=0, min_open=True), default=DEFAULT_EPS,
               show_default=True, help="The probe step of the central difference.")
-@click.option("--atol", type=click.FloatRange(min=0), default=DEFAULT_ATOL, show_default=True,
+@click.option("--atol", type=FiniteFloat(min=0), default=DEFAULT_ATOL, show_default=True,
               help="Absolute tolerance.")
-@click.option("--rtol", type=click.FloatRange(min=0), default=DEFAULT_RTOL, show_default=True,
+@click.option("--rtol", type=FiniteFloat(min=0), default=DEFAULT_RTOL, show_default=True,
               help="Relative tolerance: fail where |a-b| > atol + rtol*max(|a|,|b|).")
 @click.option("--against", metavar="EXPR",
               help="Also compare the value and reverse-mode gradients with another form of the "

@@ -12,7 +12,8 @@ from typing import NamedTuple
 
 import click
 
-from cgraph_cli.commands.support import (binding_command, const_option, emit, format_option, input_options,
+from cgraph_cli.commands.support import (FiniteFloat, binding_command, const_option, emit, format_option,
+                                         input_options,
                                          load_graph, precision_option, resolve_wrt, warn, wrt_option)
 from cgraph_cli.errors import UsageError
 from cgraph_cli.optimize import METHODS, default_wrt, minimize
@@ -43,15 +44,15 @@ def training_options(function):
         return function(*args, training=Training(lr, iterations, method, tol, beta), **kwargs)
 
     for decorator in reversed([
-        click.option("--lr", type=click.FloatRange(0, min_open=True), default=0.1, show_default=True,
+        click.option("--lr", type=FiniteFloat(0, min_open=True), default=0.1, show_default=True,
                      help="Learning rate: the step is lr times the gradient (or Adam's scaled step)."),
         click.option("--iterations", type=click.IntRange(0), default=200, show_default=True, metavar="N",
                      help="At most N updates."),
         click.option("--method", type=click.Choice(list(METHODS)), default="gd", show_default=True,
                      help="gd: plain gradient descent; momentum: heavy ball (--beta); adam: Adam."),
-        click.option("--tol", type=click.FloatRange(0), default=1e-6, show_default=True,
+        click.option("--tol", type=FiniteFloat(0), default=1e-6, show_default=True,
                      help="Stop when the gradient's norm falls under this."),
-        click.option("--beta", type=click.FloatRange(0, 1, max_open=True), default=0.9, show_default=True,
+        click.option("--beta", type=FiniteFloat(0, 1, max_open=True), default=0.9, show_default=True,
                      help="Momentum coefficient (--method momentum)."),
     ]):
         command = decorator(command)

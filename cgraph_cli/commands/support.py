@@ -7,6 +7,7 @@ argument (from `input_options`), calls the layers below and hands the result to 
 """
 
 import functools
+import math
 import re
 import sys
 from typing import NamedTuple
@@ -14,7 +15,8 @@ from typing import NamedTuple
 import click
 
 from cgraph_cli import __version__, ast
-from cgraph_cli.bindings import EXACT_NUMBERS, NAME, collect, parse_value, split_args
+from cgraph_cli.bindings import (EXACT_NUMBERS, NAME, PROGRAM_LIMIT, collect, parse_value, read_data_file,
+                                 read_limited, split_args)
 from cgraph_cli.engine import evaluate
 from cgraph_cli.errors import BindingError, CheckFailed, UsageError
 from cgraph_cli.expect import Tolerance, check_expectations, failure_message, parse_expectation
@@ -152,6 +154,18 @@ def _options(function, decorators: list):
 
 # ----------------------------------------------------------------------------- option bundles
 
+class FiniteFloat(click.FloatRange):
+    """A float option in a range that is also finite: inf and nan are usage errors (exit 2), never
+    a tolerance or step that silently passes, diverges or breaks the JSON output."""
+    name = "float"
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
 def input_options(function):
     """-f/--file, -v/--var, --vars and --debug; the command gets the Invocation as its first argument."""
     @functools.wraps(function)
@@ -253,9 +267,9 @@ def expect_options(function):
         click.option("--expect", multiple=True, metavar="NAME=VALUE",
                      help="Exit 1 unless NAME is VALUE: value= (the output), a variable (its gradient), "
                           "an assigned name (its value), NAME.grad= (its gradient). Repeatable."),
-        click.option("--rtol", type=click.FloatRange(min=0), default=1e-6, show_default=True, metavar="R",
+        click.option("--rtol", type=FiniteFloat(min=0), default=1e-6, show_default=True, metavar="R",
                      help="--expect's relative tolerance (as in `cgraph check`)."),
-        click.option("--atol", type=click.FloatRange(min=0), default=1e-9, show_default=True, metavar="A",
+        click.option("--atol", type=FiniteFloat(min=0), default=1e-9, show_default=True, metavar="A",
                      help="--expect's absolute tolerance."),
     ])
 
@@ -285,17 +299,20 @@ def read_source(positional: list, file: str | None) -> str:
         raise UsageError("give the expression either as EXPR or with -f FILE, not both")
     if file is not None and file != "-":
         try:
-            data = open(file, "rb").read()
+            data = read_data_file(file, PROGRAM_LIMIT, "a program", UsageError)
         except OSError as error:
             raise UsageError(f"cannot read {file}: {error.strerror or error}")
         return _decode(data, file)
     if positional and positional[0] != "-":
+        if len(positional[0]) > PROGRAM_LIMIT:
+            raise UsageError(f"the expression is larger than {PROGRAM_LIMIT >> 20:,} MiB, the limit for a program")
         return positional[0]
     stdin = sys.stdin
     if file is None and not positional and stdin.isatty():
         raise UsageError("no expression given: pass EXPR, -f FILE, or pipe it on standard input\n"
                          "example: cgraph eval \"(x+y)^2\" --x 1 --y 3")
-    return _decode(getattr(stdin, "buffer", stdin).read(), "standard input")
+    data = read_limited(getattr(stdin, "buffer", stdin), "standard input", PROGRAM_LIMIT, "a program", UsageError)
+    return _decode(data, "standard input")
 
 
 def _stray_words_advice(positional: list) -> str:

@@ -94,11 +94,11 @@ def table(B) -> OpTable:
 def _scalar_rows(B) -> tuple:
     def max_vjp(g, out, a, b):
         s = B.sign(a - b)
-        return g * (1 + s) / 2, g * (1 - s) / 2
+        return g / 2 * (1 + s), g / 2 * (1 - s)   # g/2 first: g*(1+s) overflows for g above 9e307
 
     def min_vjp(g, out, a, b):
         s = B.sign(a - b)
-        return g * (1 - s) / 2, g * (1 + s) / 2
+        return g / 2 * (1 - s), g / 2 * (1 + s)
 
     positive = "a positive argument"
     return (

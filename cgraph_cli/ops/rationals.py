@@ -77,7 +77,12 @@ def _power_slope(base, exponent):
 
 
 def _power_exponent_slope(out, base, exponent):
-    return exponent_slope(out, base, exponent, RATIONALS.log, ZERO)
+    """out * log(base), a float (log is irrational): infinite past float64's range, never an
+    OverflowError (x^400 at 10 is exact; its slope in a constant exponent is not wanted)."""
+    try:
+        return exponent_slope(out, base, exponent, RATIONALS.log, ZERO)
+    except OverflowError:
+        return math.inf if (out > 0) == (base > 1) else -math.inf
 
 
 def _sign(value):

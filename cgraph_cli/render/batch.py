@@ -4,7 +4,7 @@ import json
 
 from cgraph_cli.batch import renumber
 from cgraph_cli.errors import CgraphError
-from cgraph_cli.text import json_number, machine
+from cgraph_cli.text import elements, json_number, machine
 
 CHUNK_ROWS = 1 << 16   # rows formatted and written at a time: bounded memory for any file size
 
@@ -27,9 +27,10 @@ def plain_line(line_number: int, result, precision) -> str:
     """`LINE value V NAME G ...` on one line (awk: $1 the line, $3 the value), or `LINE error CODE`."""
     if isinstance(result, CgraphError):
         return f"{line_number} error {int(result.exit_code)}\n"
-    words = [str(line_number), "value", machine(result.value, precision)]
-    for name, g in result.gradients().items():
-        words += [name, machine(g, precision)]
+    words = [str(line_number)]   # a tensor: plain's per-element words (value[0] 2 value[1] 4), one line
+    for name, value in [("value", result.value), *result.gradients().items()]:
+        for label, element in elements(name, value):
+            words += [label, machine(element, precision)]
     return " ".join(words) + "\n"
 
 

@@ -104,14 +104,18 @@ def render_junit(path: str, results: list, digits: int | None = None) -> str:
                      for check in bad]
             lines.append(f"tolerance: rtol {tolerance.rtol:g}, atol {tolerance.atol:g}")
             failure.text = _xml_safe("\n".join(lines))
+    for element in root.iter():   # every attribute and text: case names, paths, messages
+        element.attrib.update({key: _xml_safe(value) for key, value in element.attrib.items()})
+        element.text = None if element.text is None else _xml_safe(element.text)
     ET.indent(root)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
 def _xml_safe(text: str) -> str:
-    """XML 1.0 cannot hold most control characters (a NUL in a student's file): show them escaped."""
-    return "".join(ch if ch in "\t\n\r" or (ch >= " " and ch not in "\ufffe\uffff")
-                   else repr(ch)[1:-1] for ch in text)
+    """XML 1.0 cannot hold most control characters (a NUL in a student's file, \u0001 in a case name),
+    even as &#1;, nor lone surrogates: show them as visible escapes (\x01)."""
+    return "".join(ch if ch in "\t\n\r" or " " <= ch <= "\ud7ff" or "\ue000" <= ch <= "\ufffd"
+                   or ch >= "\U00010000" else repr(ch)[1:-1] for ch in text)
 
 
 RENDERERS = {"table": render_table, "json": render_json, "junit": render_junit}
