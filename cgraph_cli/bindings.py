@@ -1,13 +1,5 @@
-"""Command-line words to (our options, variable bindings, positional words): no click involved.
-
-click would split an unknown `-token` into single-letter options, so `cgraph eval
-"-1/f^2" --f 2` or `--x -inf` go wrong if click sees them. We split first:
-- a word is one of our options only if it is exactly one of our spellings (or `--ours=...`);
-- any other `--NAME` or `--NAME=V` binds a variable and takes the next word as it is,
-  even when it starts with `-`;
-- everything else is positional (so an expression may start with `-`); after `--`, all is.
-Short options are never combined.
-"""
+"""Variable bindings: command-line words and files (-v, --NAME VALUE, --vars, @FILE) to values,
+floats and NumPy arrays, or exact Fractions for --exact (words.py splits the words first)."""
 
 import json
 import math
@@ -28,61 +20,6 @@ RESERVED = {"value"}
 MAX_DIMENSIONS = 32          # NumPy 1.x's limit (2.x allows 64): a deeper literal is refused
 DATA_FILE_LIMIT = 1 << 30    # bytes read at most from a data file (@FILE, --vars, --points, cases)
 PROGRAM_LIMIT = 100 << 20    # bytes read at most of a program (EXPR, -f FILE, standard input)
-
-
-class SplitArgs(NamedTuple):
-    options: list        # our options, each as one `--long=value` word (or a bare flag)
-    bindings: list       # (name, text) from --NAME VALUE, in order; text None for a --NAME with no value
-    positional: list
-
-
-GLUED_VAR = re.compile(r"-v([A-Za-z_][A-Za-z0-9_]*=.*)\Z", re.DOTALL)
-
-
-def split_args(words: list, value_options: dict, flag_options: dict, resilient: bool = False) -> SplitArgs:
-    """Split `words`; the option dicts map each spelling (e.g. "-f", "--file") to its long form.
-
-    A `--NAME` with no word after it gets the text None: the command decides later whether it is a
-    misplaced option of another command or a missing value.
-    `resilient` (shell completion): an option missing its value is passed on for click to see."""
-    options, bindings, positional = [], [], []
-    i = 0
-    while i < len(words):
-        word = words[i]
-        i += 1
-        if word == "--":
-            positional.extend(words[i:])
-            break
-        spelling, has_value, inline = word.partition("=")
-        if word in flag_options:
-            options.append(flag_options[word])
-        elif spelling in value_options and spelling.startswith("--") and has_value:
-            options.append(f"{value_options[spelling]}={inline}")
-        elif "-v" in value_options and GLUED_VAR.match(word):   # -vNAME=VALUE
-            options.append(f"{value_options['-v']}={word[2:]}")
-        elif word in value_options:
-            if i >= len(words):
-                if resilient:
-                    options.append(word)
-                    break
-                raise UsageError(f"option {word} needs a value")
-            options.append(f"{value_options[word]}={words[i]}")
-            i += 1
-        elif word.startswith("--") and len(word) > 2:
-            name = spelling[2:]
-            if not NAME.match(name):
-                raise UsageError(f"no such option: {spelling}\n"
-                                 "variables are bound as --NAME VALUE with NAME a formula's name")
-            if has_value:
-                bindings.append((name, inline))
-            elif i >= len(words):
-                bindings.append((name, None))
-            else:
-                bindings.append((name, words[i]))
-                i += 1
-        else:
-            positional.append(word)
-    return SplitArgs(options, bindings, positional)
 
 
 def parse_number(text: str, source: str) -> float:

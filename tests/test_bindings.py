@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from cgraph_cli.bindings import check_name, collect, parse_number, read_vars_file, split_args
+from cgraph_cli.bindings import check_name, collect, parse_number, read_vars_file
+from cgraph_cli.words import split_args
 from cgraph_cli.errors import BindingError, CgraphError, ExitStatus, UsageError
 
 # the option table BindingCommand builds for `eval`: spelling -> long form

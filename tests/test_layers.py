@@ -4,7 +4,7 @@ same or a lower layer, and no group of modules imports each other in a circle.
 
     0  errors, text, rational                           stdlib only
     1  ast, grammar, ops (and ops/*)                    text -> AST; everything about an op
-    2  graph, engine, bindings                           AST -> tape; forward/backward; words -> values
+    2  graph, engine, bindings, words                   AST -> tape; forward/backward; words -> values
     3  analyses: exact, derivatives, steps, gradcheck, optimize, expect, picture, formula,
        cases, batch
     4  render, render/*                                  pure: result -> str | rich renderable
@@ -22,7 +22,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "cgraph_cli"
 LAYERS = {
     0: {"errors", "text", "rational"},
     1: {"ast", "grammar", "ops"},
-    2: {"graph", "engine", "bindings"},
+    2: {"graph", "engine", "bindings", "words"},
     3: {"exact", "derivatives", "steps", "gradcheck", "optimize", "expect", "picture",
         "formula", "cases", "batch"},
     4: {"render"},

@@ -8,23 +8,21 @@ argument (from `input_options`), calls the layers below and hands the result to 
 
 import functools
 import math
-import re
 import sys
 from typing import NamedTuple
 
 import click
 
 from cgraph_cli import __version__, ast
-from cgraph_cli.bindings import (EXACT_NUMBERS, NAME, PROGRAM_LIMIT, collect, parse_value, read_data_file,
-                                 read_limited, split_args)
+from cgraph_cli.bindings import EXACT_NUMBERS, collect, parse_value
 from cgraph_cli.engine import evaluate
 from cgraph_cli.errors import BindingError, CheckFailed, UsageError
 from cgraph_cli.expect import Tolerance, check_expectations, failure_message, parse_expectation
 from cgraph_cli.grammar import parse
 from cgraph_cli.graph import build, check_data, refuse_data
-from cgraph_cli.text import NotText, cut_middle, decode_utf8, unknown_name
+from cgraph_cli.text import unknown_name
+from cgraph_cli.words import read_source, split_args
 
-NAME_VALUE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=\S+\Z")
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "ignore_unknown_options": True,
            "allow_extra_args": True, "max_content_width": 100}
@@ -288,52 +286,6 @@ def order_option(function):
 
 
 # ----------------------------------------------------------------------------- reading
-
-def read_source(positional: list, file: str | None) -> str:
-    """The program text: EXPR, -f FILE, or standard input (also EXPR '-')."""
-    if len(positional) > 1:
-        words = " ".join(positional)
-        raise UsageError(f"expected one expression, got {len(positional)} words: {cut_middle(words, 200)}\n"
-                         + _stray_words_advice(positional))
-    if file is not None and positional:
-        raise UsageError("give the expression either as EXPR or with -f FILE, not both")
-    if file is not None and file != "-":
-        try:
-            data = read_data_file(file, PROGRAM_LIMIT, "a program", UsageError)
-        except OSError as error:
-            raise UsageError(f"cannot read {file}: {error.strerror or error}")
-        return _decode(data, file)
-    if positional and positional[0] != "-":
-        if len(positional[0]) > PROGRAM_LIMIT:
-            raise UsageError(f"the expression is larger than {PROGRAM_LIMIT >> 20:,} MiB, the limit for a program")
-        return positional[0]
-    stdin = sys.stdin
-    if file is None and not positional and stdin.isatty():
-        raise UsageError("no expression given: pass EXPR, -f FILE, or pipe it on standard input\n"
-                         "example: cgraph eval \"(x+y)^2\" --x 1 --y 3")
-    data = read_limited(getattr(stdin, "buffer", stdin), "standard input", PROGRAM_LIMIT, "a program", UsageError)
-    return _decode(data, "standard input")
-
-
-def _stray_words_advice(positional: list) -> str:
-    """What the extra words most likely meant: bindings without their dashes, or an unquoted formula."""
-    extra = positional[1:]
-    if all(NAME_VALUE.match(word) for word in extra):
-        pairs = [word.partition("=") for word in extra]
-        options = " ".join(f"--{name} {value}" for name, _, value in pairs)
-        words = " ".join(f"-v {word}" for word in extra)
-        return f"did you mean {options} (or {words})?"
-    if len(extra) % 2 == 0 and all(NAME.match(word) for word in extra[::2]):
-        return "did you mean " + " ".join(f"--{name} {value}" for name, value in zip(extra[::2], extra[1::2])) + "?"
-    return f"quote the formula: cgraph eval \"{cut_middle(' '.join(positional), 200)}\""
-
-
-def _decode(data: bytes, where: str) -> str:
-    try:
-        return decode_utf8(data).removeprefix("\ufeff")   # an editor's byte-order mark is not text
-    except NotText as error:
-        raise UsageError(f"{where} is {error.detail}") from None
-
 
 class Loaded(NamedTuple):
     source: str
