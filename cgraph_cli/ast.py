@@ -196,6 +196,11 @@ def postorder(program: Program) -> tuple:
     return tuple(order)
 
 
+def names(program: Program) -> set:
+    """Every name a program reads or assigns."""
+    return {node.name for node in postorder(program) if type(node) is Name or type(node) is Assign}
+
+
 def children(node) -> tuple:
     """The sub-expressions of an expression node, in source order."""
     kind = type(node)

@@ -30,6 +30,7 @@ from typing import NamedTuple
 
 from cgraph_cli import expect
 from cgraph_cli.bindings import DATA_FILE_LIMIT, NAME, PROGRAM_LIMIT, check_name, read_data_file, read_limited, to_tensor
+from cgraph_cli.ast import names
 from cgraph_cli.engine import evaluate
 from cgraph_cli.errors import CgraphError, ExitStatus, UsageError
 from cgraph_cli.expect import Check, Comparison, Tolerance, compare, is_tensor, parse_expected, shape_text
@@ -59,6 +60,7 @@ class Case(NamedTuple):
     tolerance: Tolerance
     written_vars: dict = {}    # the vars as written (defaults merged in), read exactly by --exact
     const: frozenset = frozenset()   # vars that are data (as --const): no gradient
+    own_vars: tuple = ()       # the names bound in the case's own vars (not the file's defaults)
 
 
 class CaseResult(NamedTuple):
@@ -67,6 +69,7 @@ class CaseResult(NamedTuple):
     error: str | None          # the program's parse/binding/evaluation error
     exit_code: int | None      # that error's exit code
     seconds: float
+    notes: tuple = ()          # "y is bound but not used in the formula", for the case's own vars
 
     @property
     def passed(self) -> bool:
@@ -272,7 +275,8 @@ def _case(raw: dict, index: int, line, where: _Where, base: Path, default_progra
                             for part, number in expectations.items()}
     tolerance = _tolerance(raw, default_tolerance, where, index, name, line)
     written = {**(default_written_vars or {}), **raw.get("vars", {})}
-    return Case(label, line, source, source_error, bindings, value, grad, nodes, tolerance, written, const)
+    return Case(label, line, source, source_error, bindings, value, grad, nodes, tolerance, written, const,
+                tuple(raw.get("vars", {})))
 
 
 def _const(value, bindings: dict, where, index, name, line) -> frozenset:
@@ -361,7 +365,10 @@ def run_case(case: Case, exact: str | None = None) -> CaseResult:
     if case.source is None:
         return CaseResult(case, [], case.source_error, ExitStatus.USAGE, time.perf_counter() - started)
     try:
-        graph = build(parse(case.source), case.source, frozenset(case.bindings), case.const)
+        program = parse(case.source)
+        used = names(program)
+        notes = tuple(f"{name} is bound but not used in the formula" for name in case.own_vars if name not in used)
+        graph = build(program, case.source, frozenset(case.bindings), case.const)
         check_data(graph, case.bindings, "const")
         if exact:
             from cgraph_cli import exact as exact_arithmetic
@@ -375,7 +382,7 @@ def run_case(case: Case, exact: str | None = None) -> CaseResult:
     except CgraphError as error:
         return CaseResult(case, [], f"{error.kind}: {error.message}", int(error.exit_code),
                           time.perf_counter() - started)
-    return CaseResult(case, case_checks(case, evaluation), None, None, time.perf_counter() - started)
+    return CaseResult(case, case_checks(case, evaluation), None, None, time.perf_counter() - started, notes)
 
 
 def case_checks(case: Case, evaluation) -> list:

@@ -186,3 +186,11 @@ def test_grad_on_a_terminal_prints_twelve_digits():
 def test_grad_piped_keeps_the_round_trip_digits():
     code, out, _ = run(*APPLE)
     assert code == 0 and "count 110.00000000000001\n" in out
+
+
+def test_check_notes_only_the_case_s_own_unused_vars(tmp_path):
+    (tmp_path / "c.toml").write_text('vars = { z = 5 }\n[[case]]\nname = "a"\nexpr = "x*2"\n'
+                                     'vars = { x = 1, y = 2 }\nvalue = 2\n')
+    code, out, err = run("check", tmp_path / "c.toml")
+    assert code == 0 and "1 passed, 0 failed" in out
+    assert err == "cgraph: note: case a: y is bound but not used in the formula\n"

@@ -7,7 +7,8 @@ its error shown as what was got), 2 the cases file itself is malformed (file, ca
 import click
 
 from cgraph_cli.cases import load, run_case
-from cgraph_cli.commands.support import FILE, debug_option, emit, exact_options, format_option, precision_option
+from cgraph_cli.commands.support import (FILE, debug_option, emit, exact_options, format_option, note,
+                                         precision_option)
 from cgraph_cli.errors import ExitStatus
 from cgraph_cli.render.check import RENDERERS
 
@@ -51,5 +52,8 @@ def command(cases_path, program_file, allow_outside, output_format, precision, e
     """
     cases = load(cases_path, program_file, allow_outside)
     results = [run_case(case, exact) for case in cases]
+    for result in results:
+        for message in result.notes:
+            note(f"case {result.case.name}: {message}")
     emit(RENDERERS[output_format](cases_path, results, precision))
     return ExitStatus.SUCCESS if all(result.passed for result in results) else ExitStatus.CHECK_FAILED

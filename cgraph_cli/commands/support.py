@@ -56,7 +56,7 @@ class Invocation:
         """The rule for `--NAME` words that are not this command's options: one that is another
         command's option and names nothing in the formula is a usage error; one that binds a
         variable the formula does not use draws a note (also for -v NAME=VALUE)."""
-        used = formula_names(program)
+        used = ast.names(program)
         unused = [name for name, _ in self.binding_words if name not in used]
         unused += [word.partition("=")[0].strip() for word in self.var_words
                    if word.partition("=")[0].strip() not in used]
@@ -116,12 +116,6 @@ def debug_option(function):
     value is passed; --version prints the version as at the top level."""
     function = click.version_option(__version__, "--version", prog_name="cgraph")(function)
     return click.option("--debug", is_flag=True, expose_value=False, help=DEBUG_HELP)(function)
-
-
-def formula_names(program) -> set:
-    """Every name a program reads or assigns."""
-    Name, Assign = ast.Name, ast.Assign
-    return {node.name for node in ast.postorder(program) if type(node) is Name or type(node) is Assign}
 
 
 def other_commands_options(current: str) -> dict:
@@ -241,7 +235,7 @@ def complete_names(ctx, param, incomplete: str) -> list:
         program = parse(invocation.words[0])
     except Exception:   # a half-typed formula: nothing to offer
         return []
-    names = sorted(formula_names(program))
+    names = sorted(ast.names(program))
     return [CompletionItem(name) for name in names if name.startswith(incomplete)]
 
 
