@@ -4,7 +4,7 @@ import json
 
 from cgraph_cli.batch import renumber
 from cgraph_cli.errors import CgraphError
-from cgraph_cli.text import json_number, machine
+from cgraph_cli.text import elements, json_number, machine
 
 CHUNK_ROWS = 1 << 16   # rows formatted and written at a time: bounded memory for any file size
 
@@ -24,12 +24,16 @@ def jsonl_line(line_number: int, result, precision) -> str:
 
 
 def plain_line(line_number: int, result, precision) -> str:
-    """`LINE value V NAME G ...` on one line (awk: $1 the line, $3 the value), or `LINE error CODE`."""
+    """`LINE value V NAME G ...` on one line (awk: $1 the line, $3 the value), or `LINE error CODE`;
+    a tensor as plain's per-element words (`value[0] V0 value[1] V1 x[0] G0 ...`), still one line."""
     if isinstance(result, CgraphError):
         return f"{line_number} error {int(result.exit_code)}\n"
-    words = [str(line_number), "value", machine(result.value, precision)]
+    pairs = list(elements("value", result.value))
     for name, g in result.gradients().items():
-        words += [name, machine(g, precision)]
+        pairs += elements(name, g)
+    words = [str(line_number)]
+    for label, value in pairs:
+        words += [label, machine(value, precision)]
     return " ".join(words) + "\n"
 
 
