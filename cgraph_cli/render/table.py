@@ -4,7 +4,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from cgraph_cli.text import human, short_text
+from cgraph_cli.text import human, printable
 from cgraph_cli.render.notes import reduced_notes, seed_note
 
 HEAD_ROWS = 12     # without --all: the first rows (the inputs come first) ...
@@ -41,12 +41,12 @@ def render(evaluation, options):
             continue
         grad = evaluation.grads[node_id]
         cells = {
-            "id": f"#{node_id}", "node": short_text(graph.label(node_id)), "op": graph.ops[node_id],
+            "id": f"#{node_id}", "node": graph.label_excerpt(node_id), "op": graph.ops[node_id],
             "inputs": ", ".join(f"#{i}" for i in graph.inputs[node_id]),
             "shape": str(shapes[node_id] or ""), "value": human(evaluation.values[node_id], *digits),
-            "grad": "—" if grad is None else human(grad, *digits), "note": notes[node_id],
+            "grad": "—" if grad is None else human(grad, *digits), "note": printable(notes[node_id]),
         }
-        table.add_row(*(cells[column] for column in columns))
+        table.add_row(*(Text(cells[column]) for column in columns))
     parts = [table, Text(f"output: #{graph.output}   value {human(evaluation.value, *digits)}", style="bold")]
     if evaluation.seed is not None:
         parts.append(Text(seed_note(evaluation), style="yellow"))

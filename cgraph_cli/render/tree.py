@@ -14,7 +14,7 @@ from rich.tree import Tree
 
 from cgraph_cli.render import table
 from cgraph_cli.render.notes import reduced_notes, seed_note
-from cgraph_cli.text import human, short_text
+from cgraph_cli.text import human, printable
 
 MAX_DEPTH = 8
 TEXT_WIDTH = 30   # a node's source text is cut in the middle beyond this, less when deeper
@@ -83,14 +83,14 @@ def label(evaluation, node_id, digits, users, level) -> Text:
         if len(users[node_id]) > 1:
             text.append(f", used {len(users[node_id])}×", style="dim")
     elif op == "const":
-        text.append(short_text(graph.text(node_id), width), style="bold")
+        text.append(graph.excerpt(node_id, width), style="bold")
         text.append("  const", style="dim")
     else:
-        shown = graph.label(node_id)
-        if name and shown.startswith(name):
+        if name:
             text.append(name, style="bold cyan")
-            shown = " " + short_text(shown[len(name):], width)
-        text.append(short_text(shown, width) if not name else shown)
+            text.append(" " + graph.label_excerpt(node_id, width, without_name=True))
+        else:
+            text.append(graph.label_excerpt(node_id, width))
         text.append(f"  {op}", style="dim")
     value = evaluation.values[node_id]
     shape = getattr(value, "shape", ())
@@ -109,9 +109,9 @@ def label(evaluation, node_id, digits, users, level) -> Text:
             text.append("  grad ", style="dim")
             text.append(human(grad, *digits), style="magenta")
     if node_id in evaluation.kinks:
-        text.append(f"  ⚠ {evaluation.kinks[node_id]}", style="yellow")
+        text.append(f"  ⚠ {printable(evaluation.kinks[node_id])}", style="yellow")
     for note in reduced_notes(evaluation, node_id):
-        text.append(f"  ⚠ {note}", style="yellow")
+        text.append(f"  ⚠ {printable(note)}", style="yellow")
     return text
 
 
@@ -124,14 +124,15 @@ def inputs_table(evaluation, digits):
     grid.add_column("input", style="cyan")
     grid.add_column("value", justify="right", style="green")
     grid.add_column("d(output)/d(input)", justify="right", style="magenta")
-    grid.add_row("value (output)", human(evaluation.value, *digits), "")
+    grid.add_row(Text("value (output)"), Text(human(evaluation.value, *digits)), "")
     for name, g in evaluation.gradients().items():
-        grid.add_row(name, human(evaluation.values[graph.variables[name]], *digits), human(g, *digits))
+        grid.add_row(Text(printable(name)), Text(human(evaluation.values[graph.variables[name]], *digits)),
+                     Text(human(g, *digits)))
     return grid
 
 
 def _name_or_text(graph, node_id) -> str:
-    return graph.names[node_id] or short_text(graph.text(node_id), 32)
+    return graph.names[node_id] or graph.excerpt(node_id, 32)
 
 
 def _depth(graph) -> int:
