@@ -72,9 +72,8 @@ def label(evaluation, node_id, digits, users, level) -> Text:
     graph = evaluation.graph
     width = max(8, TEXT_WIDTH - 3 * level)
     op = graph.ops[node_id]
-    full = digits[1]
-    # a deep tree crops lines rather than wrap them; --full wraps to show every element
-    text = Text(no_wrap=not full, overflow="fold" if full else "ellipsis")
+    # a line too long for the terminal wraps at a space under its guide: a number is never cut
+    text = Text(overflow="fold")
     text.append(f"#{node_id} ", style="dim")
     name = graph.names[node_id]
     if op == "var":
