@@ -12,6 +12,7 @@ from rich import box as boxes
 from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
+from rich.text import Text
 
 FAST_ROWS = 1000     # up to this many rows, rich's own Table draws them
 MIN_TEXT = 8         # a shrunk text column keeps at least this many cells
@@ -71,9 +72,42 @@ def _line(cells: list, left: str, vertical: str, right: str, plain: bool):
 def _fit(text: str, width: int, justify: str) -> str:
     length = len(text) if text.isascii() else cell_len(text)
     if length > width:   # only text columns are shrunk: cut the end
-        while cell_len(text) > width - 1:
+        text = text[:width - 1]
+        while cell_len(text) > width - 1:   # wide characters: at most width steps
             text = text[:-1]
         text += "…"
         length = cell_len(text)
     pad = " " * (width - length)
     return pad + text if justify == "right" else text + pad
+
+
+class FastTree:
+    """A rich Tree of many nodes drawn with rich's guides, one pass over its nodes (no recursion)
+    and no layout: lines longer than the console are left to the terminal, never cropped."""
+
+    def __init__(self, tree):
+        self.tree = tree
+
+    def __rich_console__(self, console, options):
+        from rich.tree import Tree
+
+        guides = Tree.ASCII_GUIDES if options.ascii_only else ("    ", "│   ", "├── ", "└── ")
+        space, bar, branch, last_branch = guides
+        guide_style = Style.parse("dim")
+        newline = Segment.line()
+        stack = [(self.tree, "", "", "")]   # (node, prefix of its first line, of its other lines, of its children)
+        while stack:
+            node, first, rest, child_prefix = stack.pop()
+            label = node.label if isinstance(node.label, Text) else Text(str(node.label))
+            lines = label.split("\n")
+            for k, line in enumerate(lines):
+                prefix = first if k == 0 else rest
+                if prefix:
+                    yield Segment(prefix, guide_style)
+                yield from line.render(console)   # the Text's own segments: no wrapping, no layout
+                yield newline
+            children = node.children
+            for i in range(len(children) - 1, -1, -1):
+                last = i == len(children) - 1
+                stack.append((children[i], child_prefix + (last_branch if last else branch),
+                              child_prefix + (space if last else bar), child_prefix + (space if last else bar)))

@@ -14,6 +14,7 @@ from rich.tree import Tree
 
 from cgraph_cli.render import table
 from cgraph_cli.render.notes import reduced_notes, seed_note
+from cgraph_cli.render.rows import FAST_ROWS, FastTree
 from cgraph_cli.text import human, printable
 
 MAX_DEPTH = 8
@@ -57,7 +58,7 @@ def render(evaluation, options):
             child = tree.add(label(evaluation, input_id, digits, users, level + 1))
             children.append((child, input_id, level + 1))
         stack.extend(reversed(children))
-    parts = [root]
+    parts = [FastTree(root) if printed > FAST_ROWS else root]   # rich's Tree: a millisecond a line
     if evaluation.seed is not None:
         parts.append(Text(seed_note(evaluation), style="yellow"))
     left_out = _reachable(graph) - len(shown)
