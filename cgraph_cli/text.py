@@ -197,7 +197,8 @@ def safe_output(*streams) -> None:
     except LookupError:
         codecs.register_error(ENCODE_ERRORS, _fallback)
     for stream in streams:
-        if getattr(stream, "errors", None) in ("strict", "backslashreplace") and hasattr(stream, "reconfigure"):
+        if getattr(stream, "errors", None) in ("strict", "backslashreplace") and \
+                hasattr(stream, "reconfigure"):
             try:
                 stream.reconfigure(errors=ENCODE_ERRORS)
             except (ValueError, OSError):   # a stream that cannot be reconfigured keeps its handler

@@ -32,7 +32,8 @@ def render_table(path: str, results: list, digits: int | None):
         if result.error is not None:
             table.add_row(label, "evaluates", "—", Text(printable(result.error.split(":")[0]), style="red"),
                           f"note {len(notes) + 1}", failed, end_section=True)
-            notes.append(Text(printable(f"note {len(notes) + 1}, {label}: {result.error}", keep="\n"), style="red"))
+            note = f"note {len(notes) + 1}, {label}: {result.error}"
+            notes.append(Text(printable(note, keep="\n"), style="red"))
             continue
         if not result.checks:
             table.add_row(label, "evaluates", "—", "yes", "", passed, end_section=True)
@@ -42,8 +43,10 @@ def render_table(path: str, results: list, digits: int | None):
             difference = number_text(comparison.difference, 3)
             if comparison.note:
                 difference = f"note {len(notes) + 1}"
-                notes.append(Text(printable(f"note {len(notes) + 1}, {label}, {check.what}: {comparison.note}", keep="\n")))
-            table.add_row(label if i == 0 else "", Text(printable(check.what)), Text(number_text(check.expected, digits)),
+                note = f"note {len(notes) + 1}, {label}, {check.what}: {comparison.note}"
+                notes.append(Text(printable(note, keep="\n")))
+            table.add_row(label if i == 0 else "", Text(printable(check.what)),
+                          Text(number_text(check.expected, digits)),
                           Text(number_text(check.got, digits)), difference, passed if check.passed else failed,
                           end_section=i == len(result.checks) - 1)
     return Group(table, *notes, Text(summary(results), style="bold"))

@@ -95,7 +95,7 @@ class FastTree:
         space, bar, branch, last_branch = guides
         guide_style = Style.parse("dim")
         newline = Segment.line()
-        stack = [(self.tree, "", "", "")]   # (node, prefix of its first line, of its other lines, of its children)
+        stack = [(self.tree, "", "", "")]   # (node, prefixes: its first line, its other lines, its children)
         while stack:
             node, first, rest, child_prefix = stack.pop()
             label = node.label if isinstance(node.label, Text) else Text(str(node.label))
@@ -109,5 +109,5 @@ class FastTree:
             children = node.children
             for i in range(len(children) - 1, -1, -1):
                 last = i == len(children) - 1
-                stack.append((children[i], child_prefix + (last_branch if last else branch),
-                              child_prefix + (space if last else bar), child_prefix + (space if last else bar)))
+                below = child_prefix + (space if last else bar)
+                stack.append((children[i], child_prefix + (last_branch if last else branch), below, below))

@@ -28,8 +28,9 @@ def render(evaluation, options):
     shapes = {i: getattr(evaluation.values[i], "shape", ()) for i in rows if i is not None}
     columns = ["id", "node", "op", "inputs"] + (["shape"] if any(shapes.values()) else []) + \
         ["value", "grad"] + (["note"] if any(notes.values()) else [])
-    cells = (_cells(evaluation, node_id, columns, shapes, notes, digits, omitted) for node_id in rows)
-    parts = [_table(columns, list(cells), len(rows)), Text(f"output: #{graph.output}   value {human(evaluation.value, *digits)}", style="bold")]
+    cells = [_cells(evaluation, node_id, columns, shapes, notes, digits, omitted) for node_id in rows]
+    parts = [_table(columns, cells, len(rows)),
+             Text(f"output: #{graph.output}   value {human(evaluation.value, *digits)}", style="bold")]
     if evaluation.seed is not None:
         parts.append(Text(seed_note(evaluation), style="yellow"))
     return Group(*parts)
