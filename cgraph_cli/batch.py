@@ -157,7 +157,7 @@ def points_graph(source: str, data: PointsData, fixed: dict, path: str, const=fr
     if mixing:
         node_id = mixing[0]
         raise UsageError(f"--points evaluates each row on its own, so only elementwise operations are "
-                         f"allowed; {graph.text(node_id)} ({graph.ops[node_id]}) reduces or mixes rows")
+                         f"allowed; {graph.excerpt(node_id, 60)} ({graph.ops[node_id]}) reduces or mixes rows")
     variables = [name for name in data.names if name not in const] + \
         [name for name in graph.differentiable() if name not in data.columns]
     clash = sorted(({"value"} | {f"d_{name}" for name in variables}) & set(data.names))
@@ -183,7 +183,7 @@ def evaluate_points(graph, data: PointsData, fixed: dict, variables: list, path:
         if error.exit_code != ExitStatus.EVALUATION:
             raise
         raise _failing_row(graph, bindings, data, path, error) from None
-    notes = [f"cgraph: note: {graph.text(node_id)}: {message.replace(' elements:', ' rows:')}"
+    notes = [f"cgraph: note: {graph.excerpt(node_id, 60)}: {message.replace(' elements:', ' rows:')}"
              for node_id, message in sorted(engine.find_kinks(graph, values, ops).items())]
     results = [numpy.broadcast_to(values[graph.output], (count,))]   # before backward releases it
     ones = numpy.broadcast_to(1.0, (count,))   # a seed of ones that takes no memory

@@ -33,6 +33,7 @@ import click  # noqa: E402
 from cgraph_cli import __version__
 from cgraph_cli.commands import COMMANDS
 from cgraph_cli.errors import CgraphError, ExitStatus
+from cgraph_cli.text import safe_output
 
 
 class LazyGroup(click.Group):
@@ -90,6 +91,7 @@ def main(argv=None) -> None:
 
 
 def _run(args: list, debug: bool) -> int:
+    safe_output(sys.stdout, sys.stderr)   # a cp1252 console, a lone surrogate in argv: never a crash
     try:
         result = cli.main(args, prog_name="cgraph", standalone_mode=False)
         return result if isinstance(result, int) else ExitStatus.SUCCESS

@@ -16,6 +16,7 @@ from functools import partial
 from cgraph_cli.errors import BindingError, EvalError, caret_context
 from cgraph_cli.graph import Graph
 from cgraph_cli.ops import OPS, table_for
+from cgraph_cli.text import printable
 
 
 class Evaluation(NamedTuple):
@@ -253,9 +254,9 @@ def gradient_warnings(graph: Graph, values: list, grads: list, ops: dict = OPS) 
     warnings = []
     for node_id, input_id, upstream, local, sent in contributions(graph, values, grads, ops):
         if sent is not None and _finite(upstream) and not _finite(local):
-            at = ", ".join(f"{graph.text(i)} = {_describe(values[i])}" for i in graph.inputs[node_id])
-            warnings.append(f"gradient of {graph.text(node_id)} is {_describe(local)} with "
-                            f"respect to {graph.text(input_id)} (at {at}): its local derivative "
+            at = ", ".join(f"{graph.excerpt(i, 60)} = {_describe(values[i])}" for i in graph.inputs[node_id])
+            warnings.append(f"gradient of {graph.excerpt(node_id, 60)} is {_describe(local)} with "
+                            f"respect to {graph.excerpt(input_id, 60)} (at {at}): its local derivative "
                             "is not finite")
     return warnings
 
@@ -305,7 +306,7 @@ def _evaluation_error(graph: Graph, values: list, node_id: int, error) -> EvalEr
     shown = ", ".join(_describe(v) for v in arguments)
     shapes = [getattr(v, "shape", ()) for v in arguments]
     where = caret_context(graph.source, *graph.spans[node_id])
-    text, node_text = str(error), _short(graph.text(node_id))
+    text, node_text = str(error), printable(_short(graph.text(node_id)), keep="\n")
     if error is None:
         what = f"{op.name}({shown}) is {_describe(values[node_id])}: not a finite float64"
     elif isinstance(error, OverflowError) or "overflow" in text:

@@ -25,6 +25,7 @@ from cgraph_cli.graph import require_scalar
 from cgraph_cli.ops import INFIX, exact_table
 from cgraph_cli.ops.rationals import GradientTooLarge, number_text
 from cgraph_cli.rational import TooLarge
+from cgraph_cli.text import printable
 
 EVALUATION_ERRORS = (ArithmeticError, ValueError)
 ZERO, ONE = Fraction(0), Fraction(1)
@@ -114,11 +115,11 @@ def _check_gradients(graph, values, grads, ops, auto: bool, notes: list) -> None
                 _floating(values[node_id], *(values[i] for i in graph.inputs[node_id])):
             continue
         if math.isfinite(local):
-            what = f"the local derivative of {graph.text(node_id)} with respect to {graph.text(input_id)}"
+            what = f"the local derivative of {graph.excerpt(node_id, 60)} with respect to {graph.excerpt(input_id, 60)}"
             _left_rationals(graph, node_id, what, auto, notes)
         else:
-            notes.append(f"gradient of {graph.text(node_id)} is {local} with respect to "
-                         f"{graph.text(input_id)}: its local derivative is not finite")
+            notes.append(f"gradient of {graph.excerpt(node_id, 60)} is {local} with respect to "
+                         f"{graph.excerpt(input_id, 60)}: its local derivative is not finite")
 
 
 def _shown(value) -> str:
@@ -149,9 +150,11 @@ def _error_text(op: str, arguments: list, error) -> str:
 
 
 def _where(graph, node_id: int, caret: bool = True) -> str:
-    text = graph.text(node_id)
-    text = text if len(text) <= 60 else text[:30] + "…" + text[-30:]
     span = graph.spans[node_id]
+    long = graph.ops[node_id] != "var" and span and span[1] - span[0] > 60   # read the ends only
+    text = graph.source[span[0]:span[0] + 30] + "…" + graph.source[span[1] - 30:span[1]] if long \
+        else graph.text(node_id)
+    text = printable(text, keep="\n")
     if span is None:
         return text
     if not caret:

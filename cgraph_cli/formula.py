@@ -8,6 +8,7 @@ they cannot clash with any name of the input. Printing walks an explicit stack, 
 recursion, so a formula thousands of levels deep prints like a flat one.
 """
 
+import functools
 import re
 from fractions import Fraction
 
@@ -343,8 +344,15 @@ def latex_name(name: str) -> str:
 def temp_prefix(avoid) -> str:
     """`t`, or `t_`, `t__`, ... : a prefix no input name starts with followed by digits only,
     so the temporaries t1, t2, ... cannot clash with the input's names."""
+    return _temp_prefix(avoid if isinstance(avoid, frozenset) else frozenset(avoid))
+
+
+@functools.lru_cache(maxsize=8)
+def _temp_prefix(avoid: frozenset) -> str:
+    """One pass over the names, once per set of names (`diff` prints one formula per variable)."""
+    taken = {match.group(1) for match in map(re.compile(r"(t_*)[0-9]+").fullmatch, avoid) if match}
     prefix = "t"
-    while any(re.fullmatch(re.escape(prefix) + r"[0-9]+", name) for name in avoid):
+    while prefix in taken:
         prefix += "_"
     return prefix
 

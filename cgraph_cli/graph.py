@@ -12,6 +12,7 @@ from typing import NamedTuple, Optional
 from cgraph_cli import ast
 from cgraph_cli.bindings import MAX_DIMENSIONS
 from cgraph_cli.errors import ParseError, UsageError, caret_context
+from cgraph_cli.text import excerpt
 from cgraph_cli.ops import CONSTANTS, FUNCTIONS, KEYWORDS, OPS, SCALAR_OPS, TENSOR_OPS
 
 RESERVED = {"value"}
@@ -85,6 +86,29 @@ class Graph:
         if text.startswith(name) and head[:1] in "=+-*/" and "=" in head[:2]:
             return text   # `c += 1`, `a = x`: the statement itself
         return f"{name} = {text}"
+
+    def excerpt(self, node_id: int, width: int = 48, escape: bool = True) -> str:
+        """`short_text(text(node_id), width)` read in bounded windows (time independent of the
+        node's span), control characters escaped unless not `escape`: how every renderer and
+        message shows a node."""
+        if self.ops[node_id] == "var" or not self.spans[node_id]:
+            return excerpt(self.text(node_id), 0, len(self.text(node_id)), width, escape)
+        start, end = self.spans[node_id]
+        return excerpt(self.source, start, end, width, escape)
+
+    def label_excerpt(self, node_id: int, width: int = 48, escape: bool = True,
+                      without_name: bool = False) -> str:
+        """`short_text(label(node_id), width)` read in bounded windows; `without_name` leaves out
+        the leading assigned name (the tree draws it in its own style)."""
+        name = self.names[node_id]
+        if not name or self.ops[node_id] == "var" or not self.spans[node_id]:
+            return self.excerpt(node_id, width, escape)
+        start, end = self.spans[node_id]
+        head = self.source[start:min(end, start + len(name) + 64)]
+        rest = head[len(name):].lstrip()
+        if head.startswith(name) and rest[:1] in "=+-*/" and "=" in rest[:2]:   # the statement itself
+            return excerpt(self.source, start + len(name) if without_name else start, end, width, escape)
+        return excerpt(self.source, start, end, width, escape, " = " if without_name else f"{name} = ")
 
     def node(self, node_id: int) -> Node:
         return Node(node_id, self.ops[node_id], self.inputs[node_id], self.names[node_id],

@@ -16,7 +16,7 @@ from collections import deque
 from typing import NamedTuple, Optional
 
 from cgraph_cli.ops import OPS
-from cgraph_cli.text import human, short_text
+from cgraph_cli.text import human
 
 PICTURE_DIGITS = 4     # pictures need short numbers: 0.7311, -0.1966
 MAX_NODES = 150        # beyond this a picture is a grey smudge
@@ -79,8 +79,8 @@ def build_picture(graph, evaluation=None, max_nodes: int = MAX_NODES, digits: in
                 source = f"cut{input_id}"
                 if input_id not in stubs:
                     stubs[input_id] = PictureNode(source, "stub",
-                                                  "… " + short_text(graph.label(input_id), 16), None,
-                                                  short_text(graph.label(input_id), 80))
+                                                  "… " + graph.label_excerpt(input_id, 16), None,
+                                                  graph.label_excerpt(input_id, 80))
             value = text(values[input_id]) if values is not None else None
             gradient = None
             if edge_gradients is not None and graph.needs_grad[input_id]:
@@ -102,13 +102,13 @@ def build_picture(graph, evaluation=None, max_nodes: int = MAX_NODES, digits: in
 
 def _node(graph, node_id: int, users: list) -> PictureNode:
     op = graph.ops[node_id]
-    tooltip = short_text(graph.label(node_id), 80)
+    tooltip = graph.label_excerpt(node_id, 80)
     is_output = node_id == graph.output
     if op == "var":
         detail = "" if users[node_id] or is_output else "unused"
         return PictureNode(f"n{node_id}", "input", graph.names[node_id], None, tooltip, is_output, detail)
     if op == "const":
-        return PictureNode(f"n{node_id}", "const", short_text(graph.text(node_id), TEXT_WIDTH), None,
+        return PictureNode(f"n{node_id}", "const", graph.excerpt(node_id, TEXT_WIDTH), None,
                            tooltip, is_output)
     symbol = OPS[op].symbol if op in OPS else op
     return PictureNode(f"n{node_id}", "op", symbol, graph.names[node_id], tooltip, is_output)

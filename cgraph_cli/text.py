@@ -144,3 +144,74 @@ def decode_utf8(data: bytes, codec: str = "utf-8") -> str:
         return data.decode(codec)
     except UnicodeDecodeError as error:
         raise NotText(f"not UTF-8 text (byte {data[error.start]:#04x} at offset {error.start})") from None
+
+
+# ----- text from the input, shown safely and in bounded time -----
+
+EXCERPT_SCAN = 64   # at most this many source characters per shown character are read from each end
+
+
+def printable(text: str, keep: str = "") -> str:
+    """Text with control and other unprintable characters (ESC, BEL, a bidi override, a lone
+    surrogate) shown as Python escapes (`\\x1b`), as the parse errors show them; characters in
+    `keep` (say "\\n") stay as they are. The input can then not drive the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or ch in keep else repr(ch)[1:-1] for ch in text)
+
+
+def excerpt(source: str, start: int, end: int, width: int = 48, escape: bool = True,
+            prefix: str = "") -> str:
+    """`short_text(prefix + source[start:end], width)`, reading only windows at the two ends of the
+    span: a prefix node of a long sum spans most of the source, so slicing it for every node would
+    take time quadratic in the input. Control characters escaped unless not `escape`."""
+    size = 2 * width + 8
+    limit = EXCERPT_SCAN * width
+    while True:
+        if end - start <= 2 * size:
+            text = short_text(prefix + source[start:end], width)
+            return printable(text) if escape else text
+        head = " ".join((prefix + source[start:start + size]).split())
+        tail = " ".join(source[end - size:end].split())
+        if (len(head) > width and len(tail) > width) or size >= limit:
+            break
+        size *= 2
+    half = (width - 1) // 2
+    text = head[:half] + "…" + tail[-(width - 1 - half):]
+    return printable(text) if escape else text
+
+
+# ----- output streams that cannot encode every character -----
+
+ASCII_FALLBACKS = {"…": "...", "—": "-", "–": "-", "×": "x", "↑": "^", "⚠": "!", "≈": "~", "→": "->",
+                   "━": "-", "─": "-", "│": "|", "┃": "|", "·": ".", "≤": "<=", "≥": ">=", "−": "-",
+                   "✓": "ok", "✗": "x", "∂": "d", "∞": "inf"}
+ENCODE_ERRORS = "cgraph-fallback"
+
+
+def _fallback(error):
+    """A codec error handler: a character the stream's encoding lacks becomes its ASCII look-alike
+    (… as ...), else a Python escape (\\u2192, and \\udcc1 for a lone surrogate from a command line)."""
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    chunk = error.object[error.start:error.end]
+    return ("".join(ASCII_FALLBACKS.get(ch) or ch.encode("ascii", "backslashreplace").decode("ascii")
+                    for ch in chunk), error.end)
+
+
+def safe_output(*streams) -> None:
+    """Make text streams write what their encoding lacks (a cp1252 or cp437 console; a lone
+    surrogate, which not even UTF-8 can encode) through `_fallback` instead of raising."""
+    import codecs
+
+    try:
+        codecs.lookup_error(ENCODE_ERRORS)
+    except LookupError:
+        codecs.register_error(ENCODE_ERRORS, _fallback)
+    for stream in streams:
+        if getattr(stream, "errors", None) in ("strict", "backslashreplace") and \
+                hasattr(stream, "reconfigure"):
+            try:
+                stream.reconfigure(errors=ENCODE_ERRORS)
+            except (ValueError, OSError):   # a stream that cannot be reconfigured keeps its handler
+                pass

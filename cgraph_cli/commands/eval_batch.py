@@ -64,17 +64,19 @@ def each_line_run(invocation, output_format: str, precision) -> int:
     render = EACH_LINE_RENDERERS[output_format]
     highest = ExitStatus.SUCCESS
     pending = []
-    for line_number, text in each_expression(source):
-        result = evaluate_line(text, values, invocation.data)
-        if isinstance(result, CgraphError):
-            highest = max(highest, result.exit_code)
-            if output_format == "plain":
-                warn(f"cgraph: line {line_number}: {result.kind}: {renumber(result.message, line_number)}\n")
-        pending.append(render(line_number, result, precision))
-        if len(pending) >= FLUSH_EVERY:
-            write("".join(pending))
-            pending.clear()
-    write("".join(pending))
+    try:
+        for line_number, text in each_expression(source):
+            result = evaluate_line(text, values, invocation.data)
+            if isinstance(result, CgraphError):
+                highest = max(highest, result.exit_code)
+                if output_format == "plain":
+                    warn(f"cgraph: line {line_number}: {result.kind}: {renumber(result.message, line_number)}\n")
+            pending.append(render(line_number, result, precision))
+            if len(pending) >= FLUSH_EVERY:
+                write("".join(pending))
+                pending.clear()
+    finally:   # whatever stops the batch, the lines already done are not lost
+        write("".join(pending))
     return int(highest)
 
 

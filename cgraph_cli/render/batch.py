@@ -24,7 +24,8 @@ def jsonl_line(line_number: int, result, precision) -> str:
 
 
 def plain_line(line_number: int, result, precision) -> str:
-    """`LINE value V NAME G ...` on one line (awk: $1 the line, $3 the value), or `LINE error CODE`."""
+    """`LINE value V NAME G ...` on one line (awk: $1 the line, $3 the value), or `LINE error CODE`;
+    a tensor as plain's per-element words (`value[0] V0 value[1] V1 x[0] G0 ...`), still one line."""
     if isinstance(result, CgraphError):
         return f"{line_number} error {int(result.exit_code)}\n"
     words = [str(line_number)]   # a tensor: plain's per-element words (value[0] 2 value[1] 4), one line

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from cgraph_cli.expect import number_text
 from cgraph_cli.render.numbers import json_value
-from cgraph_cli.text import HUMAN_DIGITS
+from cgraph_cli.text import HUMAN_DIGITS, printable
 
 
 def render_table(path: str, results: list, digits: int | None):
@@ -28,11 +28,12 @@ def render_table(path: str, results: list, digits: int | None):
     passed, failed = Text("pass", style="green"), Text("FAIL", style="bold red")
     notes = []
     for result in results:
-        label = Text(result.case.name)   # a Text, not a str: rich must not read "[...]" in it as markup
+        label = Text(printable(result.case.name))   # a Text, not a str: rich must not read "[...]" in it as markup
         if result.error is not None:
-            table.add_row(label, "evaluates", "—", Text(result.error.split(":")[0], style="red"),
+            table.add_row(label, "evaluates", "—", Text(printable(result.error.split(":")[0]), style="red"),
                           f"note {len(notes) + 1}", failed, end_section=True)
-            notes.append(Text(f"note {len(notes) + 1}, {label}: {result.error}", style="red"))
+            note = f"note {len(notes) + 1}, {label}: {result.error}"
+            notes.append(Text(printable(note, keep="\n"), style="red"))
             continue
         if not result.checks:
             table.add_row(label, "evaluates", "—", "yes", "", passed, end_section=True)
@@ -42,8 +43,10 @@ def render_table(path: str, results: list, digits: int | None):
             difference = number_text(comparison.difference, 3)
             if comparison.note:
                 difference = f"note {len(notes) + 1}"
-                notes.append(Text(f"note {len(notes) + 1}, {label}, {check.what}: {comparison.note}"))
-            table.add_row(label if i == 0 else "", Text(check.what), Text(number_text(check.expected, digits)),
+                note = f"note {len(notes) + 1}, {label}, {check.what}: {comparison.note}"
+                notes.append(Text(printable(note, keep="\n")))
+            table.add_row(label if i == 0 else "", Text(printable(check.what)),
+                          Text(number_text(check.expected, digits)),
                           Text(number_text(check.got, digits)), difference, passed if check.passed else failed,
                           end_section=i == len(result.checks) - 1)
     return Group(table, *notes, Text(summary(results), style="bold"))

@@ -5,7 +5,7 @@ from cgraph_cli.formula import LatexPrinter, Printer, latex_name
 
 def render_program(graph, results: list, order: int, bare: bool, inline: bool, exact: bool) -> str:
     """`d/dx = FORMULA` per name (`d2/dx2 = ...` for order 2); with `bare` the formula alone."""
-    avoid = set(graph.variables) | set(graph.assigned)
+    avoid = frozenset(graph.variables) | frozenset(graph.assigned)   # hashed once: see temp_prefix
     lines = []
     for name, expression in results:
         program = Printer(expression, avoid=avoid, inline=inline, exact=exact).program()
@@ -19,7 +19,7 @@ def render_program(graph, results: list, order: int, bare: bool, inline: bool, e
 
 def render_latex(graph, results: list, order: int, bare: bool, inline: bool, exact: bool) -> str:
     """`\\frac{\\partial f}{\\partial x} = ...`, in an aligned block when there are assignments."""
-    avoid = set(graph.variables) | set(graph.assigned)
+    avoid = frozenset(graph.variables) | frozenset(graph.assigned)   # hashed once: see temp_prefix
     output = graph.names[graph.output]
     top = latex_name(output) if output else "f"
     power = "" if order == 1 else f"^{{{order}}}"

@@ -7,6 +7,7 @@ import json
 from cgraph_cli.expect import number_text
 from cgraph_cli.gradcheck import summary
 from cgraph_cli.render.numbers import json_value
+from cgraph_cli.text import printable
 
 
 def render_table(evaluation, rows: list, other_rows: list, options: dict):
@@ -17,7 +18,7 @@ def render_table(evaluation, rows: list, other_rows: list, options: dict):
     digits = options["precision"] or 10
 
     def table_of(rows, reference_title, title):
-        table = Table(header_style="bold", pad_edge=False, title=Text(title), title_justify="left")
+        table = Table(header_style="bold", pad_edge=False, title=Text(printable(title)), title_justify="left")
         for column, justify in (("variable", "left"), ("reverse mode", "right"),
                                 (reference_title, "right"), ("abs error", "right"),
                                 ("rel error", "right"), ("result", "left"), ("note", "left")):
@@ -28,7 +29,7 @@ def render_table(evaluation, rows: list, other_rows: list, options: dict):
             cells = [number_text(row.analytic, digits), number_text(row.reference, digits),
                      number_text(row.abs_error, 3), number_text(row.rel_error, 3)]
             # Text, not str: rich must not read "[inf, 1]" or a formula's brackets as markup
-            table.add_row(Text(row.variable), *map(Text, cells), result, Text(row.note))
+            table.add_row(Text(row.variable), *map(Text, cells), result, Text(printable(row.note)))
         return table
 
     parts = [table_of(rows, "central difference",

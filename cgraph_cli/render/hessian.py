@@ -4,7 +4,7 @@ import json
 
 from cgraph_cli.render.eval import RENDERERS as EVAL_RENDERERS
 from cgraph_cli.render.json import document as eval_document
-from cgraph_cli.text import cut_middle, human, json_number, machine
+from cgraph_cli.text import cut_middle, human, json_number, machine, printable
 
 
 def document(names: list, rows: list, precision=None) -> dict:
@@ -20,13 +20,14 @@ def plain_lines(names: list, rows: list, precision=None) -> list:
 
 def rich_table(names: list, rows: list, precision=None, title: str | None = "Hessian"):
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=title, title_justify="left", title_style="bold")
     table.add_column("", style="bold cyan")
     for name in names:
-        table.add_column(name, justify="right")
+        table.add_column(Text(printable(name)), justify="right")
     for name, row in zip(names, rows):
-        table.add_row(name, *(human(value, precision) for value in row))
+        table.add_row(Text(printable(name)), *(Text(human(value, precision)) for value in row))
     return table
 
 
@@ -37,7 +38,8 @@ def render_table(graph, bindings, names, rows, precision):
     from rich.text import Text
 
     point = ", ".join(f"{name} = {human(bindings[name], precision)}" for name in sorted(bindings))
-    return Group(Text(f"Hessian of {cut_middle(graph.source.strip(), 60)} at {point}", style="bold"),
+    source = printable(cut_middle(graph.source.strip(), 60), keep="\n")
+    return Group(Text(printable(f"Hessian of {source} at {point}", keep="\n"), style="bold"),
                  rich_table(names, rows, precision, title=None))
 
 

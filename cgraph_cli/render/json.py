@@ -2,7 +2,7 @@
 
 import json
 
-from cgraph_cli.text import json_number, short_text
+from cgraph_cli.text import json_number
 
 TEXT_WIDTH = 80
 
@@ -19,7 +19,7 @@ def document(evaluation, options) -> dict:
             "inputs": list(graph.inputs[node_id]),
             "value": json_number(values[node_id], precision),
             "grad": json_number(grads[node_id], precision),
-            "text": short_text(graph.text(node_id), TEXT_WIDTH),
+            "text": graph.excerpt(node_id, TEXT_WIDTH, escape=False),
             "span": list(graph.spans[node_id]) if graph.spans[node_id] else None,
         }
         shape = getattr(values[node_id], "shape", ())

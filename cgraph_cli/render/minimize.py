@@ -29,8 +29,8 @@ def render_table(result, names, bindings, settings):
     table.add_column("final", justify="right", style="green")
     table.add_column("gradient", justify="right", style="magenta")
     for name in names:
-        table.add_row(name, human(bindings[name], digits), human(result.values[name], digits),
-                      human(result.gradients[name], digits))
+        cells = (bindings[name], result.values[name], result.gradients[name])
+        table.add_row(Text(name), *(Text(human(value, digits)) for value in cells))
     table.add_row(Text("loss", style="bold"), human(first.loss, digits),
                   Text(human(final.loss, digits), style="bold green"), "")
     if not result.converged:   # the warning on stderr says why

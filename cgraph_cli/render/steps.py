@@ -12,11 +12,12 @@ from fractions import Fraction
 from cgraph_cli.ops import OPS
 from cgraph_cli.render.json import document as eval_document
 from cgraph_cli.steps import backward_steps
-from cgraph_cli.text import human, json_number, machine, short_text
+from cgraph_cli.text import human, json_number, machine
 
 HEAD_STEPS = 40   # without --all: the first steps (nearest the output) ...
 TAIL_STEPS = 12   # ... and the last ones (the inputs' final gradients)
 TEXT_WIDTH = 32
+PLAIN_WIDTH = 80   # plain lines cut a node's text as the JSON does
 TABLE_DIGITS = 6   # the table has many number columns: 6 significant digits unless --precision
 
 
@@ -84,15 +85,15 @@ def render_table(evaluation, steps, options):
             shown = number(c.gradient)
             sent.append(f"+= {shown}" if c.count > 1 and c.index > 1 else shown)
             totals.append(f"{number(c.total)} ({c.index}/{c.count})" if c.count > 1 else "")
-        table.add_row(f"{number_}", short_text(graph.label(node), TEXT_WIDTH), op,
-                      number(step.upstream), *(_lines(cells) for cells in (inputs, local, sent, totals)))
+        table.add_row(f"{number_}", Text(graph.label_excerpt(node, TEXT_WIDTH)), Text(op),
+                      Text(number(step.upstream)), *(_lines(cells) for cells in (inputs, local, sent, totals)))
     gradients = "   ".join(f"d{name} = {number(g)}" for name, g in evaluation.gradients().items())
     return Group(table, Text(f"value {number(evaluation.value)}   {gradients}", style="bold"))
 
 
 def _short_name(graph, node_id) -> str:
     """An input as the course writes it: its name when it has one, else its source text."""
-    return graph.names[node_id] or short_text(graph.text(node_id), TEXT_WIDTH)
+    return graph.names[node_id] or graph.excerpt(node_id, TEXT_WIDTH)
 
 
 def _lines(cells):
@@ -120,7 +121,7 @@ def steps_document(evaluation, steps, precision=None) -> list:
             "id": step.node,
             "op": graph.ops[step.node],
             "name": graph.names[step.node],
-            "text": short_text(graph.label(step.node), 80),
+            "text": graph.label_excerpt(step.node, 80, escape=False),
             "upstream": _json(step.upstream, precision),
             "inputs": [{
                 "id": c.input,
@@ -151,10 +152,10 @@ def render_plain(evaluation, steps, options) -> str:
 
     lines = []
     for number_, step in enumerate(steps, 1):
-        fields = [str(number_), " ".join(graph.label(step.node).split()), number(step.upstream)]
+        fields = [str(number_), graph.label_excerpt(step.node, PLAIN_WIDTH), number(step.upstream)]
         for c in step.contributions:
             total = number(c.total) if c.count > 1 else ""
-            fields += [" ".join(graph.label(c.input).split()), number(c.local), number(c.gradient), total]
+            fields += [graph.label_excerpt(c.input, PLAIN_WIDTH), number(c.local), number(c.gradient), total]
         lines.append("\t".join(fields))
     return "".join(line + "\n" for line in lines)   # no variable, no step: nothing
 

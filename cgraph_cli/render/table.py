@@ -4,8 +4,9 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from cgraph_cli.text import human, short_text
+from cgraph_cli.text import human, printable
 from cgraph_cli.render.notes import reduced_notes, seed_note
+from cgraph_cli.render.rows import FAST_ROWS, RowTable
 
 HEAD_ROWS = 12     # without --all: the first rows (the inputs come first) ...
 TAIL_ROWS = 40     # ... and the rows nearest the output
@@ -27,27 +28,45 @@ def render(evaluation, options):
     shapes = {i: getattr(evaluation.values[i], "shape", ()) for i in rows if i is not None}
     columns = ["id", "node", "op", "inputs"] + (["shape"] if any(shapes.values()) else []) + \
         ["value", "grad"] + (["note"] if any(notes.values()) else [])
-    table = Table(show_lines=False, header_style="bold")
-    styles = {"id": "dim", "op": "dim", "inputs": "dim", "shape": "dim", "value": "green",
-              "grad": "magenta", "note": "yellow"}
-    for column in columns:
-        table.add_column(column, style=styles.get(column),
-                         justify="right" if column in ("id", "value", "grad") else "left")
-    for node_id in rows:
-        if node_id is None:
-            filler = [""] * (len(columns) - 2)
-            table.add_row("…", Text(f"{omitted} nodes omitted (--all shows every node)", style="dim"),
-                          *filler)
-            continue
-        grad = evaluation.grads[node_id]
-        cells = {
-            "id": f"#{node_id}", "node": short_text(graph.label(node_id)), "op": graph.ops[node_id],
-            "inputs": ", ".join(f"#{i}" for i in graph.inputs[node_id]),
-            "shape": str(shapes[node_id] or ""), "value": human(evaluation.values[node_id], *digits),
-            "grad": "—" if grad is None else human(grad, *digits), "note": notes[node_id],
-        }
-        table.add_row(*(cells[column] for column in columns))
-    parts = [table, Text(f"output: #{graph.output}   value {human(evaluation.value, *digits)}", style="bold")]
+    cells = [_cells(evaluation, node_id, columns, shapes, notes, digits, omitted) for node_id in rows]
+    parts = [_table(columns, cells, len(rows)),
+             Text(f"output: #{graph.output}   value {human(evaluation.value, *digits)}", style="bold")]
     if evaluation.seed is not None:
         parts.append(Text(seed_note(evaluation), style="yellow"))
     return Group(*parts)
+
+
+STYLES = {"id": "dim", "op": "dim", "inputs": "dim", "shape": "dim", "value": "green",
+          "grad": "magenta", "note": "yellow"}
+
+
+def _cells(evaluation, node_id, columns, shapes, notes, digits, omitted) -> list:
+    """One row's cells as text (node_id None: the row saying how many were omitted)."""
+    if node_id is None:
+        return ["…", f"{omitted} nodes omitted (--all shows every node)"] + [""] * (len(columns) - 2)
+    graph = evaluation.graph
+    grad = evaluation.grads[node_id]
+    cells = {
+        "id": f"#{node_id}", "node": graph.label_excerpt(node_id), "op": graph.ops[node_id],
+        "inputs": ", ".join(f"#{i}" for i in graph.inputs[node_id]),
+        "shape": str(shapes[node_id] or ""), "value": human(evaluation.values[node_id], *digits),
+        "grad": "—" if grad is None else human(grad, *digits), "note": printable(notes[node_id]),
+    }
+    return [cells[column] for column in columns]
+
+
+def _table(columns: list, rows: list, count: int):
+    """rich's Table for a screenful; past FAST_ROWS rows the linear-time RowTable, drawn alike."""
+    justify = {column: "right" if column in ("id", "value", "grad") else "left" for column in columns}
+    if count > FAST_ROWS:
+        return RowTable([(column, STYLES.get(column), justify[column]) for column in columns], rows,
+                        shrink=[columns.index(c) for c in ("note", "node", "inputs") if c in columns])
+    table = Table(show_lines=False, header_style="bold")
+    for column in columns:
+        table.add_column(column, style=STYLES.get(column), justify=justify[column])
+    for row in rows:
+        if row[0] == "…":
+            table.add_row("…", Text(row[1], style="dim"), *row[2:])
+        else:
+            table.add_row(*map(Text, row))
+    return table

@@ -14,7 +14,8 @@ from rich.tree import Tree
 
 from cgraph_cli.render import table
 from cgraph_cli.render.notes import reduced_notes, seed_note
-from cgraph_cli.text import human, short_text
+from cgraph_cli.render.rows import FAST_ROWS, FastTree
+from cgraph_cli.text import human, printable
 
 MAX_DEPTH = 8
 TEXT_WIDTH = 30   # a node's source text is cut in the middle beyond this, less when deeper
@@ -57,7 +58,7 @@ def render(evaluation, options):
             child = tree.add(label(evaluation, input_id, digits, users, level + 1))
             children.append((child, input_id, level + 1))
         stack.extend(reversed(children))
-    parts = [root]
+    parts = [FastTree(root) if printed > FAST_ROWS else root]   # rich's Tree: a millisecond a line
     if evaluation.seed is not None:
         parts.append(Text(seed_note(evaluation), style="yellow"))
     left_out = _reachable(graph) - len(shown)
@@ -72,9 +73,8 @@ def label(evaluation, node_id, digits, users, level) -> Text:
     graph = evaluation.graph
     width = max(8, TEXT_WIDTH - 3 * level)
     op = graph.ops[node_id]
-    full = digits[1]
-    # a deep tree crops lines rather than wrap them; --full wraps to show every element
-    text = Text(no_wrap=not full, overflow="fold" if full else "ellipsis")
+    # a line too long for the terminal wraps at a space under its guide: a number is never cut
+    text = Text(overflow="fold")
     text.append(f"#{node_id} ", style="dim")
     name = graph.names[node_id]
     if op == "var":
@@ -83,14 +83,14 @@ def label(evaluation, node_id, digits, users, level) -> Text:
         if len(users[node_id]) > 1:
             text.append(f", used {len(users[node_id])}×", style="dim")
     elif op == "const":
-        text.append(short_text(graph.text(node_id), width), style="bold")
+        text.append(graph.excerpt(node_id, width), style="bold")
         text.append("  const", style="dim")
     else:
-        shown = graph.label(node_id)
-        if name and shown.startswith(name):
+        if name:
             text.append(name, style="bold cyan")
-            shown = " " + short_text(shown[len(name):], width)
-        text.append(short_text(shown, width) if not name else shown)
+            text.append(" " + graph.label_excerpt(node_id, width, without_name=True))
+        else:
+            text.append(graph.label_excerpt(node_id, width))
         text.append(f"  {op}", style="dim")
     value = evaluation.values[node_id]
     shape = getattr(value, "shape", ())
@@ -109,9 +109,9 @@ def label(evaluation, node_id, digits, users, level) -> Text:
             text.append("  grad ", style="dim")
             text.append(human(grad, *digits), style="magenta")
     if node_id in evaluation.kinks:
-        text.append(f"  ⚠ {evaluation.kinks[node_id]}", style="yellow")
+        text.append(f"  ⚠ {printable(evaluation.kinks[node_id])}", style="yellow")
     for note in reduced_notes(evaluation, node_id):
-        text.append(f"  ⚠ {note}", style="yellow")
+        text.append(f"  ⚠ {printable(note)}", style="yellow")
     return text
 
 
@@ -124,16 +124,17 @@ def inputs_table(evaluation, digits):
     grid.add_column("input", style="cyan")
     grid.add_column("value", justify="right", style="green")
     grid.add_column("d(output)/d(input)", justify="right", style="magenta")
-    grid.add_row("value (output)", human(evaluation.value, *digits), "")
+    grid.add_row(Text("value (output)"), Text(human(evaluation.value, *digits)), "")
     gradients = evaluation.gradients()   # data (--const) has none: shown as —
     for name, node_id in sorted(graph.variables.items()):
         g = gradients.get(name)
-        grid.add_row(name, human(evaluation.values[node_id], *digits), "—" if g is None else human(g, *digits))
+        grid.add_row(Text(printable(name)), Text(human(evaluation.values[node_id], *digits)),
+                     Text("—" if g is None else human(g, *digits)))
     return grid
 
 
 def _name_or_text(graph, node_id) -> str:
-    return graph.names[node_id] or short_text(graph.text(node_id), 32)
+    return graph.names[node_id] or graph.excerpt(node_id, 32)
 
 
 def _depth(graph) -> int:
