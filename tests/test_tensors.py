@@ -680,3 +680,24 @@ def test_gradients_agree_with_central_differences(source, variables, n, m, k, ra
         numeric = central_differences(graph, bindings, name, 1.0 if seed is None else seed)
         np.testing.assert_allclose(gradients[name], numeric, rtol=1e-5, atol=1e-6,
                                    err_msg=f"d/d{name} of {source} at {bindings}")
+
+
+# ----- softmax_cross_entropy with targets that are not one-hot (issue 12's fix)
+
+def test_softmax_cross_entropy_with_targets_not_summing_to_one():
+    """PyTorch's numbers for a = [1, 2, 3], t = [1, 1, 0]: d/da = (softmax(a)·Σt - t)/N."""
+    evaluation = run("softmax_cross_entropy(a, t)", {"a": [1.0, 2, 3], "t": [1.0, 1, 0]})
+    assert evaluation.value == pytest.approx(3.815211928888761, rel=1e-12)
+    np.testing.assert_allclose(evaluation.gradients()["a"], [-0.81994, -0.51054, 1.33048], atol=1e-5)
+
+
+def test_softmax_cross_entropy_batch_equals_the_unfused_formula_written_here():
+    rng = np.random.default_rng(7)
+    a, t = rng.normal(size=(4, 3)), rng.uniform(0, 1, size=(4, 3))
+    y = np.exp(a - a.max(axis=1, keepdims=True))
+    y /= y.sum(axis=1, keepdims=True)
+    expected_value = -np.sum(t * np.log(y)) / 4
+    expected_grad = (y * t.sum(axis=1, keepdims=True) - t) / 4
+    evaluation = run("softmax_cross_entropy(a, t)", {"a": a, "t": t})
+    assert evaluation.value == pytest.approx(expected_value, rel=1e-12)
+    np.testing.assert_allclose(evaluation.gradients()["a"], expected_grad, rtol=1e-9, atol=1e-12)

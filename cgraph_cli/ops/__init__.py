@@ -171,9 +171,11 @@ def _tensor_rows(B) -> tuple:
         _tensor("cross_entropy", 2, B.cross_entropy,
                 lambda g, out, y, t: (-g * B.quotient(t, y) / B.batch(y), -g * B.log(y) / B.batch(y)),
                 domain="y > 0 wherever t is not 0"),
-        # the fused, numerically stable Softmax-with-Loss: d/da = (softmax(a) - t) / N
+        # the fused, numerically stable Softmax-with-Loss: d/da = (softmax(a)·Σt - t) / N, which is the
+        # course's (softmax(a) - t) / N when each row of t sums to 1 (one-hot labels)
         _tensor("softmax_cross_entropy", 2, B.softmax_cross_entropy,
-                lambda g, out, a, t: (g * (B.softmax(a) - t) / B.batch(a), -g * B.log_softmax(a) / B.batch(a))),
+                lambda g, out, a, t: (g * (B.softmax(a) * B.sum(t, -1, keepdims=True) - t) / B.batch(a),
+                                      -g * B.log_softmax(a) / B.batch(a))),
     )
 
 
