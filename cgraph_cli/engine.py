@@ -301,6 +301,8 @@ def _spelling(name: str) -> str:
 
 
 def _evaluation_error(graph: Graph, values: list, node_id: int, error) -> EvalError:
+    if graph.spans[node_id] is None:   # a variable (bound values are finite; a probe of one may not be)
+        return EvalError(f"{printable(graph.names[node_id])} is {_describe(values[node_id])}: not a finite float64")
     op = OPS[graph.ops[node_id]]
     arguments = [values[i] for i in graph.inputs[node_id]]
     shown = ", ".join(_describe(v) for v in arguments)

@@ -361,3 +361,10 @@ def test_endless_program_on_standard_input_is_refused():
                               capture_output=True, timeout=60)
     assert proc.returncode == 2 and proc.stdout == b""
     assert b"standard input is larger than 100 MiB, the limit for a program" in proc.stderr
+
+
+def test_gradcheck_probe_past_the_float_range_of_an_unused_variable():
+    """Found by bench/fuzz.py: the probe a*(1+eps) of a = 1.797e308 is inf, at a variable's node."""
+    result = cgraph("gradcheck", "softmax(x)", "--x", "7.3", "--a", "1.7976931348623157e308")
+    assert result.code in (0, 1) and "internal error" not in result.err
+    assert "a" in result.out
