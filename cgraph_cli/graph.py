@@ -350,6 +350,10 @@ def refuse_data(graph: Graph, names) -> None:
     for name in names:
         if name in graph.data:
             raise UsageError(f"{name} is data (--const {name}): it has no gradient to ask for")
+        node_id = graph.assigned.get(name)
+        if graph.data and node_id is not None and not graph.needs_grad[node_id]:
+            data = ", ".join(f"--const {d}" for d in sorted(graph.data))
+            raise UsageError(f"{name} depends only on data ({data}) and literals: it has no gradient to ask for")
 
 
 def require_scalar(graph, bindings=None, what: str = "diff") -> None:

@@ -87,7 +87,8 @@ def default_wrt(graph, bindings: dict) -> list:
         tensors = ", ".join(sorted(name for name, v in bindings.items() if is_tensor(v)))
         raise UsageError(f"tensors are bound ({tensors}): say which variables to train with --wrt NAME "
                          "(repeatable), so that data is not trained")
-    names = [name for name in graph.differentiable() if name in bindings]
+    used = set().union(*graph.inputs) if graph.inputs else set()   # an unused binding is not a parameter
+    names = [name for name in graph.differentiable() if name in bindings and graph.variables[name] in used]
     if len(names) > 1:
         listed = ", ".join(names)
         raise UsageError(f"several variables are bound ({listed}): say which to train with --wrt NAME "

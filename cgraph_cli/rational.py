@@ -1,6 +1,6 @@
 """Exact rational numbers: decimal literals read exactly, rational powers and roots, a size limit.
 
-Shared by the symbolic algebra (symbolic.py folds constants exactly) and exact evaluation
+Shared by the symbolic algebra (ops/algebra.py folds constants exactly) and exact evaluation
 (exact.py). Every function here either returns an exact Fraction, says the result is not
 rational (None), or raises; none of them computes a number larger than MAX_DIGITS digits,
 so `9^9^9^9` fails at once instead of computing hundreds of millions of digits.

@@ -30,12 +30,15 @@ class SplitArgs(NamedTuple):
 GLUED_VAR = re.compile(r"-v([A-Za-z_][A-Za-z0-9_]*=.*)\Z", re.DOTALL)
 
 
-def split_args(words: list, value_options: dict, flag_options: dict, resilient: bool = False) -> SplitArgs:
+def split_args(words: list, value_options: dict, flag_options: dict, resilient: bool = False,
+               misplaced=None) -> SplitArgs:
     """Split `words`; the option dicts map each spelling (e.g. "-f", "--file") to its long form.
 
     A `--NAME` with no word after it gets the text None: the command decides later whether it is a
     misplaced option of another command or a missing value.
-    `resilient` (shell completion): an option missing its value is passed on for click to see."""
+    `resilient` (shell completion): an option missing its value is passed on for click to see.
+    `misplaced(spelling)`: the message for another command's option that cannot be a variable's name
+    (`--max-nodes`), or None."""
     options, bindings, positional = [], [], []
     i = 0
     while i < len(words):
@@ -62,6 +65,9 @@ def split_args(words: list, value_options: dict, flag_options: dict, resilient: 
         elif word.startswith("--") and len(word) > 2:
             name = spelling[2:]
             if not NAME.match(name):
+                message = misplaced(spelling) if misplaced else None
+                if message:
+                    raise UsageError(message)
                 raise UsageError(f"no such option: {spelling}\n"
                                  "variables are bound as --NAME VALUE with NAME a formula's name")
             if has_value:

@@ -194,3 +194,40 @@ def test_check_notes_only_the_case_s_own_unused_vars(tmp_path):
     code, out, err = run("check", tmp_path / "c.toml")
     assert code == 0 and "1 passed, 0 failed" in out
     assert err == "cgraph: note: case a: y is bound but not used in the formula\n"
+
+
+@pytest.mark.parametrize("option, owner", [("--max-nodes", "graph"), ("--each-line", "eval"),
+                                           ("--allow-outside", "check")])
+def test_misplaced_option_that_cannot_be_a_name(option, owner):
+    refused(["grad", "x", "--x", 1, option, 1], f"{option} is not an option of 'cgraph grad' (it is one of {owner}",
+            "cannot be a variable's name")
+
+
+def test_misplaced_option_with_points(tmp_path):
+    (tmp_path / "p.csv").write_text("x\n1\n2\n")
+    refused(["eval", "x*y", "--points", tmp_path / "p.csv", "--y", 2, "--lr", 3], "--lr is not an option")
+
+
+def test_no_note_beside_an_error():
+    for args in (["eval", "1/x", "--x", 0, "--y", 2], ["eval", "w_1*x", "--w1", 2, "--x", 1],
+                 ["eval", "x*z", "--x", 0, "--y", 2]):
+        code, out, err = run(*args)
+        assert code in (2, 3) and "note" not in err and err.count("cgraph: ") == 1, err
+
+
+def test_an_assigned_name_of_data_only_has_no_gradient_to_ask_for():
+    refused(["grad", "a=x*2; a*y", "--x", 1, "--y", 3, "--const", "x", "--wrt", "a"],
+            "a depends only on data (--const x) and literals")
+    code, out, _ = run("grad", "a=x*2; a*y", "--x", 1, "--y", 3, "--wrt", "a")
+    assert code == 0 and out == "3\n"
+
+
+def test_minimize_does_not_count_unused_bindings():
+    code, out, err = run("minimize", "x^2", "--x", 1, "--y", 2, "--format", "json")
+    assert code == 0 and list(json.loads(out)["variables"]) == ["x"]
+    assert "y is bound but not used" in err
+
+
+def test_minimize_with_only_data():
+    refused(["minimize", "x*y", "--x", 1, "--y", 2, "--const", "x", "--const", "y"],
+            "every bound variable is data")

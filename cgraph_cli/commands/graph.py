@@ -8,7 +8,7 @@ import click
 
 from cgraph_cli.commands.support import (FILE, binding_command, const_option, format_option, input_options,
                                          load_graph,
-                                         note, precision_option, warn)
+                                         note, precision_option, show_notes, warn)
 from cgraph_cli.engine import evaluate
 from cgraph_cli.errors import UsageError
 from cgraph_cli.picture import build_picture
@@ -79,6 +79,7 @@ def _choose_format(output_format, output):
 
 
 def _write(data, output) -> None:
+    show_notes()
     if output is None or output == "-":
         if isinstance(data, bytes):
             sys.stdout.flush()

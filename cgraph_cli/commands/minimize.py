@@ -86,6 +86,9 @@ def command(invocation, wrt, training, output_format, plot_file, no_plot, precis
         check_plot_file(plot_file)
     _, bindings, graph = load_graph(invocation)
     names = resolve_wrt(graph, wrt, assigned=False) if wrt else default_wrt(graph, bindings)
+    if not names and graph.data:
+        raise UsageError("nothing to train: every bound variable is data (--const); train one of them "
+                         "by dropping its --const")
     if not names:
         raise UsageError("nothing to train: bind a starting value for each variable, e.g. "
                          "cgraph minimize \"(x-3)^2\" --x 0")

@@ -14,7 +14,7 @@ from typing import NamedTuple
 import click
 
 from cgraph_cli import __version__, ast
-from cgraph_cli.bindings import EXACT_NUMBERS, collect, parse_value
+from cgraph_cli.bindings import EXACT_NUMBERS, NAME, collect, parse_value
 from cgraph_cli.engine import evaluate
 from cgraph_cli.errors import BindingError, CheckFailed, UsageError
 from cgraph_cli.expect import Tolerance, check_expectations, failure_message, parse_expectation
@@ -44,6 +44,7 @@ class Invocation:
         self.var_words = ()                  # -v NAME=VALUE words
         self.vars_file = None                # --vars FILE.json
         self.notes = []                      # "y is bound but not used in the formula", for JSON too
+        self.notes_shown = False
         self.data = frozenset()              # --const NAME: bound variables that are data
 
     def source(self) -> str:
@@ -62,12 +63,10 @@ class Invocation:
                    if word.partition("=")[0].strip() not in used]
         if not unused:
             return
-        others = other_commands_options(self.command)
         for name, _ in self.binding_words:
-            if name not in used and f"--{name}" in others:
-                owners = ", ".join(others[f"--{name}"])
-                raise UsageError(f"--{name} is not an option of 'cgraph {self.command}' (it is one of "
-                                 f"{owners}); to bind a variable named {name}, write -v {name}=VALUE")
+            message = misplaced_message(f"--{name}", self.command) if name not in used else None
+            if message:
+                raise UsageError(message)
         self.notes = [f"{name} is bound but not used in the formula" for name in dict.fromkeys(unused)]
 
     def exact_bindings(self, checked: dict) -> dict:
@@ -77,7 +76,7 @@ class Invocation:
 
 
 class BindingCommand(click.Command):
-    """A command taking --NAME VALUE bindings: the words are split (bindings.py) before click parses,
+    """A command taking --NAME VALUE bindings: the words are split (words.py) before click parses,
     and what click does not see becomes the context's Invocation."""
 
     def parse_args(self, ctx, args):
@@ -90,7 +89,8 @@ class BindingCommand(click.Command):
             target = flag_options if param.is_flag else value_options
             for spelling in spellings:
                 target[spelling] = spelling if param.is_flag else long_form
-        split = split_args(args, value_options, flag_options, resilient=ctx.resilient_parsing)
+        split = split_args(args, value_options, flag_options, resilient=ctx.resilient_parsing,
+                           misplaced=lambda spelling: misplaced_message(spelling, self.name))
         ctx.obj = Invocation(split.positional, split.bindings, self.name)
         return super().parse_args(ctx, split.options)
 
@@ -118,6 +118,19 @@ def debug_option(function):
     return click.option("--debug", is_flag=True, expose_value=False, help=DEBUG_HELP)(function)
 
 
+def misplaced_message(spelling: str, command: str) -> str | None:
+    """The usage error for another command's option given to `command`, or None if it is no option."""
+    owners = other_commands_options(command).get(spelling)
+    if not owners:
+        return None
+    name = spelling[2:]
+    advice = (f"to bind a variable named {name}, write -v {name}=VALUE" if NAME.match(name)
+              else f"{name} cannot be a variable's name")
+    return (f"{spelling} is not an option of 'cgraph {command}' (it is one of {', '.join(owners)}); "
+            + advice)
+
+
+@functools.cache
 def other_commands_options(current: str) -> dict:
     """`--spelling` -> the other commands that declare it (eval first, then by name), read from the
     commands' own declarations (imported only on this path)."""
@@ -295,8 +308,6 @@ def load_graph(invocation: Invocation) -> Loaded:
     bindings = invocation.bindings()
     graph = build(program, source, frozenset(bindings), invocation.data)
     check_data(graph, bindings)
-    for message in invocation.notes:   # once the formula and its bindings are known to be good
-        note(message)
     return Loaded(source, bindings, graph)
 
 
@@ -341,8 +352,19 @@ def note(message: str) -> None:
     click.echo(f"cgraph: note: {message}", err=True)
 
 
+def show_notes() -> None:
+    """The run's notes (unused bindings), once, when its output is ready: never beside an error."""
+    ctx = click.get_current_context(silent=True)
+    invocation = ctx.find_object(Invocation) if ctx is not None else None
+    if invocation is not None and not invocation.notes_shown:
+        invocation.notes_shown = True
+        for message in invocation.notes:
+            note(message)
+
+
 def emit(output) -> None:
-    """Write a renderer's result: text as is, a rich renderable through a Console."""
+    """Write a renderer's result (after the run's notes): text as is, a rich renderable through a Console."""
+    show_notes()
     if isinstance(output, str):
         click.echo(output, nl=False)
         return

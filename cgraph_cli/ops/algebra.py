@@ -1,4 +1,4 @@
-"""The symbolic backend of the op table: an `Algebra` of expressions (symbolic.py runs it).
+"""The symbolic backend of the op table: an `Algebra` of expressions (derivatives.py runs it).
 
 An `Algebra` is a backend for the op table (`ops.table(Algebra())`): its values are `Expr`
 nodes of an expression DAG, and its functions (exp, sign, power_slope, ...) build nodes. The
