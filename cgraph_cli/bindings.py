@@ -265,7 +265,7 @@ def collect(bindings: list, var_words: list, vars_file: str | None, number: "Num
     pairs = list(bindings)
     for word in var_words:
         name, equals, text = word.partition("=")
-        if not equals:
+        if not equals or not name.strip():
             raise UsageError(f"-v/--var takes NAME=VALUE, got {word!r}")
         pairs.append((name.strip(), text))
     for name, text in pairs:

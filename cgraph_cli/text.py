@@ -38,10 +38,6 @@ def rounded(value: float, digits: int) -> str:
     return text
 
 
-def shape_of(value) -> tuple:
-    return tuple(getattr(value, "shape", ()))
-
-
 def elements(name: str, value):
     """(`name[i,j]`, element) for every element of a tensor, indices from 0; (name, value) for a scalar."""
     if not getattr(value, "ndim", 0):
