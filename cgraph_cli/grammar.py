@@ -194,7 +194,7 @@ class Parser:
         states, rules, passes, chain = self.states, self.rules, self.passes, self._pass_chain
         self.builder.__init__()   # forget nodes of an earlier parse that failed
         stack = [(-1, None, 0, 0), (self.start, None, 0, 0)]   # -1: a sentinel below the start
-        previous = previous_value = None
+        previous = None
         for kind, value, start, end in self.tokens(text):
             top = stack[-1]
             key = (stack[-2][0], top[0], kind)
@@ -203,7 +203,7 @@ class Parser:
                 stack[-1] = (state, top[1], top[2], top[3])
             while True:
                 if action is None:
-                    raise self._error(text, kind, value, start, end, state, previous, previous_value)
+                    raise self._error(text, kind, value, start, end, state, previous)
                 if action >= 0:
                     stack.append((action, value, start, end))
                     break
@@ -222,8 +222,16 @@ class Parser:
                 key = (below, states[below][origin], kind)
                 state, action = passes.get(key) or chain(key)
                 stack.append((state, result, span[0], span[1]))
-            previous, previous_value = kind, value
+            previous = kind
         raise AssertionError("the parser ended without accepting")  # the tables make this unreachable
+
+    def _token_before(self, text: str, position: int) -> str:
+        """The text of the last token before `position` (the error path only: one linear pass)."""
+        last = ""
+        for kind, value, _, _ in self.tokens(text[:position]):
+            if kind != END:
+                last = value
+        return last
 
     def _pass_chain(self, key):
         """Follow single-child pass-through reductions: (new top state, next action), memoised."""
@@ -239,7 +247,7 @@ class Parser:
         self.passes[key] = top, action
         return top, action
 
-    def _error(self, text, kind, value, start, end, state, previous, previous_value) -> ParseError:
+    def _error(self, text, kind, value, start, end, state, previous) -> ParseError:
         expected = sorted(symbol for symbol in self.states[state] if symbol.isupper() or symbol == END)
         if kind == "_ERROR":
             shown = repr(value) if not value.isprintable() else f"'{value}'"
@@ -251,6 +259,7 @@ class Parser:
         else:
             headline = f"unexpected {_describe(kind, value, article=False)}"
         message = f"{headline} at {caret_context(text, start, end)}"
+        previous_value = self._token_before(text, start) if previous in ("NAME", "NUMBER") else None
         hint = _hint(text, kind, value, end, previous, previous_value)
         if hint:
             message += "\n" + hint
