@@ -3,27 +3,15 @@ failure into one line on stderr and the exit code from errors.ExitStatus (a trac
 """
 
 import os
-import signal
 import sys
 
-
-def _interrupted_at_start(signum, frame):
-    """Ctrl-C while cgraph is still loading: the message and exit 130, never a traceback."""
-    os.write(2, b"cgraph: interrupted\n")
-    os._exit(130)
-
-
-def _install_start_handler() -> None:
-    signal.signal(signal.SIGINT, _interrupted_at_start)
-    if hasattr(signal, "pthread_sigmask"):   # a Ctrl-C held back (blocked) until now arrives here
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-
+from cgraph_cli import interrupt
 
 # The first thing the console script does (it imports this module), before click and the rest are
 # imported; main() turns Ctrl-C back into KeyboardInterrupt for the run, where _run reports it.
 # Imported by other programs (tests, the Python API), the interpreter's handlers are left alone.
 if os.path.basename(getattr(sys.modules.get("__main__"), "__file__", "") or "").startswith("cgraph"):
-    _install_start_handler()
+    interrupt.install()
 
 import gc  # noqa: E402
 import importlib  # noqa: E402
@@ -69,15 +57,15 @@ def main(argv=None) -> None:
     before_separator = args[:args.index("--")] if "--" in args else args
     debug = "--debug" in before_separator or bool(os.environ.get("CGRAPH_DEBUG"))
     gc.disable()   # graphs are acyclic lists of numbers: the cyclic collector only costs time here
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    previous = interrupt.default_handler()
     try:
         code = _run(args, debug)
     except KeyboardInterrupt:   # between the two lines above and _run's own handler
         code = _interrupted()
     if argv is None:
-        _install_start_handler()   # flushing and exiting: no traceback either
+        interrupt.install()   # flushing and exiting: no traceback either
     else:
-        signal.signal(signal.SIGINT, previous)
+        interrupt.restore(previous)
     try:
         sys.stdout.flush()
     except BrokenPipeError:
