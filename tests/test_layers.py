@@ -2,7 +2,7 @@
 (module top and inside functions alike; a package's __init__ is a module of its own) goes to the
 same or a lower layer, and no group of modules imports each other in a circle.
 
-    0  errors, text, rational, interrupt                          stdlib only
+    0  errors, text, rational, interrupt                stdlib only
     1  ast, grammar, ops (and ops/*)                    text -> AST; everything about an op
     2  graph, engine, bindings, words                   AST -> tape; forward/backward; words -> values
     3  analyses: exact, derivatives, steps, gradcheck, optimize, expect, picture, formula,
