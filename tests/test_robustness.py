@@ -368,3 +368,10 @@ def test_gradcheck_probe_past_the_float_range_of_an_unused_variable():
     result = cgraph("gradcheck", "softmax(x)", "--x", "7.3", "--a", "1.7976931348623157e308")
     assert result.code in (0, 1) and "internal error" not in result.err
     assert "a" in result.out
+
+
+def test_mean_of_an_empty_slice_is_one_message():
+    """Found by bench/fuzz.py: NumPy's RuntimeWarning was printed before cgraph's message."""
+    result = cgraph("eval", "mean(z[3:])", "--z", "[1, 0]")
+    refused(result, 3, "evaluation error")
+    assert result.err.count("\n") <= 3 and "RuntimeWarning" not in result.err

@@ -8,7 +8,9 @@ division by zero or an overflow stops the run, as with floats); backward with
 them silenced (an infinite slope becomes inf, and the engine warns).
 """
 
+import contextlib
 import math
+import warnings
 from types import SimpleNamespace
 
 import numpy as np
@@ -193,6 +195,15 @@ def _tidy(function):
     return tidied
 
 
+@contextlib.contextmanager
+def _forward_guard():
+    """Floating-point errors raise (underflow to 0 is fine, as with floats); NumPy's RuntimeWarnings
+    (the mean of an empty slice) stay quiet: the error that follows them is the user's one message."""
+    with np.errstate(all="raise", under="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
+
+
 def unbroadcast(grad, value):
     """Sum a gradient back to its input's shape (NumPy broadcasting in reverse).
 
@@ -227,7 +238,7 @@ NUMPY = SimpleNamespace(
     spread=_spread, count=_count, argmax_share=_argmax_share, softmax=_tidy(_softmax),
     log_softmax=_tidy(_log_softmax), cross_entropy=_cross_entropy,
     softmax_cross_entropy=_softmax_cross_entropy, batch=_batch,
-    forward_guard=lambda: np.errstate(all="raise", under="ignore"),   # underflow to 0 is fine, as with floats
+    forward_guard=lambda: _forward_guard(),
     backward_guard=lambda: np.errstate(all="ignore"),
     unbroadcast=unbroadcast,
 )
