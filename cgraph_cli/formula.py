@@ -15,10 +15,11 @@ from fractions import Fraction
 from cgraph_cli import rational
 from cgraph_cli.errors import UsageError
 from cgraph_cli.ops import LATEX
+from cgraph_cli.ops.backend import COMPARE as COMPARISONS
 
 # Precedence levels, lowest first, as in the grammar: a part needing level L is put in
 # parentheses when its own level is lower.
-SUM, PRODUCT, UNARY, POWER, ATOM = range(5)
+COMPARE, SUM, PRODUCT, UNARY, POWER, ATOM = range(6)
 HALF = Fraction(1, 2)
 INLINE_LIMIT = 1_000_000   # characters: --inline beyond this is refused
 
@@ -65,7 +66,7 @@ class Printer:
 
     def text(self, node, define: bool = False) -> str:
         out = []
-        stack = [(node, SUM, define)]
+        stack = [(node, COMPARE, define)]
         while stack:
             item = stack.pop()
             if isinstance(item, str):
@@ -100,6 +101,8 @@ class Printer:
             return ATOM if _is_half(node.children[1]) else POWER
         if kind == "mul":
             return self.product_level(*self.split(node.value, zip(node.children, node.numbers)))
+        if kind in COMPARISONS:
+            return COMPARE
         return ATOM
 
     def form(self, node):
@@ -118,7 +121,13 @@ class Printer:
             if _is_half(exponent):
                 return self.root_form(base)
             return self.power_form(base, [(exponent, UNARY)])
+        if kind in COMPARISONS:   # a < b: not chained (the grammar refuses a < b < c)
+            left, right = node.children
+            return COMPARE, [(left, SUM), f" {self.comparison(kind)} ", (right, SUM)]
         return self.call_form(node.kind, node.children)
+
+    def comparison(self, kind: str) -> str:
+        return COMPARISONS[kind][1]
 
     def sum_parts(self, node) -> list:
         """Positive terms first, then the constant if positive, then the negative ones: x - 1, 1 - y."""
@@ -238,7 +247,7 @@ class Printer:
         for index, arg in enumerate(args):
             if index:
                 parts.append(", ")
-            parts.append((arg, SUM))
+            parts.append((arg, COMPARE))
         return ATOM, parts + [")"]
 
     # ----- numbers and names -----
@@ -313,7 +322,7 @@ class LatexPrinter(Printer):
         for index, arg in enumerate(args):
             if index:
                 parts.append(", ")
-            parts.append((arg, SUM))
+            parts.append((arg, COMPARE))
         return ATOM, parts + [r"\right)"]
 
     def number(self, value: Fraction) -> str:
@@ -324,6 +333,9 @@ class LatexPrinter(Printer):
 
     def number_level(self, value: Fraction) -> int:
         return UNARY if value < 0 else ATOM
+
+    def comparison(self, kind: str) -> str:
+        return COMPARISONS[kind][2]
 
     def name(self, name: str) -> str:
         return latex_name(name)

@@ -13,7 +13,7 @@ from cgraph_cli import ast
 from cgraph_cli.bindings import MAX_DIMENSIONS
 from cgraph_cli.errors import ParseError, UsageError, caret_context
 from cgraph_cli.text import excerpt
-from cgraph_cli.ops import CONSTANTS, FUNCTIONS, KEYWORDS, OPS, SCALAR_OPS, TENSOR_OPS
+from cgraph_cli.ops import CONSTANTS, FUNCTIONS, KEYWORDS, NO_GRADIENT, OPS, SCALAR_OPS, TENSOR_OPS
 
 RESERVED = {"value"}
 
@@ -62,6 +62,8 @@ class Graph:
         needs = self.needs_grad
         if op == "var":
             needs.append(name not in self.data)
+        elif op in NO_GRADIENT:      # a comparison: a constant for the backward pass
+            needs.append(False)
         elif len(inputs) == 2:
             needs.append(needs[inputs[0]] or needs[inputs[1]])
         else:
@@ -153,6 +155,9 @@ def build(program: ast.Program, source: str, bound=frozenset(), data=frozenset()
             left = pop()
             if node.op == "matmul":
                 graph.uses_tensors = True
+            elif node.op in NO_GRADIENT:
+                push(graph.add(node.op, (left, right), node.span))
+                continue
             push(len(ops))
             ops.append(node.op)
             inputs.append((left, right))

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from cgraph_cli.ops import CONSTANTS, FUNCTIONS, OPS, TENSOR_OPS
+from cgraph_cli.ops import CONSTANTS, FUNCTIONS, NO_GRADIENT, OPS, TENSOR_OPS
 
 LEAVES = {"var", "const"}
 
@@ -47,8 +47,35 @@ DOMAINS = {
     "sign": ((away_from_zero(-10, 10),), None),
 }
 
-# Tensor rows are checked on arrays in test_tensors.py.
-SMOOTH_OPS = sorted(name for name in OPS if name not in LEAVES and name not in TENSOR_OPS)
+# Tensor rows are checked on arrays in test_tensors.py; the rows without a gradient below.
+SMOOTH_OPS = sorted(name for name in OPS if name not in LEAVES | TENSOR_OPS | NO_GRADIENT)
+
+
+def test_comparisons_are_one_or_zero_on_every_backend_and_pass_no_gradient():
+    from fractions import Fraction
+
+    import numpy as np
+
+    from cgraph_cli import engine, graph
+    from cgraph_cli.ast import Binary, Name, Program
+    from cgraph_cli.ops import array_table, exact_table
+
+    expected = {"lt": [1, 0, 0], "le": [1, 1, 0], "gt": [0, 0, 1], "ge": [0, 1, 1], "eq": [0, 1, 0],
+                "ne": [1, 0, 1]}
+    assert set(expected) == {name for name in NO_GRADIENT if OPS[name].arity == 2 and OPS[name].infix}
+    pairs = [(1.0, 2.0), (2.0, 2.0), (3.0, 2.0)]
+    for op, results in expected.items():
+        assert [OPS[op].forward(a, b) for a, b in pairs] == results
+        assert [exact_table()[op].forward(Fraction(a), Fraction(b)) for a, b in pairs] == results
+        assert list(array_table()[op].forward(np.array([1.0, 2.0, 3.0]), 2.0)) == results
+        span = (0, 5)
+        program = Program((Binary("mul", Binary(op, Name("x", span), Name("y", span), span), Name("x", span),
+                                  span),), span)
+        built = graph.build(program, "x < y")
+        assert built.needs_grad[built.inputs[built.output][0]] is False   # the comparison: no gradient
+        for (a, b), result in zip(pairs, results):
+            evaluation = engine.evaluate(built, {"x": a, "y": b})
+            assert evaluation.gradients() == {"x": float(result), "y": 0.0}
 
 
 def test_every_op_has_a_domain_here():

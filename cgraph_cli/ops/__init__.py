@@ -26,7 +26,7 @@ import math
 from fractions import Fraction
 from typing import Callable, NamedTuple, Optional
 
-from cgraph_cli.ops.backend import DECLARED, EXACT_AT_ZERO  # noqa: F401  (EXACT_AT_ZERO: a view beside the others)
+from cgraph_cli.ops.backend import COMPARE, COMPARISON_FUNCTIONS, DECLARED
 from cgraph_cli.ops.floats import MATH
 
 
@@ -39,7 +39,8 @@ class Op(NamedTuple):
     kink: Optional[Callable] = None   # (out, *inputs) -> message when at a kink, else None
     domain: str = ""              # what the argument must be, for a domain error message
     names: tuple = ()             # how a formula calls it: log(x), ln(x) (none for operators)
-    keywords: frozenset = frozenset()   # keyword arguments: sum(X, axis=0)
+    params: tuple = ()            # constant parameters after the inputs, in NumPy's positional order,
+    #                               each also a keyword: sum(X, 0) is sum(X, axis=0) (KEYWORD_KINDS)
     tensor: bool = False          # needs the NumPy backend
     latex: Optional[str] = None   # the LaTeX of a call; None: not written as a call (operators; abs is |x|)
     algebra: Optional[str] = None   # how a symbolic expression holds it: "call" (a node of its own
@@ -47,6 +48,15 @@ class Op(NamedTuple):
     #                               powers), "leaf", or None: no symbolic or exact form (tensors)
     infix: bool = False           # written between its operands in messages (`symbol`): 1/3+2
     jumps: bool = False           # its value jumps (slope 0 on both sides): gradcheck compares values
+    differentiable: bool = True   # False: no gradient flows through it (comparisons, argmax): its node
+    #                               is a constant for the backward pass (graph.needs_grad False)
+    methods: tuple = ()           # called as a method too: x.sum(0) is sum(x, 0) (NumPy's spelling)
+    rule: tuple = ()              # the derivative, one text per input, in cgraph syntax over the inputs
+    #                               a, b, c and the result `out`: the local derivative for an
+    #                               elementwise row (sin: "cos(a)"), the gradient sent, with `g` the
+    #                               upstream gradient, for a tensor row (matmul: "g @ transpose(b)");
+    #                               () where the language cannot write it (the README's table says "—")
+    convention: str = ""          # what is used at a kink or a jump: "relu'(0) = 0"
 
 
 class OpTable(dict):
@@ -79,7 +89,7 @@ def _tensor(name: str, arity: int, forward: Callable, vjp: Callable, **facts) ->
     return Op(name, arity, forward, vjp, facts.pop("symbol", name), tensor=True, **facts)
 
 
-AXIS = frozenset({"axis"})
+AXIS = ("axis",)
 
 
 def table(B) -> OpTable:
@@ -144,6 +154,10 @@ def _scalar_rows(B) -> tuple:
                   kink=lambda out, a, b: B.kink(a == b, "min tie", "gradient split 0.5/0.5", at=a)),
         # flat on both sides of its jump
         elementwise("sign", B.sign, lambda out, a: 0, latex=r"\operatorname{sign}", jumps=True),
+        # ----- comparisons: 1 where true, else 0; no gradient flows through them -----
+        *(Op(op, 2, getattr(B, function), _no_gradient, COMPARE[op][1], algebra="call", infix=True, latex=COMPARE[op][2],
+             differentiable=False, jumps=True, convention="no gradient (piecewise constant)")
+          for op, function in COMPARISON_FUNCTIONS.items()),
     )
 
 
@@ -156,17 +170,17 @@ def _tensor_rows(B) -> tuple:
         _tensor("matmul", 2, B.matmul, lambda g, out, a, b: B.matmul_grads(g, a, b), symbol="@"),
         _tensor("dot", 2, B.dot, lambda g, out, a, b: B.dot_grads(g, a, b)),
         _tensor("transpose", 1, B.transpose, lambda g, out, a: (B.transpose(g),)),
-        _tensor("sum", 1, B.sum, lambda g, out, a, axis=None: (B.spread(g, a, axis),), keywords=AXIS),
+        _tensor("sum", 1, B.sum, lambda g, out, a, axis=None: (B.spread(g, a, axis),), params=AXIS),
         _tensor("mean", 1, B.mean, lambda g, out, a, axis=None: (B.spread(g, a, axis) / B.count(a, axis),),
-                keywords=AXIS),
+                params=AXIS),
         _tensor("reduce_max", 1, B.amax,
                 lambda g, out, a, axis=None: (B.spread(g, a, axis) * B.argmax_share(out, a, axis),),
-                symbol="max", names=("max",), keywords=AXIS,
+                symbol="max", names=("max",), params=AXIS,
                 kink=lambda out, a, axis=None: B.kink(B.ties(out, a, axis), "max tie", "gradient split evenly")),
         _tensor("softmax", 1, B.softmax,
-                lambda g, out, a, axis=-1: (out * (g - B.sum(g * out, axis, keepdims=True)),), keywords=AXIS),
+                lambda g, out, a, axis=-1: (out * (g - B.sum(g * out, axis, keepdims=True)),), params=AXIS),
         _tensor("log_softmax", 1, B.log_softmax,
-                lambda g, out, a, axis=-1: (g - B.exp(out) * B.sum(g, axis, keepdims=True),), keywords=AXIS),
+                lambda g, out, a, axis=-1: (g - B.exp(out) * B.sum(g, axis, keepdims=True),), params=AXIS),
         # mean over the batch (the first axis of a matrix) of -sum t·log y
         _tensor("cross_entropy", 2, B.cross_entropy,
                 lambda g, out, y, t: (-g * B.quotient(t, y) / B.batch(y), -g * B.log(y) / B.batch(y)),
@@ -177,6 +191,10 @@ def _tensor_rows(B) -> tuple:
                 lambda g, out, a, t: (g * (B.softmax(a) * B.sum(t, -1, keepdims=True) - t) / B.batch(a),
                                       -g * B.log_softmax(a) / B.batch(a))),
     )
+
+
+def _no_gradient(*_, **__):
+    raise AssertionError("no gradient flows through this op: graph.build marks its node needs_grad False")
 
 
 def _leaf(*_):
@@ -232,7 +250,7 @@ def _spellings(rows) -> dict:
 # The functions a formula may call, by the name it uses: the op each builds (by argument
 # count where that decides: max(X) reduces, max(a, b) is elementwise).
 FUNCTIONS = _spellings(OPS.values())
-KEYWORDS = {op.name: set(op.keywords) for op in OPS.values() if op.keywords}
+KEYWORDS = {op.name: set(op.params) for op in OPS.values() if op.params}
 TENSOR_OPS = {op.name for op in OPS.values() if op.tensor}     # need the NumPy backend
 SCALAR_OPS = frozenset(op.name for op in OPS.values() if op.algebra is not None)
 # The function kinds a symbolic expression may hold (a node printed as name(...)).
@@ -240,5 +258,15 @@ SYMBOLIC_FUNCTIONS = frozenset(op.name for op in OPS.values() if op.algebra == "
 LATEX = {op.name: op.latex for op in OPS.values() if op.latex is not None}
 INFIX = {op.name: op.symbol for op in OPS.values() if op.infix}
 JUMPS = {op.name for op in OPS.values() if op.jumps}
+NO_GRADIENT = frozenset(op.name for op in OPS.values() if not op.differentiable)
+METHODS = {method: op.name for op in OPS.values() for method in op.methods}   # x.sum() -> "sum"
+COMPARISONS = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq", "!=": "ne"}
+
+# What a keyword (or positional parameter) of a call may be, by its name (graph.build checks it):
+# "int" an integer constant; "axes" an integer or a tuple of them (axis=(0, 1)); "shape" a
+# non-negative integer or a tuple of them; "bool" True/False (or 0/1); "number" any real constant.
+KEYWORD_KINDS = {"axis": "axes", "keepdims": "bool"}
+# PyTorch's spellings of NumPy's keywords (sum(x, dim=0, keepdim=True)).
+KEYWORD_ALIASES = {"dim": "axis", "keepdim": "keepdims"}
 
 CONSTANTS = {"pi": math.pi, "e": math.e}

@@ -27,7 +27,7 @@ from fractions import Fraction
 
 from cgraph_cli import rational
 from cgraph_cli.errors import UsageError
-from cgraph_cli.ops.backend import EXACT_AT_ZERO, POSITIVE_FUNCTIONS, tensor_only
+from cgraph_cli.ops.backend import COMPARE, COMPARISON_FUNCTIONS, EXACT_AT_ZERO, POSITIVE_FUNCTIONS, tensor_only
 from cgraph_cli.ops.expr import Expr
 
 FLAT_OPERANDS = 4   # a sum (product) with more terms (factors) is flattened only if that combines some
@@ -243,6 +243,12 @@ class Algebra:
     def _simplify_call(self, kind: str, args: tuple):
         x = args[0]
         value = x.value if x.kind == "const" else None
+        if kind in COMPARE:
+            y = args[1]
+            if y is x or (value is not None and y.kind == "const"):
+                decide = COMPARE[kind][0]
+                return self.constant(int(decide(0, 0) if y is x else decide(value, y.value)))
+            return None
         if len(args) == 2:
             y = args[1]
             if y is x:
@@ -309,6 +315,12 @@ class Algebra:
     def abs(self, a): return self.call("abs", a)
     def sign(self, a): return self.call("sign", a)
     def maximum(self, a, b): return self.call("max", a, b)
+    def less(self, a, b): return self.call("lt", a, b)
+    def less_equal(self, a, b): return self.call("le", a, b)
+    def greater(self, a, b): return self.call("gt", a, b)
+    def greater_equal(self, a, b): return self.call("ge", a, b)
+    def equal(self, a, b): return self.call("eq", a, b)
+    def not_equal(self, a, b): return self.call("ne", a, b)
     def minimum(self, a, b): return self.call("min", a, b)
 
     def kink(self, *_, **__):

@@ -226,6 +226,10 @@ _ELEMENTWISE = dict(
     sigmoid=_sigmoid,
     relu=lambda a: np.maximum(a, 0.0), abs=np.abs, sign=np.sign, maximum=np.maximum,
     minimum=np.minimum,
+    less=lambda a, b: np.less(a, b).astype(float), less_equal=lambda a, b: np.less_equal(a, b).astype(float),
+    greater=lambda a, b: np.greater(a, b).astype(float),
+    greater_equal=lambda a, b: np.greater_equal(a, b).astype(float),
+    equal=lambda a, b: np.equal(a, b).astype(float), not_equal=lambda a, b: np.not_equal(a, b).astype(float),
 )
 
 NUMPY = SimpleNamespace(

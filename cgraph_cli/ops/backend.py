@@ -16,6 +16,7 @@ SCALAR_FUNCTIONS = (
     "divide", "power", "power_slope", "power_exponent_slope", "quotient",
     "exp", "log", "log2", "log10", "sqrt", "sin", "cos", "tan", "tanh", "sinh", "cosh", "sigmoid",
     "relu", "abs", "sign", "maximum", "minimum", "kink",
+    "less", "less_equal", "greater", "greater_equal", "equal", "not_equal",
 )
 # The functions only an array backend computes (a graph using one is evaluated with NumPy).
 TENSOR_FUNCTIONS = (
@@ -35,6 +36,13 @@ DECLARED = FUNCTIONS + CONSTANTS + HOOKS
 # them exact: exp(0) = 1, not 1.0). log, sqrt and the kinks have exact rules of their own.
 EXACT_AT_ZERO = {"exp": Fraction(1), "sin": Fraction(0), "cos": Fraction(1), "tan": Fraction(0),
                  "tanh": Fraction(0), "sinh": Fraction(0), "cosh": Fraction(1), "sigmoid": Fraction(1, 2)}
+# The comparisons (1 where true, else 0), by op name: how to decide one, and how it is written.
+COMPARE = {"lt": (lambda a, b: a < b, "<", "<"), "le": (lambda a, b: a <= b, "<=", r"\le"),
+           "gt": (lambda a, b: a > b, ">", ">"), "ge": (lambda a, b: a >= b, ">=", r"\ge"),
+           "eq": (lambda a, b: a == b, "==", "="), "ne": (lambda a, b: a != b, "!=", r"\ne")}
+COMPARISON_FUNCTIONS = {"lt": "less", "le": "less_equal", "gt": "greater", "ge": "greater_equal",
+                        "eq": "equal", "ne": "not_equal"}   # op name -> backend function
+
 # The functions whose value is positive everywhere (the algebra may cancel f(x)/f(x) to 1).
 POSITIVE_FUNCTIONS = frozenset({"exp", "sigmoid", "cosh"})
 

@@ -4,7 +4,7 @@ import contextlib
 import math
 from types import SimpleNamespace
 
-from cgraph_cli.ops.backend import base_slope, exponent_slope, kink_message, quotient, tensor_only
+from cgraph_cli.ops.backend import COMPARE, COMPARISON_FUNCTIONS, base_slope, exponent_slope, kink_message, quotient, tensor_only
 
 
 def _power(base: float, exponent: float) -> float:
@@ -54,5 +54,7 @@ MATH = SimpleNamespace(**tensor_only(dict(
     sigmoid=sigmoid, relu=lambda a: a if a > 0 else 0.0, abs=abs, sign=_sign,
     maximum=lambda a, b: a if a >= b else b, minimum=lambda a, b: a if a <= b else b,
     LN2=math.log(2.0), LN10=math.log(10.0), kink=_kink,
+    **{function: (lambda decide: lambda a, b: 1.0 if decide(a, b) else 0.0)(COMPARE[op][0])
+       for op, function in COMPARISON_FUNCTIONS.items()},
     forward_guard=contextlib.nullcontext, backward_guard=contextlib.nullcontext, unbroadcast=None,
 ), _tensors_only))

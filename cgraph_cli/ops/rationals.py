@@ -12,7 +12,8 @@ from fractions import Fraction
 
 from cgraph_cli import rational
 from cgraph_cli.errors import UsageError
-from cgraph_cli.ops.backend import EXACT_AT_ZERO, base_slope, exponent_slope, kink_message, quotient, tensor_only
+from cgraph_cli.ops.backend import (COMPARE, COMPARISON_FUNCTIONS, EXACT_AT_ZERO, base_slope, exponent_slope, kink_message,
+                                     quotient, tensor_only)
 from cgraph_cli.ops.floats import MATH, sigmoid
 from cgraph_cli.rational import TooLarge, fraction_text
 
@@ -139,6 +140,8 @@ class _Rationals:
     sign = staticmethod(_sign)
     maximum = staticmethod(lambda a, b: a if a >= b else b)
     minimum = staticmethod(lambda a, b: a if a <= b else b)
+    locals().update({function: staticmethod((lambda decide: lambda a, b: Fraction(int(bool(decide(a, b)))))(
+        COMPARE[op][0])) for op, function in COMPARISON_FUNCTIONS.items()})
     LN2, LN10 = math.log(2.0), math.log(10.0)     # irrational: a gradient through log2 is a float
     kink = staticmethod(_kink)
     forward_guard = backward_guard = staticmethod(contextlib.nullcontext)
