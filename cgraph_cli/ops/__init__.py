@@ -50,7 +50,6 @@ class Op(NamedTuple):
     jumps: bool = False           # its value jumps (slope 0 on both sides): gradcheck compares values
     differentiable: bool = True   # False: no gradient flows through it (comparisons, argmax): its node
     #                               is a constant for the backward pass (graph.needs_grad False)
-    methods: tuple = ()           # called as a method too: x.sum(0) is sum(x, 0) (NumPy's spelling)
     rule: tuple = ()              # the derivative, one text per input, in cgraph syntax over the inputs
     #                               a, b, c and the result `out`: the local derivative for an
     #                               elementwise row (sin: "cos(a)"), the gradient sent, with `g` the
@@ -259,13 +258,15 @@ LATEX = {op.name: op.latex for op in OPS.values() if op.latex is not None}
 INFIX = {op.name: op.symbol for op in OPS.values() if op.infix}
 JUMPS = {op.name for op in OPS.values() if op.jumps}
 NO_GRADIENT = frozenset(op.name for op in OPS.values() if not op.differentiable)
-METHODS = {method: op.name for op in OPS.values() for method in op.methods}   # x.sum() -> "sum"
 COMPARISONS = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq", "!=": "ne"}
 
 # What a keyword (or positional parameter) of a call may be, by its name (graph.build checks it):
 # "int" an integer constant; "axes" an integer or a tuple of them (axis=(0, 1)); "shape" a
 # non-negative integer or a tuple of them; "bool" True/False (or 0/1); "number" any real constant.
-KEYWORD_KINDS = {"axis": "axes", "keepdims": "bool"}
+KEYWORD_KINDS = {"axis": "axes", "keepdims": "bool", "shape": "shape", "axes": "axes", "ddof": "int",
+                 "ord": "int", "approximate": "bool", "alpha": "number", "negative_slope": "number",
+                 "n": "int", "start": "number", "stop": "number", "step": "number",
+                 "fill_value": "number", "num_classes": "int", "k": "int"}
 # PyTorch's spellings of NumPy's keywords (sum(x, dim=0, keepdim=True)).
 KEYWORD_ALIASES = {"dim": "axis", "keepdim": "keepdims"}
 
