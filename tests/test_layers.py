@@ -6,7 +6,7 @@ same or a lower layer, and no group of modules imports each other in a circle.
     1  ast, grammar, ops (and ops/*)                    text -> AST; everything about an op
     2  graph, engine, bindings, words                   AST -> tape; forward/backward; words -> values
     3  analyses: exact, derivatives, steps, gradcheck, optimize, expect, picture, formula,
-       cases, batch
+       cases, batch, reference
     4  render, render/*                                  pure: result -> str | rich renderable
     5  commands, commands/*                              one module per command, and their support
     6  cli                                               the group and main
@@ -23,7 +23,7 @@ LAYERS = {
     0: {"errors", "text", "rational", "interrupt"},
     1: {"ast", "grammar", "ops"},
     2: {"graph", "engine", "bindings", "words"},
-    3: {"exact", "derivatives", "steps", "gradcheck", "optimize", "expect", "picture",
+    3: {"exact", "derivatives", "steps", "gradcheck", "optimize", "expect", "picture", "reference",
         "formula", "cases", "batch"},
     4: {"render"},
     5: {"commands"},

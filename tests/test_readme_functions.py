@@ -10,54 +10,13 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cgraph_cli import ops  # noqa: E402
+from cgraph_cli import ops, reference  # noqa: E402
+from cgraph_cli.reference import INPUTS  # noqa: E402
 
 BEGIN = "<!-- functions: generated from the op rows by tests/test_readme_functions.py --write -->"
 END = "<!-- end of the generated functions -->"
-INPUTS = ("a", "b", "c")
-OPERATORS = {"neg": "-a", "index": "a[…]", "stack": "[a, b, …]"}   # rows written without a call
-
-
-def _spelling(op) -> str:
-    """How a formula writes the row: `a + b`, `log(a)` / `ln(a)`, `sum(a, axis, keepdims)`."""
-    inputs = list(INPUTS[:op.arity]) if op.arity >= 0 else ["a", "b", "…"]
-    if op.name in OPERATORS:
-        return f"`{OPERATORS[op.name]}`"
-    if op.infix:
-        written = [f"`a {op.symbol} b`"] + [f"`{name}(a, b)`" for name in op.names]
-        return ", ".join(written)
-    arguments = ", ".join(inputs + list(op.params))
-    written = [f"`{name}({arguments})`" for name in op.names]
-    if op.name == "matmul":
-        written.insert(0, "`a @ b`")
-    methods = sorted(m for m, name in getattr(ops, "METHODS", {}).items() if name == op.name)
-    if methods:
-        written.append("method " + ", ".join(f"`a.{m}(…)`" for m in methods))
-    return ", ".join(written)
-
-
-def _rule(op) -> str:
-    if not op.differentiable:
-        return "no gradient"
-    if not op.rule:
-        return "—"
-    inputs = INPUTS[:len(op.rule)]
-    if op.tensor:
-        return "; ".join(f"to {name}: `{text}`" for name, text in zip(inputs, op.rule))
-    return "; ".join(f"∂/∂{name} = `{text}`" for name, text in zip(inputs, op.rule))
-
-
-def rows() -> list:
-    shown = [op for op in ops.OPS.values() if op.name not in ("var", "const", "pos")]
-    return [f"| {_spelling(op)} | {op.arity if op.arity >= 0 else 'any'} | "
-            f"{'tensors only' if op.tensor else 'elementwise'} | {_rule(op)} | "
-            f"{op.convention.replace('|', '∣') or ''} |" for op in shown]
-
-
 def table() -> str:
-    head = ["| Function | Inputs | On tensors | Derivative (∂: the local derivative; to: the gradient sent, "
-            "g the upstream) | At kinks, ties and jumps |", "|---|---|---|---|---|"]
-    return "\n".join([BEGIN, *head, *rows(), END])
+    return "\n".join([BEGIN, reference.markdown(), END])
 
 
 def _readme() -> str:
