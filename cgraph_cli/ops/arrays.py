@@ -133,7 +133,7 @@ def _unsqueeze(a, axis=None):
 
 def _untranspose(g, axes):
     """The gradient of transpose(a, axes): g transposed back by the inverse permutation."""
-    return _tidy(np.transpose)(g, None if axes is None else np.argsort(axes))
+    return _tidy(np.transpose)(g, None if axes is None else np.argsort(_axes(axes, np.ndim(g))))
 
 
 # ----- reductions: over all elements (axis None), an axis or a tuple of axes; keepdims keeps them -----
@@ -241,7 +241,7 @@ def _degrees(a, axis, ddof):
 
 
 def _var(a, axis=None, ddof=0, keepdims=False):
-    _reduction(np.sum)(a, axis, keepdims)   # the axis checks
+    _axes(axis, np.ndim(a))   # checked as NumPy checks them
     d = _deviations(a, axis)
     return _dropped(np.sum(d * d, axis=axis, keepdims=True) / _degrees(a, axis, ddof), axis, keepdims)
 
@@ -256,15 +256,22 @@ def _std(a, axis=None, ddof=0, keepdims=False):
 
 def _std_grad(g, out, a, axis, ddof, keepdims):
     """spread(g / out) * (a - mean) / (n - ddof), and 0 where the std is 0 (the minimum-norm subgradient)."""
+    return _over(g, out, _deviations(a, axis) / _degrees(a, axis, ddof), axis, keepdims)
+
+
+def _over(g, out, numerator, axis, keepdims):
+    """spread(g) * numerator / spread(out), and exactly 0 where out is 0 (norm's and std's
+    subgradient); numerator / out first, so that a subnormal out does not overflow 1 / out."""
     out = _kept(out, axis, keepdims)
-    scale = np.where(out == 0, 0.0, _kept(g, axis, keepdims) / np.where(out == 0, 1.0, out))
-    return np.broadcast_to(scale, np.shape(a)) * _deviations(a, axis) / _degrees(a, axis, ddof)
+    zero = out == 0
+    ratio = numerator / np.where(zero, 1.0, out)
+    return np.where(zero, 0.0, _kept(g, axis, keepdims) * ratio)
 
 
 def _norm(a, ord=2, axis=None, keepdims=False):
     """The vector norm of the elements over the axes (as torch.linalg.vector_norm): ord 2 (scaled by the
     largest |a|, so that squares neither overflow nor underflow) or 1."""
-    _reduction(np.sum)(a, axis, keepdims)   # the axis checks
+    _axes(axis, np.ndim(a))   # checked as NumPy checks them
     magnitude = np.abs(np.asarray(a, dtype=float))
     if ord == 1:
         return _dropped(np.sum(magnitude, axis=axis, keepdims=True), axis, keepdims)
@@ -279,9 +286,7 @@ def _norm_grad(g, out, a, ord, axis, keepdims):
     """ord 2: spread(g / out) * a, 0 where the norm is 0; ord 1: spread(g) * sign(a) (0 at a 0)."""
     if ord == 1:
         return _spread(g, a, axis, keepdims) * np.sign(a)
-    out = _kept(out, axis, keepdims)
-    scale = np.where(out == 0, 0.0, _kept(g, axis, keepdims) / np.where(out == 0, 1.0, out))
-    return np.broadcast_to(scale, np.shape(a)) * np.asarray(a, dtype=float)
+    return _over(g, out, np.asarray(a, dtype=float), axis, keepdims)
 
 
 def _norm_kinks(out, a, ord):
@@ -290,7 +295,7 @@ def _norm_kinks(out, a, ord):
 
 
 def _logsumexp(a, axis=None, keepdims=False):
-    _reduction(np.sum)(a, axis, keepdims)   # the axis checks
+    _axes(axis, np.ndim(a))   # checked as NumPy checks them
     a = np.asarray(a, dtype=float)
     largest = np.max(a, axis=axis, keepdims=True)
     return _dropped(largest + np.log(np.sum(np.exp(a - largest), axis=axis, keepdims=True)), axis, keepdims)
@@ -358,37 +363,42 @@ def _arg(function):
 
 # ----- losses -----
 
-def _class_indices(t, classes: int, name: str):
-    """Class labels t as one-hot rows over `classes` (the last axis), each label checked: an integer
-    in range (an IndexError naming the label, which the engine reports with the node)."""
+def _class_indices(t, classes, name: str):
+    """Class labels t as one-hot rows over `classes` along a new last axis (None: the largest label
+    + 1, as PyTorch's one_hot), each label checked: an integer in range, else an IndexError naming
+    the label (NumPy's error for a bad index; the engine adds the node)."""
     t = np.asarray(t, dtype=float)
-    bad = (t != np.floor(t)) | (t < 0) | (t >= classes)
+    bad = (t != np.floor(t)) | (t < 0) | (t >= (math.inf if classes is None else classes))
     if np.any(bad):
-        where = np.argwhere(bad)[0]
+        where = tuple(np.argwhere(bad)[0])
         at = f" ({name}[{', '.join(map(str, where))}])" if t.ndim else ""
-        raise IndexError(f"class index {t[tuple(where)]:.12g}{at} is not an integer from 0 to {classes - 1}")
+        wanted = "a non-negative integer" if classes is None else f"an integer from 0 to {classes - 1}"
+        raise IndexError(f"class index {t[where]:.12g}{at} is not {wanted}")
+    if classes is None:
+        classes = int(np.max(t, initial=-1)) + 1
     return (t[..., np.newaxis] == np.arange(classes)).astype(float)
 
 
 def _one_hot(t, num_classes=None):
     """PyTorch's one_hot: rows of C zeros with a 1 at each label (C = the largest label + 1 by default)."""
-    if num_classes is None:
-        num_classes = int(np.max(t, initial=-1)) + 1 if np.all(np.asarray(t) == np.floor(t)) else 1
     return _class_indices(t, num_classes, "t")
 
 
 def _targets(a, t, name: str, indices_only: bool = False):
     """(targets of a's shape, whether t held class indices): t of a's shape is used as it is; t with
-    one axis fewer holds class indices along a's last axis (a scalar for a vector a), as PyTorch's."""
+    one axis fewer holds class indices along a's last axis (a scalar for a vector a), as PyTorch's.
+    Other shapes are an IndexError too (the engine's message for a ValueError between two arrays
+    would say "shape mismatch", which is not what is wrong when the shapes are equal)."""
     a_shape, t_shape = np.shape(a), np.shape(t)
     if len(t_shape) == len(a_shape) - 1 and t_shape == a_shape[:-1]:
         return _class_indices(t, a_shape[-1], "t"), True
     if t_shape == a_shape and not indices_only:
         return np.asarray(t, dtype=float), False
-    wanted = f"class indices of shape {a_shape[:-1]}" if a_shape else "a scalar a"
-    if not indices_only:
-        wanted = f"targets of shape {a_shape} or " + wanted
-    raise ValueError(f"{name} needs {wanted}, got t of shape {t_shape}")
+    wanted = ([] if indices_only else [f"targets t of shape {a_shape}"]) + (
+        [f"class indices t of shape {a_shape[:-1]}"] if a_shape else [])
+    if not wanted:
+        raise IndexError(f"{name} needs predictions with an axis of classes, not a scalar")
+    raise IndexError(f"{name} needs {' or '.join(wanted)}, got t of shape {t_shape}")
 
 
 def _no_target_gradient(t):
