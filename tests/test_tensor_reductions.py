@@ -153,7 +153,7 @@ REFERENCES = {   # the reduction written with NumPy here
     "logsumexp": lambda a, axis, keepdims: np.log(np.sum(np.exp(a), axis=axis, keepdims=keepdims)),
 }
 OP_OF = {"max": "reduce_max", "min": "reduce_min", "var": "variance"}
-AXES = [None, 0, -1, (0, 2), (1, 2), (0, 1, 2), (2, 0)]
+AXES = [None, 0, -1, (0, 2), (1, 2), (0, 1, 2), (2, 0), (-1, 0)]
 
 
 @pytest.mark.parametrize("function", sorted(REFERENCES))
