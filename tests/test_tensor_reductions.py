@@ -625,3 +625,17 @@ def test_cli_argmax_has_no_gradient_and_gradcheck_passes_through_the_new_rows():
     result = run_cgraph("gradcheck", "logsumexp(x) + std(x, ddof=1) + norm(x) + prod(x) + var(cumsum(x))",
                         "--x", "[0.5, -1.25, 2]")
     assert result.code == 0, result.out + result.err
+
+
+@pytest.mark.parametrize("name", sorted(MINE - {"matmul"}))
+@pytest.mark.parametrize("value", ["[[0.5, 0.25], [0.125, 0.5]]", "[0.5, 0.25]", "0.5", "[[]]"], ids=str)
+def test_every_tensor_function_without_keywords_gives_a_value_or_one_message(name, value):
+    """Bound, and sliced empty ([[]][:, 0:0]): a value, or one error line with exit 3, never exit 70."""
+    function = {"reduce_max": "max", "reduce_min": "min", "variance": "var"}.get(name, name)
+    x = "x[:, 0:0]" if value == "[[]]" else "x"
+    call = f"{function}({x}, {x})" if OPS[name].arity == 2 else f"{function}({x})"
+    result = run_cgraph("eval", call, "--x", "[[1, 2]]" if value == "[[]]" else value, "--format", "json")
+    assert result.code in (0, 3), result.err
+    if result.code == 3:
+        assert result.out == "" and result.err.startswith("cgraph: evaluation error: ")
+        assert len([line for line in result.err.splitlines() if line.startswith("cgraph")]) == 1

@@ -191,7 +191,7 @@ def _tensor_rows(B) -> tuple:
         _tensor("dot", 2, B.dot, lambda g, out, a, b: B.dot_grads(g, a, b),
                 rule=("g @ transpose(b)", "transpose(a) @ g")),
         # ----- shapes: the gradient is g moved back into a's shape -----
-        _tensor("reshape", 1, B.reshape, lambda g, out, a, shape: (B.like(g, a),), params=("shape",),
+        _tensor("reshape", 1, B.reshape, lambda g, out, a, shape=None: (B.like(g, a),), params=("shape",),
                 rule=("reshape(g, a.shape)",)),
         _tensor("flatten", 1, B.flatten, lambda g, out, a: (B.like(g, a),), rule=("reshape(g, a.shape)",)),
         _tensor("squeeze", 1, B.squeeze, lambda g, out, a, axis=None: (B.like(g, a),), params=("axis",),

@@ -125,6 +125,12 @@ def _like(g, a):
     return float(result) if np.ndim(result) == 0 else result
 
 
+def _reshape(a, shape=None):
+    if shape is None:
+        raise ValueError("reshape needs shape= (an integer, -1 for every element, or a tuple)")
+    return _tidy(np.reshape)(a, shape)
+
+
 def _unsqueeze(a, axis=None):
     if axis is None:
         raise ValueError("unsqueeze needs axis= (where the new axis of length 1 goes)")
@@ -219,6 +225,8 @@ def _prod_grad(g, a, axis, keepdims):
     """d prod / d a_i = the product of the other elements, as exclusive products from both sides:
     right where elements are 0 (out / a_i is not)."""
     flat, back = _to_last(a, axis)
+    if not flat.shape[-1]:   # the product of no elements (1) has no element to send a gradient to
+        return np.zeros(np.shape(a))
     ones = np.ones(flat.shape[:-1] + (1,))
     before = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
     after = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
@@ -241,9 +249,9 @@ def _degrees(a, axis, ddof):
 
 
 def _var(a, axis=None, ddof=0, keepdims=False):
-    _axes(axis, np.ndim(a))   # checked as NumPy checks them
+    degrees = _degrees(a, axis, ddof)   # (the axes checked first)
     d = _deviations(a, axis)
-    return _dropped(np.sum(d * d, axis=axis, keepdims=True) / _degrees(a, axis, ddof), axis, keepdims)
+    return _dropped(np.sum(d * d, axis=axis, keepdims=True) / degrees, axis, keepdims)
 
 
 def _var_grad(g, a, axis, ddof, keepdims):
@@ -455,12 +463,12 @@ def _nll_grads(g, logp, t):
 def _mse(y, t):
     """The mean of (y - t)^2 over every element (PyTorch's MSELoss; t broadcasts)."""
     d = np.subtract(y, t, dtype=float)
-    return float(np.mean(d * d)) if d.size else float(np.sum(d))
+    return float(np.mean(d * d))   # of no elements: an error, as mean's
 
 
 def _mse_grads(g, y, t):
     d = np.subtract(y, t, dtype=float)
-    grad = 2 * g * d / max(d.size, 1)
+    grad = 2 * g * d / d.size
     return grad, -grad
 
 
@@ -479,6 +487,8 @@ def _binary_cross_entropy(p, t):
     """PyTorch's binary_cross_entropy: -mean(t log p + (1-t) log(1-p)), each log clamped at -100."""
     if np.shape(p) != np.shape(t):
         raise ValueError(f"binary_cross_entropy needs p and t of one shape, got {np.shape(p)} and {np.shape(t)}")
+    if not np.size(p):
+        raise ZeroDivisionError("the mean of no elements is undefined")
     log_p, log_q = _bce_logs(p)
     return float(-np.mean(t * log_p + (1 - np.asarray(t, dtype=float)) * log_q))
 
@@ -488,7 +498,7 @@ def _binary_cross_entropy_grads(g, p, t):
     clamped logs (the derivative of the clamped value: PyTorch's -logit(p) differs only within
     e^-100 of 0 and 1)."""
     p = np.asarray(p, dtype=float)
-    n = max(p.size, 1)
+    n = p.size
     log_p, log_q = _bce_logs(p)
     return g * (p - t) / np.maximum(p * (1 - p), _BCE_SLOPE_FLOOR) / n, g * (log_q - log_p) / n
 
@@ -559,7 +569,7 @@ NUMPY = SimpleNamespace(
     stack=_stack, index=_index, scatter=_scatter, matmul=_matmul, matmul_grads=_matmul_grads,
     dot=_dot, dot_grads=_dot_grads,
     # shapes
-    reshape=_tidy(np.reshape), like=_like, flatten=np.ravel, squeeze=_tidy(np.squeeze), unsqueeze=_unsqueeze,
+    reshape=_reshape, like=_like, flatten=np.ravel, squeeze=_tidy(np.squeeze), unsqueeze=_unsqueeze,
     transpose=_tidy(np.transpose), untranspose=_untranspose,
     # reductions
     sum=_reduction(np.sum), mean=_reduction(np.mean), amax=_reduction(np.max), amin=_reduction(np.min),
