@@ -177,9 +177,9 @@ def _tensor_rows(B) -> tuple:
             rule=("where(a == spread(out), spread(g) / k, 0)",),
             convention=f"{what}: split evenly (1/k each); every other element gets exactly 0")
 
-    def no_gradient(name, arity, forward, **facts):
+    def no_gradient(name, arity, forward, convention="", **facts):
         return _tensor(name, arity, forward, _no_gradient, differentiable=False, jumps=True,
-                       convention="no gradient (piecewise constant)", **facts)
+                       convention="no gradient (piecewise constant)" + convention, **facts)
 
     return (
         _tensor("stack", -1, B.stack, lambda g, out, *elements: tuple(g[i] for i in range(len(elements))),
@@ -212,7 +212,8 @@ def _tensor_rows(B) -> tuple:
             convention="the product of the other elements, also where a = 0 (not out/a)"),
         # (named variance: "var" is the op of a variable)
         _tensor("variance", 1, B.var, lambda g, out, a, axis=None, ddof=0, keepdims=False: (
-            B.var_grad(g, a, axis, ddof, keepdims),), symbol="var", names=("var",), params=("axis", "ddof", "keepdims"),
+            B.var_grad(g, a, axis, ddof, keepdims),), symbol="var", names=("var",),
+            params=("axis", "ddof", "keepdims"),
             rule=("2 * spread(g) * (a - spread(mean(a))) / (n - ddof)",)),
         _tensor("std", 1, B.std, lambda g, out, a, axis=None, ddof=0, keepdims=False: (
             B.std_grad(g, out, a, axis, ddof, keepdims),), params=("axis", "ddof", "keepdims"),
@@ -235,8 +236,8 @@ def _tensor_rows(B) -> tuple:
         _tensor("trace", 1, B.trace, lambda g, out, a: (B.trace_grad(g, a),), rule=("g * eye(n)",)),
         _tensor("diag", 1, B.diag, lambda g, out, a, k=0: (B.diag_grad(g, a, k),), params=("k",),
                 rule=("diag(g, k)",)),
-        no_gradient("argmax", 1, B.argmax, params=reduction),
-        no_gradient("argmin", 1, B.argmin, params=reduction),
+        no_gradient("argmax", 1, B.argmax, params=reduction, convention="; a tie: the first, as NumPy"),
+        no_gradient("argmin", 1, B.argmin, params=reduction, convention="; a tie: the first, as NumPy"),
         # ----- layers -----
         _tensor("softmax", 1, B.softmax,
                 lambda g, out, a, axis=-1: (out * (g - B.sum(g * out, axis, keepdims=True)),), params=AXIS,
@@ -263,7 +264,7 @@ def _tensor_rows(B) -> tuple:
                 lambda g, out, p, t: B.binary_cross_entropy_grads(g, p, t), domain="p in [0, 1]",
                 rule=("g * (a - b) / (n * max(a * (1 - a), 1e-12))",
                       "g * (max(log(1 - a), -100) - max(log(a), -100)) / n"),
-                convention="each log clamped at -100, the slope's p(1 - p) at 1e-12 (PyTorch's)"),
+                convention="each log clamped at -100, the slope's a(1 - a) at 1e-12 (PyTorch's)"),
         no_gradient("one_hot", 1, B.one_hot, params=("num_classes",)),
     )
 
