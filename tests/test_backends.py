@@ -133,7 +133,8 @@ def test_functions_view():
     _extends(ops.FUNCTIONS, {
         "exp": "exp", "log": "log", "ln": "log", "log2": "log2", "log10": "log10", "sqrt": "sqrt",
         "abs": "abs", "sin": "sin", "cos": "cos", "tan": "tan", "tanh": "tanh",
-        "sigmoid": "sigmoid", "relu": "relu", "max": {1: "reduce_max", 2: "max"}, "min": "min",
+        "sigmoid": "sigmoid", "relu": "relu", "max": {1: "reduce_max", 2: "max"},
+        "min": {1: "reduce_min", 2: "min"},
         "pow": "pow", "sign": "sign",
         "matmul": "matmul", "dot": "dot", "transpose": "transpose", "sum": "sum", "mean": "mean",
         "softmax": "softmax", "log_softmax": "log_softmax", "cross_entropy": "cross_entropy",

@@ -189,7 +189,8 @@ def test_max_and_min_route_the_gradient_to_the_winner():
 
 
 def test_only_kink_functions_have_kinks():
-    assert {name for name, op in OPS.items() if op.kink} == {"relu", "abs", "max", "min", "reduce_max"}
+    assert {name for name, op in OPS.items() if op.kink} == {"relu", "abs", "max", "min", "reduce_max",
+                                                                   "reduce_min", "std", "norm"}
 
 
 # ---- the power rule ----

@@ -414,7 +414,7 @@ def test_a_bad_file_is_exit_2(tmp_path, binding, message):
      "at line 1, column 1:"),
     (("X[0, 0, 0]", "--X", "[[1, 2]]"), 3, "cgraph: evaluation error: too many indices"),
     (("sum(x, axes=0)", "--x", "[1, 2]"), 2,
-     "cgraph: parse error: sum() has no keyword 'axes' (it takes: axis), at line 1, column 8:"),
+     "cgraph: parse error: sum() has no keyword 'axes' (it takes: axis, keepdims), at line 1, column 8:"),
     (("sum(x, axis=2)", "--x", "[1, 2]"), 3, "cgraph: evaluation error: "),
     (("sum(W)", "--W", "[1, 2"), 2, "cgraph: binding error: --W: not a tensor literal"),
     (("sum(W)", "--W", "[]"), 2, "cgraph: binding error: --W: empty tensors are not supported"),

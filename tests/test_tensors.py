@@ -547,7 +547,9 @@ def test_unbroadcast_sums_a_gradient_back_to_the_input_shape(shape, grad_shape, 
 
 # Each formula with its variables: name -> (shape in the dimensions n, m, k; values).
 # Values: "any" in (-2, 2); "positive" in (0.5, 2.5); "away" at least 0.1 from 0 (kinks);
-# "unit" in (-1, 1) (tan); "prob" a positive row-normalised matrix.
+# "unit" in (-1, 1) (tan); "prob" a positive row-normalised matrix; "open" in (0.05, 0.95);
+# "zeros" like "any" with about a third of the elements exactly 0 (prod); "labels" class indices
+# 0..m-1, bound as data (no gradient: they are not perturbed).
 FORMULAS = [
     # tensor ops
     ("sum(X @ W)", {"X": ("n,m", "any"), "W": ("m,k", "any")}),
@@ -610,13 +612,77 @@ FORMULAS = [
     ("softmax(X)", {"X": ("n,m", "any")}),
     ("X[1:] * s", {"X": ("n,m", "any"), "s": ("", "any")}),
     ("exp(v) / sum(exp(v))", {"v": ("m", "any")}),
+    # shapes (tensor outputs: a random seed tells a wrong order of elements from the right one)
+    ("reshape(X, shape=-1)", {"X": ("n,m", "any")}),
+    ("flatten(T)", {"T": ("2,n,m", "any")}),
+    ("flatten(s) * 2", {"s": ("", "any")}),
+    ("squeeze(C)", {"C": ("n,1", "any")}),
+    ("squeeze(T, axis=0)", {"T": ("1,n,m", "any")}),
+    ("unsqueeze(X, axis=1)", {"X": ("n,m", "any")}),
+    ("unsqueeze(v, axis=-1) * X", {"v": ("n", "any"), "X": ("n,m", "any")}),
+    ("transpose(T)", {"T": ("2,n,m", "any")}),
+    # reductions, along an axis and with keepdims
+    ("sum(X, axis=1, keepdims=1)", {"X": ("n,m", "any")}),
+    ("mean(T, axis=0, keepdims=1)", {"T": ("2,n,m", "any")}),
+    ("max(X, axis=0, keepdims=1)", {"X": ("n,m", "any")}),
+    ("min(X) * s", {"X": ("n,m", "any"), "s": ("", "any")}),
+    ("min(X, axis=1)", {"X": ("n,m", "any")}),
+    ("min(T, axis=-1, keepdims=1)", {"T": ("2,n,m", "any")}),
+    ("prod(X) * s", {"X": ("n,m", "zeros"), "s": ("", "any")}),
+    ("prod(X, axis=1)", {"X": ("n,m", "zeros")}),
+    ("prod(T, axis=0, keepdims=1)", {"T": ("3,n,m", "zeros")}),
+    ("prod(v)", {"v": ("m", "any")}),
+    ("var(X) * s", {"X": ("n,m", "any"), "s": ("", "any")}),
+    ("var(X, axis=0, ddof=1)", {"X": ("n,m", "any")}),
+    ("var(T, axis=-1, keepdims=1)", {"T": ("2,n,m", "any")}),
+    ("std(X)", {"X": ("n,m", "any")}),
+    ("std(X, axis=1, ddof=1)", {"X": ("n,m", "any")}),
+    ("std(T, axis=0, keepdims=1)", {"T": ("2,n,m", "any")}),
+    ("norm(X)", {"X": ("n,m", "any")}),
+    ("norm(v) * s", {"v": ("m", "any"), "s": ("", "any")}),
+    ("norm(X, axis=1)", {"X": ("n,m", "any")}),
+    ("norm(X, axis=0, keepdims=1)", {"X": ("n,m", "any")}),
+    ("norm(Z, ord=1)", {"Z": ("n,m", "away")}),
+    ("norm(Z, ord=1, axis=0)", {"Z": ("n,m", "away")}),
+    ("logsumexp(X)", {"X": ("n,m", "any")}),
+    ("logsumexp(X, axis=1)", {"X": ("n,m", "any")}),
+    ("logsumexp(T, axis=0, keepdims=1)", {"T": ("2,n,m", "any")}),
+    ("cumsum(X)", {"X": ("n,m", "any")}),
+    ("cumsum(X, axis=0)", {"X": ("n,m", "any")}),
+    ("cumsum(T, axis=-1)", {"T": ("2,n,m", "any")}),
+    ("cumsum(v) * v", {"v": ("m", "any")}),
+    ("trace(S) * trace(S)", {"S": ("n,n", "any")}),
+    ("trace(X)", {"X": ("n,m", "any")}),
+    ("diag(v)", {"v": ("m", "any")}),
+    ("diag(v, k=-1)", {"v": ("m", "any")}),
+    ("diag(X)", {"X": ("n,m", "any")}),
+    ("diag(X, k=1)", {"X": ("n,m", "any")}),
+    ("diag(diag(v))", {"v": ("m", "any")}),
+    # losses; L and l are class indices (data: integers in 0..m-1)
+    ("cross_entropy(softmax(A), L)", {"A": ("n,m", "any"), "L": ("n", "labels")}),
+    ("cross_entropy(P, l)", {"P": ("m", "positive"), "l": ("", "labels")}),
+    ("softmax_cross_entropy(A, L)", {"A": ("n,m", "any"), "L": ("n", "labels")}),
+    ("softmax_cross_entropy(a, l)", {"a": ("m", "any"), "l": ("", "labels")}),
+    ("nll(log_softmax(A), L)", {"A": ("n,m", "any"), "L": ("n", "labels")}),
+    ("nll(a, l)", {"a": ("m", "any"), "l": ("", "labels")}),
+    ("mse(X, Y)", {"X": ("n,m", "any"), "Y": ("n,m", "any")}),
+    ("mse(X, r)", {"X": ("n,m", "any"), "r": ("m", "any")}),
+    ("mse(v, s)", {"v": ("m", "any"), "s": ("", "any")}),
+    ("binary_cross_entropy(Q, T)", {"Q": ("n,m", "open"), "T": ("n,m", "open")}),
+    ("binary_cross_entropy(sigmoid(v), u)", {"v": ("m", "any"), "u": ("m", "open")}),
 ]
 
 SMALL = 2   # dimensions n, m, k are drawn in SMALL..4 (X[1:3] needs n >= 2 to be non-empty)
 
 
-def _values(kind, shape, rng):
-    if kind == "any":
+def _values(kind, shape, rng, classes=2):
+    if kind == "labels":
+        values = rng.integers(0, classes, size=shape).astype(float)
+    elif kind == "open":
+        values = rng.uniform(0.05, 0.95, size=shape)
+    elif kind == "zeros":
+        values = rng.uniform(-2, 2, size=shape) * (rng.uniform(size=shape) > 1 / 3)
+    elif kind == "any":
         values = rng.uniform(-2, 2, size=shape)
     elif kind == "positive":
         values = rng.uniform(0.5, 2.5, size=shape)
@@ -635,8 +701,12 @@ def _point(variables, dims, rng):
     for name, (shape_text, kind) in variables.items():
         shape = tuple(dims[part] if part in dims else int(part)
                       for part in shape_text.split(",") if part)
-        bindings[name] = _values(kind, shape, rng)
+        bindings[name] = _values(kind, shape, rng, dims["m"])
     return bindings
+
+
+def _data(variables) -> frozenset:
+    return frozenset(name for name, (_, kind) in variables.items() if kind == "labels")
 
 
 def central_differences(graph, bindings, name, seed, step=1e-6):
@@ -672,12 +742,13 @@ def test_the_formulas_cover_every_tensor_op_and_every_elementwise_function():
 def test_gradients_agree_with_central_differences(source, variables, n, m, k, random_seed):
     rng = np.random.default_rng(random_seed)
     bindings = _point(variables, {"n": n, "m": m, "k": k}, rng)
-    graph = graph_of(source, bindings)
+    graph = build(parse(source), source, frozenset(bindings), _data(variables))
     output = forward(graph, bindings, NUMPY_OPS)[graph.output]
     seed = rng.uniform(-1, 1, size=np.shape(output)) if np.ndim(output) else None
     result = evaluate(graph, bindings, seed=seed)
     gradients = result.gradients()
-    for name, value in bindings.items():
+    assert set(gradients) == set(bindings) - _data(variables)
+    for name, value in ((name, bindings[name]) for name in gradients):
         assert np.shape(gradients[name]) == np.shape(value), name
         numeric = central_differences(graph, bindings, name, 1.0 if seed is None else seed)
         np.testing.assert_allclose(gradients[name], numeric, rtol=1e-5, atol=1e-6,

@@ -161,35 +161,115 @@ def _scalar_rows(B) -> tuple:
 
 
 def _tensor_rows(B) -> tuple:
-    """The tensor ops (the NumPy backend; a graph using one is evaluated with it)."""
+    """The tensor ops (the NumPy backend; a graph using one is evaluated with it).
+
+    Their `rule` is the gradient sent, in cgraph's syntax over g (the upstream gradient), the inputs
+    a, b and `out`, with four words of its own: spread(x) is x copied back over the reduced axes
+    (the shape of a), n the number of elements each result reduces (of the whole array for a loss),
+    N the batch (a matrix's rows, 1 for a vector), k the number of tied maxima (or minima)."""
+    reduction = ("axis", "keepdims")
+
+    def selection(name, symbol, forward, what):
+        return _tensor(name, 1, forward, lambda g, out, a, axis=None, keepdims=False: (
+            B.route(g, out, a, axis, keepdims),), symbol=symbol, names=(symbol,), params=reduction,
+            kink=lambda out, a, axis=None, keepdims=False: B.kink(B.ties(out, a, axis, keepdims), what,
+                                                                  "gradient split evenly"),
+            rule=("where(a == spread(out), spread(g) / k, 0)",),
+            convention=f"{what}: split evenly (1/k each); every other element gets exactly 0")
+
+    def no_gradient(name, arity, forward, convention="", **facts):
+        return _tensor(name, arity, forward, _no_gradient, differentiable=False, jumps=True,
+                       convention="no gradient (piecewise constant)" + convention, **facts)
+
     return (
         _tensor("stack", -1, B.stack, lambda g, out, *elements: tuple(g[i] for i in range(len(elements))),
                 symbol="[…]", names=()),
         _tensor("index", 1, B.index, lambda g, out, a, key: (B.scatter(g, a, key),), symbol="[]", names=()),
-        _tensor("matmul", 2, B.matmul, lambda g, out, a, b: B.matmul_grads(g, a, b), symbol="@"),
-        _tensor("dot", 2, B.dot, lambda g, out, a, b: B.dot_grads(g, a, b)),
-        _tensor("transpose", 1, B.transpose, lambda g, out, a: (B.transpose(g),)),
-        _tensor("sum", 1, B.sum, lambda g, out, a, axis=None: (B.spread(g, a, axis),), params=AXIS),
-        _tensor("mean", 1, B.mean, lambda g, out, a, axis=None: (B.spread(g, a, axis) / B.count(a, axis),),
-                params=AXIS),
-        _tensor("reduce_max", 1, B.amax,
-                lambda g, out, a, axis=None: (B.spread(g, a, axis) * B.argmax_share(out, a, axis),),
-                symbol="max", names=("max",), params=AXIS,
-                kink=lambda out, a, axis=None: B.kink(B.ties(out, a, axis), "max tie", "gradient split evenly")),
+        # ----- products -----
+        _tensor("matmul", 2, B.matmul, lambda g, out, a, b: B.matmul_grads(g, a, b), symbol="@",
+                rule=("g @ transpose(b)", "transpose(a) @ g")),
+        _tensor("dot", 2, B.dot, lambda g, out, a, b: B.dot_grads(g, a, b),
+                rule=("g @ transpose(b)", "transpose(a) @ g")),
+        # ----- shapes: the gradient is g moved back into a's shape -----
+        _tensor("reshape", 1, B.reshape, lambda g, out, a, shape=None: (B.like(g, a),), params=("shape",),
+                rule=("reshape(g, a.shape)",)),
+        _tensor("flatten", 1, B.flatten, lambda g, out, a: (B.like(g, a),), rule=("reshape(g, a.shape)",)),
+        _tensor("squeeze", 1, B.squeeze, lambda g, out, a, axis=None: (B.like(g, a),), params=("axis",),
+                rule=("reshape(g, a.shape)",)),
+        _tensor("unsqueeze", 1, B.unsqueeze, lambda g, out, a, axis=None: (B.like(g, a),), params=("axis",),
+                rule=("squeeze(g, axis)",)),
+        _tensor("transpose", 1, B.transpose, lambda g, out, a, axes=None: (B.untranspose(g, axes),),
+                params=("axes",), rule=("transpose(g, argsort(axes))",)),
+        # ----- reductions over all elements, an axis or a tuple of axes (keepdims keeps them, as 1s) -----
+        _tensor("sum", 1, B.sum, lambda g, out, a, axis=None, keepdims=False: (B.spread(g, a, axis, keepdims),),
+                params=reduction, rule=("spread(g)",)),
+        _tensor("mean", 1, B.mean, lambda g, out, a, axis=None, keepdims=False: (
+            B.spread(g, a, axis, keepdims) / B.count(a, axis),), params=reduction, rule=("spread(g) / n",)),
+        selection("reduce_max", "max", B.amax, "max tie"),
+        selection("reduce_min", "min", B.amin, "min tie"),
+        _tensor("prod", 1, B.prod, lambda g, out, a, axis=None, keepdims=False: (
+            B.prod_grad(g, a, axis, keepdims),), params=reduction, rule=("spread(g * out) / a",),
+            convention="the product of the other elements, also where a = 0 (not out/a)"),
+        # (named variance: "var" is the op of a variable)
+        _tensor("variance", 1, B.var, lambda g, out, a, axis=None, ddof=0, keepdims=False: (
+            B.var_grad(g, a, axis, ddof, keepdims),), symbol="var", names=("var",),
+            params=("axis", "ddof", "keepdims"),
+            rule=("2 * spread(g) * (a - spread(mean(a))) / (n - ddof)",)),
+        _tensor("std", 1, B.std, lambda g, out, a, axis=None, ddof=0, keepdims=False: (
+            B.std_grad(g, out, a, axis, ddof, keepdims),), params=("axis", "ddof", "keepdims"),
+            rule=("spread(g / out) * (a - spread(mean(a))) / (n - ddof)",),
+            kink=lambda out, a, axis=None, ddof=0, keepdims=False: B.kink(out == 0, "std of zero variance",
+                                                                          "gradient 0 used"),
+            convention="zero variance: gradient 0 (the minimum-norm subgradient)"),
+        _tensor("norm", 1, B.norm, lambda g, out, a, ord=2, axis=None, keepdims=False: (
+            B.norm_grad(g, out, a, ord, axis, keepdims),), params=("ord", "axis", "keepdims"),
+            rule=("spread(g / out) * a",),
+            kink=lambda out, a, ord=2, axis=None, keepdims=False: B.kink(
+                B.norm_kinks(out, a, ord), "norm at 0" if ord != 1 else "norm (ord=1) at an element 0",
+                "gradient 0 used"),
+            convention="ord=1: spread(g) * sign(a); a norm of 0 (an element 0 for ord=1): gradient 0"),
+        _tensor("logsumexp", 1, B.logsumexp, lambda g, out, a, axis=None, keepdims=False: (
+            B.logsumexp_grad(g, out, a, axis, keepdims),), params=reduction,
+            rule=("spread(g) * exp(a - spread(out))",)),
+        _tensor("cumsum", 1, B.cumsum, lambda g, out, a, axis=None: (B.cumsum_grad(g, a, axis),),
+                params=("axis",), rule=("cumsum(g[::-1])[::-1]",)),
+        _tensor("trace", 1, B.trace, lambda g, out, a: (B.trace_grad(g, a),), rule=("g * eye(n)",)),
+        _tensor("diag", 1, B.diag, lambda g, out, a, k=0: (B.diag_grad(g, a, k),), params=("k",),
+                rule=("diag(g, k)",)),
+        no_gradient("argmax", 1, B.argmax, params=reduction, convention="; a tie: the first, as NumPy"),
+        no_gradient("argmin", 1, B.argmin, params=reduction, convention="; a tie: the first, as NumPy"),
+        # ----- layers -----
         _tensor("softmax", 1, B.softmax,
-                lambda g, out, a, axis=-1: (out * (g - B.sum(g * out, axis, keepdims=True)),), params=AXIS),
+                lambda g, out, a, axis=-1: (out * (g - B.sum(g * out, axis, keepdims=True)),), params=AXIS,
+                rule=("out * (g - sum(g * out, axis=-1, keepdims=True))",)),
         _tensor("log_softmax", 1, B.log_softmax,
-                lambda g, out, a, axis=-1: (g - B.exp(out) * B.sum(g, axis, keepdims=True),), params=AXIS),
-        # mean over the batch (the first axis of a matrix) of -sum t·log y
-        _tensor("cross_entropy", 2, B.cross_entropy,
-                lambda g, out, y, t: (-g * B.quotient(t, y) / B.batch(y), -g * B.log(y) / B.batch(y)),
-                domain="y > 0 wherever t is not 0"),
+                lambda g, out, a, axis=-1: (g - B.exp(out) * B.sum(g, axis, keepdims=True),), params=AXIS,
+                rule=("g - exp(out) * sum(g, axis=-1, keepdims=True)",)),
+        # ----- losses: means over the batch (PyTorch's defaults). A target t with one axis fewer than
+        # the prediction holds class indices along its last axis: one_hot(t, C), and t gets no gradient
+        _tensor("cross_entropy", 2, B.cross_entropy, lambda g, out, y, t: B.cross_entropy_grads(g, y, t),
+                domain="y > 0 wherever t is not 0", rule=("-g * b / (N * a)", "-g * log(a) / N"),
+                convention=_INDICES),
         # the fused, numerically stable Softmax-with-Loss: d/da = (softmax(a)·Σt - t) / N, which is the
         # course's (softmax(a) - t) / N when each row of t sums to 1 (one-hot labels)
         _tensor("softmax_cross_entropy", 2, B.softmax_cross_entropy,
-                lambda g, out, a, t: (g * (B.softmax(a) * B.sum(t, -1, keepdims=True) - t) / B.batch(a),
-                                      -g * B.log_softmax(a) / B.batch(a))),
+                lambda g, out, a, t: B.softmax_cross_entropy_grads(g, a, t),
+                rule=("g * (softmax(a) * sum(b, axis=-1, keepdims=True) - b) / N", "-g * log_softmax(a) / N"),
+                convention=_INDICES),
+        _tensor("nll", 2, B.nll, lambda g, out, logp, t: B.nll_grads(g, logp, t),
+                rule=("-g * one_hot(b, C) / N", "0"), convention="b: class indices, no gradient"),
+        _tensor("mse", 2, B.mse, lambda g, out, y, t: B.mse_grads(g, y, t),
+                rule=("2 * g * (a - b) / n", "-2 * g * (a - b) / n")),
+        _tensor("binary_cross_entropy", 2, B.binary_cross_entropy,
+                lambda g, out, p, t: B.binary_cross_entropy_grads(g, p, t), domain="p in [0, 1]",
+                rule=("g * (a - b) / (n * max(a * (1 - a), 1e-12))",
+                      "g * (max(log(1 - a), -100) - max(log(a), -100)) / n"),
+                convention="each log clamped at -100, the slope's a(1 - a) at 1e-12 (PyTorch's)"),
+        no_gradient("one_hot", 1, B.one_hot, params=("num_classes",)),
     )
+
+
+_INDICES = "class indices b (one axis fewer than a): b is one_hot(b, C) and gets no gradient"
 
 
 def _no_gradient(*_, **__):

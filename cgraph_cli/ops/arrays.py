@@ -117,42 +117,393 @@ def _dot_grads(g, a, b):
     return _matmul_grads(g, a, b)
 
 
+# ----- shapes -----
+
+def _like(g, a):
+    """g reshaped to a's shape (the gradient of every op that only moves elements around)."""
+    result = np.reshape(g, np.shape(a))
+    return float(result) if np.ndim(result) == 0 else result
+
+
+def _reshape(a, shape=None):
+    if shape is None:
+        raise ValueError("reshape needs shape= (an integer, -1 for every element, or a tuple)")
+    return _tidy(np.reshape)(a, shape)
+
+
+def _unsqueeze(a, axis=None):
+    if axis is None:
+        raise ValueError("unsqueeze needs axis= (where the new axis of length 1 goes)")
+    return np.expand_dims(a, axis)
+
+
+def _untranspose(g, axes):
+    """The gradient of transpose(a, axes): g transposed back by the inverse permutation."""
+    return _tidy(np.transpose)(g, None if axes is None else np.argsort(_axes(axes, np.ndim(g))))
+
+
+# ----- reductions: over all elements (axis None), an axis or a tuple of axes; keepdims keeps them -----
+
+def _axes(axis, ndim: int) -> tuple:
+    """The reduced axes, numbered from 0 (every axis for None), checked as NumPy checks them."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    for ax in axes:
+        if not -ndim <= ax < ndim:
+            raise np.exceptions.AxisError(ax, ndim)
+    axes = tuple(ax % ndim for ax in axes)
+    if len(set(axes)) != len(axes):
+        raise ValueError("an axis is repeated in axis=")
+    return axes
+
+
 def _reduction(function):
     """A reduction over `axis`; a formula's scalar has no axis to reduce over (NumPy would allow
     axis=0). The rules' own sums with keepdims=True (softmax's) pass a scalar through."""
-    def reduce(a, axis=None, **kwargs):
-        if axis is not None and np.ndim(a) == 0 and not kwargs.get("keepdims"):
+    def reduce(a, axis=None, keepdims=False, **kwargs):
+        if axis is not None and np.ndim(a) == 0 and not keepdims:
             raise ValueError(f"axis {axis} is out of bounds for a scalar")
-        result = function(a, axis=axis, **kwargs)
+        result = function(a, axis=axis, keepdims=bool(keepdims), **kwargs)
         return float(result) if np.ndim(result) == 0 else result
     return reduce
 
 
-_sum, _mean, _amax = _reduction(np.sum), _reduction(np.mean), _reduction(np.max)
+def _kept(value, axis, keepdims):
+    """A reduction's result (or its gradient) with the reduced axes back, of length 1, so that it
+    broadcasts against the input."""
+    return value if keepdims or axis is None else np.expand_dims(value, axis)
 
 
-def _spread(g, a, axis):
-    """An upstream gradient of a reduction over `axis`, copied back over the reduced axis."""
-    if axis is not None:
-        g = np.expand_dims(g, axis)
-    return np.broadcast_to(g, np.shape(a)).astype(float)
+def _dropped(kept, axis, keepdims):
+    """The inverse of _kept: a result computed with keepdims=True, shaped as asked."""
+    if keepdims:
+        return kept
+    return float(np.reshape(kept, ())) if axis is None else _tidy(np.squeeze)(kept, axis)
+
+
+def _spread(g, a, axis, keepdims=False):
+    """An upstream gradient of a reduction over `axis`, copied back over the reduced axes."""
+    return np.broadcast_to(_kept(g, axis, keepdims), np.shape(a)).astype(float)
 
 
 def _count(a, axis):
-    return np.size(a) if axis is None else np.shape(a)[axis]
+    """The number of elements each result of a reduction over `axis` reduces."""
+    shape = np.shape(a)
+    return math.prod(shape[ax] for ax in _axes(axis, len(shape)))
 
 
-def _argmax_share(out, a, axis):
-    """Each element's share of max's gradient: 1 for the unique maximum, 1/k in a k-way tie, else 0."""
-    winners = np.asarray(a) == (out if axis is None else np.expand_dims(out, axis))
-    return winners / np.sum(winners, axis=axis, keepdims=True)
+def _to_last(a, axis):
+    """a with the reduced axes moved last and flattened into one: (kept axes..., reduced elements),
+    and the function putting an array of that shape back into a's layout."""
+    a = np.asarray(a, dtype=float)
+    axes = _axes(axis, a.ndim)
+    order = tuple(ax for ax in range(a.ndim) if ax not in axes) + axes
+    moved = np.transpose(a, order)
+    kept_shape = moved.shape[:a.ndim - len(axes)]
+
+    def back(flat):
+        return np.transpose(np.reshape(flat, moved.shape), np.argsort(order))
+    return np.reshape(moved, kept_shape + (math.prod(moved.shape[len(kept_shape):]),)), back
 
 
-def _ties(out, a, axis):
-    """Elements sharing the maximum with another (where max's gradient is split)."""
-    share = _argmax_share(out, a, axis)
-    return (share > 0) & (share < 1)
+def _route(g, out, a, axis, keepdims):
+    """max's and min's gradient: g to the selected elements, split evenly between k tied ones, and
+    exactly 0 to every other element, even where g is inf or nan (a selection routes g)."""
+    winners = np.asarray(a) == _kept(out, axis, keepdims)
+    k = np.sum(winners, axis=axis, keepdims=True)
+    return np.where(winners, _kept(g, axis, keepdims) / k, 0.0)
 
+
+def _ties(out, a, axis, keepdims=False):
+    """Elements sharing the maximum (or minimum) with another (where the gradient is split)."""
+    winners = np.asarray(a) == _kept(out, axis, keepdims)
+    return winners & (np.sum(winners, axis=axis, keepdims=True) > 1)
+
+
+def _prod_grad(g, a, axis, keepdims):
+    """d prod / d a_i = the product of the other elements, as exclusive products from both sides:
+    right where elements are 0 (out / a_i is not)."""
+    flat, back = _to_last(a, axis)
+    if not flat.shape[-1]:   # the product of no elements (1) has no element to send a gradient to
+        return np.zeros(np.shape(a))
+    ones = np.ones(flat.shape[:-1] + (1,))
+    before = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+    after = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    return _spread(g, a, axis, keepdims) * back(before * after)
+
+
+def _deviations(a, axis):
+    """a - mean(a) over the axes; exactly 0 in a slice of equal elements (whose float mean may differ
+    from them in the last bit), so that zero variance is exactly 0."""
+    a = np.asarray(a, dtype=float)
+    equal = np.max(a, axis=axis, keepdims=True) == np.min(a, axis=axis, keepdims=True)
+    return np.where(equal, 0.0, a - np.mean(a, axis=axis, keepdims=True))
+
+
+def _degrees(a, axis, ddof):
+    n = _count(a, axis)
+    if n - ddof <= 0:
+        raise ValueError(f"ddof={ddof} leaves no degrees of freedom in {n} element{'s' * (n != 1)}")
+    return n - ddof
+
+
+def _var(a, axis=None, ddof=0, keepdims=False):
+    degrees = _degrees(a, axis, ddof)   # (the axes checked first)
+    d = _deviations(a, axis)
+    return _dropped(np.sum(d * d, axis=axis, keepdims=True) / degrees, axis, keepdims)
+
+
+def _var_grad(g, a, axis, ddof, keepdims):
+    return _spread(g, a, axis, keepdims) * (2 * _deviations(a, axis) / _degrees(a, axis, ddof))
+
+
+def _std(a, axis=None, ddof=0, keepdims=False):
+    return _tidy(np.sqrt)(_var(a, axis, ddof, keepdims))
+
+
+def _std_grad(g, out, a, axis, ddof, keepdims):
+    """spread(g / out) * (a - mean) / (n - ddof), and 0 where the std is 0 (the minimum-norm subgradient)."""
+    return _over(g, out, _deviations(a, axis) / _degrees(a, axis, ddof), axis, keepdims)
+
+
+def _over(g, out, numerator, axis, keepdims):
+    """spread(g) * numerator / spread(out), and exactly 0 where out is 0 (norm's and std's
+    subgradient); numerator / out first, so that a subnormal out does not overflow 1 / out."""
+    out = _kept(out, axis, keepdims)
+    zero = out == 0
+    ratio = numerator / np.where(zero, 1.0, out)
+    return np.where(zero, 0.0, _kept(g, axis, keepdims) * ratio)
+
+
+def _norm(a, ord=2, axis=None, keepdims=False):
+    """The vector norm of the elements over the axes (as torch.linalg.vector_norm): ord 2 (scaled by the
+    largest |a|, so that squares neither overflow nor underflow) or 1."""
+    _axes(axis, np.ndim(a))   # checked as NumPy checks them
+    magnitude = np.abs(np.asarray(a, dtype=float))
+    if ord == 1:
+        return _dropped(np.sum(magnitude, axis=axis, keepdims=True), axis, keepdims)
+    if ord != 2:
+        raise ValueError(f"norm takes ord=1 or ord=2 (the default), not ord={ord}")
+    largest = np.max(magnitude, axis=axis, keepdims=True, initial=0.0)
+    scale = np.where(largest == 0, 1.0, largest)
+    return _dropped(largest * np.sqrt(np.sum((magnitude / scale) ** 2, axis=axis, keepdims=True)), axis, keepdims)
+
+
+def _norm_grad(g, out, a, ord, axis, keepdims):
+    """ord 2: spread(g / out) * a, 0 where the norm is 0; ord 1: spread(g) * sign(a) (0 at a 0)."""
+    if ord == 1:
+        return _spread(g, a, axis, keepdims) * np.sign(a)
+    return _over(g, out, np.asarray(a, dtype=float), axis, keepdims)
+
+
+def _norm_kinks(out, a, ord):
+    """Where norm's gradient is the subgradient 0: a norm of 0 (ord 2), an element 0 (ord 1)."""
+    return np.asarray(a) == 0 if ord == 1 else np.asarray(out) == 0
+
+
+def _logsumexp(a, axis=None, keepdims=False):
+    _axes(axis, np.ndim(a))   # checked as NumPy checks them
+    a = np.asarray(a, dtype=float)
+    largest = np.max(a, axis=axis, keepdims=True)
+    return _dropped(largest + np.log(np.sum(np.exp(a - largest), axis=axis, keepdims=True)), axis, keepdims)
+
+
+def _logsumexp_grad(g, out, a, axis, keepdims):
+    """spread(g) * softmax(a) over the axes, written exp(a - spread(out))."""
+    return _spread(g, a, axis, keepdims) * np.exp(np.asarray(a, dtype=float) - _kept(out, axis, keepdims))
+
+
+def _cumsum(a, axis=None):
+    if axis is not None and np.ndim(a) == 0:
+        raise ValueError(f"axis {axis} is out of bounds for a scalar")
+    return np.cumsum(a, axis=axis, dtype=float)
+
+
+def _cumsum_grad(g, a, axis):
+    """The sums of g from each position to the end (along the axis; of the flattened a for None)."""
+    if axis is None:
+        return _like(np.cumsum(np.ravel(g)[::-1])[::-1], a)
+    return np.flip(np.cumsum(np.flip(g, axis), axis), axis)
+
+
+def _trace(a):
+    if np.ndim(a) != 2:
+        raise ValueError(f"trace needs a matrix, not an array of rank {np.ndim(a)}")
+    return float(np.trace(a))
+
+
+def _trace_grad(g, a):
+    return g * np.eye(*np.shape(a))
+
+
+def _diag(a, k=0):
+    """NumPy's diag: a vector's matrix (the vector on the k-th diagonal) or a matrix's k-th diagonal."""
+    if np.ndim(a) not in (1, 2):
+        raise ValueError(f"diag needs a vector or a matrix, not an array of rank {np.ndim(a)}")
+    return np.diag(np.asarray(a, dtype=float), k)
+
+
+def _diag_grad(g, a, k):
+    """diag(g, k): the k-th diagonal of g for a vector; for a matrix, g on a's k-th diagonal."""
+    if np.ndim(a) == 1:
+        return np.diag(g, k)
+    grad = np.zeros(np.shape(a))
+    positions = np.arange(len(g))
+    grad[positions + max(-k, 0), positions + max(k, 0)] = g
+    return grad
+
+
+def _arg(function):
+    """argmax/argmin as float64 indices: with a tuple of axes, the index in the reduced block
+    (flattened in row-major order, as axis None flattens everything)."""
+    def arg(a, axis=None, keepdims=False):
+        if axis is not None and np.ndim(a) == 0:
+            raise ValueError(f"axis {axis} is out of bounds for a scalar")
+        flat, _ = _to_last(a, axis)
+        result = function(flat, axis=-1).astype(float)
+        if keepdims:
+            result = np.reshape(result, [1 if ax in _axes(axis, np.ndim(a)) else size
+                                         for ax, size in enumerate(np.shape(a))])
+        return float(result) if np.ndim(result) == 0 else result
+    return arg
+
+
+# ----- losses -----
+
+def _class_indices(t, classes, name: str):
+    """Class labels t as one-hot rows over `classes` along a new last axis (None: the largest label
+    + 1, as PyTorch's one_hot), each label checked: an integer in range, else an IndexError naming
+    the label (NumPy's error for a bad index; the engine adds the node)."""
+    t = np.asarray(t, dtype=float)
+    bad = (t != np.floor(t)) | (t < 0) | (t >= (math.inf if classes is None else classes))
+    if np.any(bad):
+        where = tuple(np.argwhere(bad)[0])
+        at = f" ({name}[{', '.join(map(str, where))}])" if t.ndim else ""
+        wanted = "a non-negative integer" if classes is None else f"an integer from 0 to {classes - 1}"
+        raise IndexError(f"class index {t[where]:.12g}{at} is not {wanted}")
+    if classes is None:
+        classes = int(np.max(t, initial=-1)) + 1
+    return (t[..., np.newaxis] == np.arange(classes)).astype(float)
+
+
+def _one_hot(t, num_classes=None):
+    """PyTorch's one_hot: rows of C zeros with a 1 at each label (C = the largest label + 1 by default)."""
+    return _class_indices(t, num_classes, "t")
+
+
+def _targets(a, t, name: str, indices_only: bool = False):
+    """(targets of a's shape, whether t held class indices): t of a's shape is used as it is; t with
+    one axis fewer holds class indices along a's last axis (a scalar for a vector a), as PyTorch's.
+    Other shapes are an IndexError too (the engine's message for a ValueError between two arrays
+    would say "shape mismatch", which is not what is wrong when the shapes are equal)."""
+    a_shape, t_shape = np.shape(a), np.shape(t)
+    if len(t_shape) == len(a_shape) - 1 and t_shape == a_shape[:-1]:
+        return _class_indices(t, a_shape[-1], "t"), True
+    if t_shape == a_shape and not indices_only:
+        return np.asarray(t, dtype=float), False
+    wanted = ([] if indices_only else [f"targets t of shape {a_shape}"]) + (
+        [f"class indices t of shape {a_shape[:-1]}"] if a_shape else [])
+    if not wanted:
+        raise IndexError(f"{name} needs predictions with an axis of classes, not a scalar")
+    raise IndexError(f"{name} needs {' or '.join(wanted)}, got t of shape {t_shape}")
+
+
+def _no_target_gradient(t):
+    return 0.0 if np.ndim(t) == 0 else np.zeros(np.shape(t))
+
+
+def _batch(y):
+    """N in the mean over a batch: the rows of a matrix, 1 for a vector."""
+    return np.shape(y)[0] if np.ndim(y) >= 2 else 1
+
+
+def _cross_entropy(y, t):
+    y = np.asarray(y, dtype=float)
+    t, _ = _targets(y, t, "cross_entropy")
+    if np.any((y <= 0) & (t != 0)):
+        raise FloatingPointError("log of a non-positive probability")
+    terms = np.where(t != 0, t * np.log(np.where(t != 0, y, 1.0)), 0.0)
+    return float(-np.sum(terms) / _batch(y))
+
+
+def _cross_entropy_grads(g, y, t):
+    """(-g t / (N y), -g log(y) / N); class indices: t one-hot, and no gradient to t."""
+    dense, indices = _targets(y, t, "cross_entropy")
+    n = _batch(y)
+    grad_y = -g * np.divide(dense, y) / n
+    return grad_y, (_no_target_gradient(t) if indices else -g * np.log(y) / n)
+
+
+def _softmax_cross_entropy(a, t):
+    a = np.asarray(a, dtype=float)
+    t, _ = _targets(a, t, "softmax_cross_entropy")
+    return float(-np.sum(t * _log_softmax(a)) / _batch(a))
+
+
+def _softmax_cross_entropy_grads(g, a, t):
+    """((softmax(a)·Σt - t) g / N, -g log_softmax(a) / N); class indices: Σt = 1, no gradient to t."""
+    dense, indices = _targets(a, t, "softmax_cross_entropy")
+    n = _batch(a)
+    grad_a = g * (_softmax(a) * np.sum(dense, axis=-1, keepdims=True) - dense) / n
+    return grad_a, (_no_target_gradient(t) if indices else -g * _log_softmax(a) / n)
+
+
+def _nll(logp, t):
+    """PyTorch's nll_loss: the mean over the batch of -logp at each row's class index."""
+    dense, _ = _targets(logp, t, "nll", indices_only=True)
+    return float(-np.sum(dense * logp) / _batch(logp))
+
+
+def _nll_grads(g, logp, t):
+    dense, _ = _targets(logp, t, "nll", indices_only=True)
+    return -g * dense / _batch(logp), _no_target_gradient(t)
+
+
+def _mse(y, t):
+    """The mean of (y - t)^2 over every element (PyTorch's MSELoss; t broadcasts)."""
+    d = np.subtract(y, t, dtype=float)
+    return float(np.mean(d * d))   # of no elements: an error, as mean's
+
+
+def _mse_grads(g, y, t):
+    d = np.subtract(y, t, dtype=float)
+    grad = 2 * g * d / d.size
+    return grad, -grad
+
+
+_BCE_LOG_FLOOR, _BCE_SLOPE_FLOOR = -100.0, 1e-12   # PyTorch's clamp of log, and of p(1-p) in the slope
+
+
+def _bce_logs(p):
+    p = np.asarray(p, dtype=float)
+    if np.any((p < 0) | (p > 1)) or np.any(np.isnan(p)):
+        raise FloatingPointError("a probability outside [0, 1]")
+    with np.errstate(divide="ignore"):
+        return np.maximum(np.log(p), _BCE_LOG_FLOOR), np.maximum(np.log1p(-p), _BCE_LOG_FLOOR)
+
+
+def _binary_cross_entropy(p, t):
+    """PyTorch's binary_cross_entropy: -mean(t log p + (1-t) log(1-p)), each log clamped at -100."""
+    if np.shape(p) != np.shape(t):
+        raise ValueError(f"binary_cross_entropy needs p and t of one shape, got {np.shape(p)} and {np.shape(t)}")
+    if not np.size(p):
+        raise ZeroDivisionError("the mean of no elements is undefined")
+    log_p, log_q = _bce_logs(p)
+    return float(-np.mean(t * log_p + (1 - np.asarray(t, dtype=float)) * log_q))
+
+
+def _binary_cross_entropy_grads(g, p, t):
+    """PyTorch's: g (p - t) / max(p (1-p), 1e-12) / n for p; g (log(1-p) - log(p)) / n for t, the
+    clamped logs (the derivative of the clamped value: PyTorch's -logit(p) differs only within
+    e^-100 of 0 and 1)."""
+    p = np.asarray(p, dtype=float)
+    n = p.size
+    log_p, log_q = _bce_logs(p)
+    return g * (p - t) / np.maximum(p * (1 - p), _BCE_SLOPE_FLOOR) / n, g * (log_q - log_p) / n
+
+
+# ----- softmax -----
 
 def _softmax(a, axis=-1):
     shifted = np.asarray(a, dtype=float) - np.max(a, axis=axis, keepdims=True)
@@ -163,28 +514,6 @@ def _softmax(a, axis=-1):
 def _log_softmax(a, axis=-1):
     shifted = np.asarray(a, dtype=float) - np.max(a, axis=axis, keepdims=True)
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
-
-
-def _batch(y):
-    """N in the mean over a batch: the rows of a matrix, 1 for a vector."""
-    return np.shape(y)[0] if np.ndim(y) >= 2 else 1
-
-
-def _cross_entropy(y, t):
-    y, t = np.asarray(y, dtype=float), np.asarray(t, dtype=float)
-    if y.shape != t.shape:
-        raise ValueError(f"cross_entropy needs y and t of one shape, got {y.shape} and {t.shape}")
-    if np.any((y <= 0) & (t != 0)):
-        raise FloatingPointError("log of a non-positive probability")
-    terms = np.where(t != 0, t * np.log(np.where(t != 0, y, 1.0)), 0.0)
-    return float(-np.sum(terms) / _batch(y))
-
-
-def _softmax_cross_entropy(a, t):
-    a, t = np.asarray(a, dtype=float), np.asarray(t, dtype=float)
-    if a.shape != t.shape:
-        raise ValueError(f"softmax_cross_entropy needs a and t of one shape, got {a.shape} and {t.shape}")
-    return float(-np.sum(t * _log_softmax(a)) / _batch(a))
 
 
 def _tidy(function):
@@ -236,14 +565,26 @@ NUMPY = SimpleNamespace(
     name="arrays (ops/arrays.py)",
     **{name: _tidy(function) for name, function in _ELEMENTWISE.items()},
     power_slope=_power_slope, power_exponent_slope=_power_exponent_slope, quotient=_quotient,
-    LN2=math.log(2.0), LN10=math.log(10.0), kink=_kink, ties=_ties,
+    LN2=math.log(2.0), LN10=math.log(10.0), kink=_kink,
     stack=_stack, index=_index, scatter=_scatter, matmul=_matmul, matmul_grads=_matmul_grads,
-    dot=_dot, dot_grads=_dot_grads, transpose=_tidy(np.transpose), sum=_sum, mean=_mean, amax=_amax,
-    spread=_spread, count=_count, argmax_share=_argmax_share, softmax=_tidy(_softmax),
-    log_softmax=_tidy(_log_softmax), cross_entropy=_cross_entropy,
-    softmax_cross_entropy=_softmax_cross_entropy, batch=_batch,
+    dot=_dot, dot_grads=_dot_grads,
+    # shapes
+    reshape=_reshape, like=_like, flatten=np.ravel, squeeze=_tidy(np.squeeze), unsqueeze=_unsqueeze,
+    transpose=_tidy(np.transpose), untranspose=_untranspose,
+    # reductions
+    sum=_reduction(np.sum), mean=_reduction(np.mean), amax=_reduction(np.max), amin=_reduction(np.min),
+    prod=_reduction(np.prod), spread=_spread, count=_count, route=_route, ties=_ties, prod_grad=_prod_grad,
+    var=_var, var_grad=_var_grad, std=_std, std_grad=_std_grad, norm=_norm, norm_grad=_norm_grad,
+    norm_kinks=_norm_kinks, logsumexp=_logsumexp, logsumexp_grad=_logsumexp_grad, cumsum=_cumsum,
+    cumsum_grad=_cumsum_grad, trace=_trace, trace_grad=_trace_grad, diag=_diag, diag_grad=_diag_grad,
+    argmax=_arg(np.argmax), argmin=_arg(np.argmin),
+    # layers and losses
+    softmax=_tidy(_softmax), log_softmax=_tidy(_log_softmax),
+    cross_entropy=_cross_entropy, cross_entropy_grads=_cross_entropy_grads,
+    softmax_cross_entropy=_softmax_cross_entropy, softmax_cross_entropy_grads=_softmax_cross_entropy_grads,
+    nll=_nll, nll_grads=_nll_grads, mse=_mse, mse_grads=_mse_grads, binary_cross_entropy=_binary_cross_entropy,
+    binary_cross_entropy_grads=_binary_cross_entropy_grads, one_hot=_one_hot,
     forward_guard=lambda: _forward_guard(),
     backward_guard=lambda: np.errstate(all="ignore"),
     unbroadcast=unbroadcast,
 )
-

@@ -20,9 +20,14 @@ SCALAR_FUNCTIONS = (
 )
 # The functions only an array backend computes (a graph using one is evaluated with NumPy).
 TENSOR_FUNCTIONS = (
-    "stack", "index", "scatter", "matmul", "matmul_grads", "dot", "dot_grads", "transpose", "sum",
-    "mean", "amax", "spread", "count", "argmax_share", "ties", "softmax", "log_softmax",
-    "cross_entropy", "softmax_cross_entropy", "batch",
+    "stack", "index", "scatter", "matmul", "matmul_grads", "dot", "dot_grads",
+    "reshape", "like", "flatten", "squeeze", "unsqueeze", "transpose", "untranspose",
+    "sum", "mean", "amax", "amin", "prod", "spread", "count", "route", "ties", "prod_grad",
+    "var", "var_grad", "std", "std_grad", "norm", "norm_grad", "norm_kinks", "logsumexp", "logsumexp_grad",
+    "cumsum", "cumsum_grad", "trace", "trace_grad", "diag", "diag_grad", "argmax", "argmin",
+    "softmax", "log_softmax", "cross_entropy", "cross_entropy_grads", "softmax_cross_entropy",
+    "softmax_cross_entropy_grads", "nll", "nll_grads", "mse", "mse_grads", "binary_cross_entropy",
+    "binary_cross_entropy_grads", "one_hot",
 )
 FUNCTIONS = SCALAR_FUNCTIONS + TENSOR_FUNCTIONS
 CONSTANTS = ("LN2", "LN10")
