@@ -1,0 +1,288 @@
+"""Rows fitted to the console's width, in time linear in the rows: the one table drawer of every
+human format (eval's table, --steps, check, gradcheck, hessian, minimize, the tree's inputs).
+
+A number's digits are never cut, elided or wrapped. When the rows are wider than the console:
+1. the text columns (node texts, names) shrink, each text elided in its MIDDLE, down to MIN_TEXT cells;
+2. the columns empty in every row are dropped;
+3. the tensor cells wrap between their elements (after a `, `), the headers between their words;
+4. each row becomes a record, its fields `header value` filling lines under one another (one field a
+   line at the narrowest), a blank line between sections.
+A cell is a str (lines separated by "\\n": a matrix's rows), a (str, style) pair, or a function
+width -> str giving the text cut to that width (a node's excerpt, read in bounded time).
+"""
+
+from typing import NamedTuple
+
+from rich import box as boxes
+from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
+
+MIN_TEXT = 8    # a shrunk text column keeps at least this many cells
+RULE = None     # a row that is RULE: a line between two sections of rows
+GAP = "   "     # between the fields of a record
+
+
+class Column(NamedTuple):
+    header: str
+    style: str | None = None
+    justify: str = "left"
+    kind: str = "text"     # "text": elided in the middle; "words": wrapped at spaces (a case's name);
+                           # "number": never cut, a tensor wraps between elements; "fixed": never cut
+
+
+def length(text: str) -> int:
+    return len(text) if text.isascii() else cell_len(text)
+
+
+def elide(text: str, width: int) -> str:
+    """`text` in `width` cells, its middle replaced by … when it is longer."""
+    if length(text) <= width:
+        return text
+    if width <= 1:
+        return "…"[:width]
+    head, tail = (width - 1) // 2 + (width - 1) % 2, (width - 1) // 2
+    start, end = text[:head], text[len(text) - tail:] if tail else ""
+    while cell_len(start) > head:    # wide characters: at most `width` steps
+        start = start[:-1]
+    while cell_len(end) > tail:
+        end = end[1:]
+    return start + "…" + end
+
+
+def pieces(line: str) -> list:
+    """A line of numbers split where it may wrap: after each `, ` (never inside a number)."""
+    parts = line.split(", ")
+    return [part + "," for part in parts[:-1]] + parts[-1:]
+
+
+def wrap_numbers(line: str, width: int) -> list:
+    """A line of numbers in lines of at most `width` cells where it can, broken only after a `, `;
+    continuation lines are indented under the first element (after the opening brackets)."""
+    if length(line) <= width:
+        return [line]
+    indent = " " * (len(line) - len(line.lstrip("[ ")))
+    lines, current = [], ""
+    for part in pieces(line):
+        if current and length(current) + 1 + length(part) > width:
+            lines.append(current)
+            current = indent + part
+        else:
+            current = f"{current} {part}" if current else part
+    return lines + [current]
+
+
+def atom(line: str) -> int:
+    """The widest piece of a line of numbers: the narrowest its column can be."""
+    if ", " not in line:
+        return length(line)
+    indent = len(line) - len(line.lstrip("[ "))
+    return indent + max(map(length, pieces(line)))
+
+
+def wrap_words(text: str, width: int) -> list:
+    """Prose (a header, a note) in lines of at most `width` cells, broken at spaces."""
+    lines, current = [], ""
+    for word in text.split(" "):
+        if current and length(current) + 1 + length(word) > width:
+            lines.append(current)
+            current = word
+        else:
+            current = f"{current} {word}" if current else word
+    return lines + [current]
+
+
+def _cell(cell, width: int | None = None):
+    """(text, style) of a cell; a function gives its text at `width` (None: as wide as it gets)."""
+    if isinstance(cell, tuple):
+        return cell
+    if callable(cell):
+        return cell(width), None
+    return cell, None
+
+
+class Grid:
+    """columns: [Column]; rows: lists of cells, or RULE. `break_before`: column indexes that start a
+    new line of a record in the vertical layout (--steps: each input on its own line)."""
+
+    def __init__(self, columns: list, rows: list, box=boxes.HEAVY_HEAD, break_before=()):
+        self.columns, self.rows, self.box, self.break_before = columns, rows, box, set(break_before)
+
+    def _measure(self, max_width: int):
+        n = len(self.columns)
+        natural, floor, empty = [0] * n, [0] * n, [True] * n
+        texts = []
+        for row in self.rows:
+            if row is RULE:
+                texts.append(RULE)
+                continue
+            cells = [_cell(cell, max_width) for cell in row]
+            texts.append(cells)
+            for k, (text, _) in enumerate(cells):
+                if not text:
+                    continue
+                empty[k] = False
+                kind = self.columns[k].kind
+                for line in text.split("\n") if "\n" in text else (text,):
+                    size = length(line)
+                    if size > natural[k]:
+                        natural[k] = size
+                    least = atom(line) if kind == "number" else size if kind == "fixed" else 0
+                    if least > floor[k]:
+                        floor[k] = least
+        for k, column in enumerate(self.columns):
+            if column.kind in ("text", "words"):
+                floor[k] = min(natural[k], MIN_TEXT)
+            words = column.header.split(" ")
+            natural[k] = max(natural[k], length(column.header))
+            floor[k] = max(floor[k], max(map(length, words)))
+        return texts, natural, floor, empty
+
+    def fit(self, max_width: int):
+        """(cells, kept column indexes, their widths); kept None: the vertical layout."""
+        texts, widths, floor, empty = self._measure(max_width)
+        keep = list(range(len(self.columns)))
+
+        def excess():
+            return sum(widths[k] for k in keep) + 3 * len(keep) - 1 - max_width
+
+        for kinds in (("text", "words"), ("number", "fixed")):
+            if kinds == ("number", "fixed") and excess() > 0:
+                keep = [k for k in keep if not empty[k]]
+            over = excess()
+            while over > 0:   # narrow the widest column that can still give a cell
+                candidates = [k for k in keep if self.columns[k].kind in kinds and widths[k] > floor[k]]
+                if not candidates:
+                    break
+                k = max(candidates, key=lambda k: widths[k])
+                widths[k] -= 1
+                over -= 1
+        if excess() > 0:
+            return texts, None, None
+        return texts, keep, widths
+
+    def __rich_console__(self, console, options):
+        width = options.max_width
+        texts, keep, widths = self.fit(width)
+        plain = console.no_color or console.color_system is None
+        if keep is None:
+            yield from self._records(texts, width, plain)
+            return
+        box = self.box.substitute(options)
+        columns = [self.columns[k] for k in keep]
+        padded = [w + 2 for w in widths_of(keep, widths)]   # no padding at the edges: rich's pad_edge=False
+        padded[0] -= 1
+        padded[-1] -= 1
+        yield Segment(box.get_top(padded) + "\n")
+        headers = [wrap_words(c.header, w) for c, w in zip(columns, widths_of(keep, widths))]
+        bold = Style(bold=True)
+        for i in range(max(map(len, headers))):
+            cells = [(_pad(h[i] if i < len(h) else "", w, c.justify), bold)
+                     for h, w, c in zip(headers, widths_of(keep, widths), columns)]
+            yield from _line(cells, box.head_left, box.head_vertical, box.head_right, plain)
+        yield Segment(box.get_row(padded, "head") + "\n")
+        styles = [Style.parse(c.style) if c.style else Style.null() for c in columns]
+        for row_index, cells in enumerate(texts):
+            if cells is RULE:
+                if 0 < row_index < len(texts) - 1:
+                    yield Segment(box.get_row(padded, "row") + "\n")
+                continue
+            blocks = []
+            for k, w, column, style in zip(keep, widths_of(keep, widths), columns, styles):
+                text, own = cells[k]
+                if length(text) > w and "\n" not in text and callable(self.rows[row_index][k]):
+                    text = self.rows[row_index][k](w)   # a node's excerpt read again at this width
+                blocks.append((_fit_lines(text, w, column.kind), Style.parse(own) if own else style))
+            for i in range(max(len(lines) for lines, _ in blocks)):
+                line = [(_pad(lines[i] if i < len(lines) else "", w, c.justify), style)
+                        for (lines, style), w, c in zip(blocks, widths_of(keep, widths), columns)]
+                yield from _line(line, box.mid_left, box.mid_vertical, box.mid_right, plain)
+        yield Segment(box.get_bottom(padded) + "\n")
+
+    def _records(self, texts, width: int, plain: bool):
+        """Each row as a record of `header value` fields filling lines; continuation lines indented."""
+        bold = Style(bold=True)
+        indent = "    "
+        for row_index, cells in enumerate(texts):
+            if cells is RULE:
+                if 0 < row_index < len(texts) - 1:
+                    yield Segment.line()
+                continue
+            first = bool(cells[0][0])   # a row whose first cell is empty continues the one above
+            line, line_width = [], 0
+            for k, (text, own) in enumerate(cells):
+                if not text:
+                    continue
+                column = self.columns[k]
+                header = column.header
+                style = Style.parse(own or column.style) if own or column.style else Style.null()
+                room = width - len(indent) - length(header) - 1
+                lines = text.split("\n")
+                if column.kind in ("text", "words") and len(lines) == 1:
+                    cell = self.rows[row_index][k]
+                    lines = [cell(room) if callable(cell) and length(text) > room else text]
+                    lines = [elide(lines[0], max(room, MIN_TEXT))]
+                elif column.kind == "number":
+                    lines = [part for item in lines for part in wrap_numbers(item, max(room, 1))]
+                size = length(header) + 1 + length(lines[0])
+                if line and (len(lines) > 1 or k in self.break_before or
+                             line_width + len(GAP) + size > width):
+                    yield from _record_line(line, plain)
+                    line, line_width, first = [], 0, False
+                if not line:
+                    line.append(("" if first else indent, Style.null()))
+                    line_width = 0 if first else len(indent)
+                else:
+                    line.append((GAP, Style.null()))
+                    line_width += len(GAP)
+                line += [(header + " ", bold), (lines[0], style)]
+                line_width += size
+                if len(lines) > 1:
+                    pad = " " * (line_width - length(lines[0]))
+                    for more in lines[1:]:
+                        yield from _record_line(line, plain)
+                        line = [(pad, Style.null()), (more, style)]
+                    line_width = width   # nothing after a block of lines
+            if line:
+                yield from _record_line(line, plain)
+
+
+def widths_of(keep, widths):
+    return [widths[k] for k in keep]
+
+
+def _fit_lines(text: str, width: int, kind: str) -> list:
+    lines = text.split("\n") if "\n" in text else [text]
+    if kind == "text":
+        return [elide(line, width) for line in lines]
+    if kind == "words":
+        return [elide(part, width) for line in lines for part in wrap_words(line, width)]
+    if kind == "number":
+        return [part for line in lines for part in wrap_numbers(line, width)]
+    return lines
+
+
+def _pad(text: str, width: int, justify: str) -> str:
+    pad = " " * max(0, width - length(text))
+    return pad + text if justify == "right" else text + pad
+
+
+def _line(cells: list, left: str, vertical: str, right: str, plain: bool):
+    if plain:   # piped: one segment a line
+        yield Segment(left + f" {vertical} ".join(text for text, _ in cells) + f"{right}\n")
+        return
+    yield Segment(left)
+    for k, (text, style) in enumerate(cells):
+        if k:
+            yield Segment(f" {vertical} ")
+        yield Segment(text, style)
+    yield Segment(f"{right}\n")
+
+
+def _record_line(parts: list, plain: bool):
+    if plain:
+        yield Segment("".join(text for text, _ in parts).rstrip() + "\n")
+        return
+    for text, style in parts:
+        yield Segment(text, style)
+    yield Segment.line()
