@@ -4,9 +4,10 @@ human format (eval's table, --steps, check, gradcheck, hessian, minimize, the tr
 A number's digits are never cut, elided or wrapped. When the rows are wider than the console:
 1. the text columns (node texts, names) shrink, each text elided in its MIDDLE, down to MIN_TEXT cells;
 2. the columns empty in every row are dropped;
-3. the tensor cells wrap between their elements (after a `, `), the headers between their words;
+3. the headers wrap between their words;
 4. each row becomes a record, its fields `header value` filling lines under one another (one field a
-   line at the narrowest), a blank line between sections.
+   line at the narrowest; a matrix keeps one row a line, a row wider than the console wraps between
+   its elements, after a `, `), a blank line between sections.
 A cell is a str (lines separated by "\\n": a matrix's rows), a (str, style) pair, or a function
 width -> str giving the text cut to that width (a node's excerpt, read in bounded time).
 """
@@ -61,7 +62,7 @@ def wrap_numbers(line: str, width: int) -> list:
     continuation lines are indented under the first element (after the opening brackets)."""
     if length(line) <= width:
         return [line]
-    indent = " " * (len(line) - len(line.lstrip("[ ")))
+    indent = " " * _brackets(line)
     lines, current = [], ""
     for part in pieces(line):
         if current and length(current) + 1 + length(part) > width:
@@ -72,12 +73,9 @@ def wrap_numbers(line: str, width: int) -> list:
     return lines + [current]
 
 
-def atom(line: str) -> int:
-    """The widest piece of a line of numbers: the narrowest its column can be."""
-    if ", " not in line:
-        return length(line)
-    indent = len(line) - len(line.lstrip("[ "))
-    return indent + max(map(length, pieces(line)))
+def _brackets(line: str) -> int:
+    """Where a matrix row's first element starts: after its leading spaces and brackets."""
+    return len(line) - len(line.lstrip(" ").lstrip("["))
 
 
 def wrap_words(text: str, width: int) -> list:
@@ -105,8 +103,9 @@ class Grid:
     """columns: [Column]; rows: lists of cells, or RULE. `break_before`: column indexes that start a
     new line of a record in the vertical layout (--steps: each input on its own line)."""
 
-    def __init__(self, columns: list, rows: list, box=boxes.HEAVY_HEAD, break_before=()):
+    def __init__(self, columns: list, rows: list, box=boxes.HEAVY_HEAD, break_before=(), show_edge=True):
         self.columns, self.rows, self.box, self.break_before = columns, rows, box, set(break_before)
+        self.edge = 1 if show_edge else 0
 
     def _measure(self, max_width: int):
         n = len(self.columns)
@@ -127,9 +126,8 @@ class Grid:
                     size = length(line)
                     if size > natural[k]:
                         natural[k] = size
-                    least = atom(line) if kind == "number" else size if kind == "fixed" else 0
-                    if least > floor[k]:
-                        floor[k] = least
+                    if kind in ("number", "fixed") and size > floor[k]:
+                        floor[k] = size
         for k, column in enumerate(self.columns):
             if column.kind in ("text", "words"):
                 floor[k] = min(natural[k], MIN_TEXT)
@@ -144,9 +142,9 @@ class Grid:
         keep = list(range(len(self.columns)))
 
         def excess():
-            return sum(widths[k] for k in keep) + 3 * len(keep) - 1 - max_width
+            return sum(widths[k] for k in keep) + 3 * len(keep) - 3 + 2 * self.edge - max_width
 
-        for kinds in (("text", "words"), ("number", "fixed")):
+        for kinds in (("text", "words"), ("number", "fixed")):   # (numbers: only their headers wrap)
             if kinds == ("number", "fixed") and excess() > 0:
                 keep = [k for k in keep if not empty[k]]
             over = excess()
@@ -173,19 +171,23 @@ class Grid:
         padded = [w + 2 for w in widths_of(keep, widths)]   # no padding at the edges: rich's pad_edge=False
         padded[0] -= 1
         padded[-1] -= 1
-        yield Segment(box.get_top(padded) + "\n")
+        edge = self.edge
+        if edge:
+            yield Segment(box.get_top(padded) + "\n")
         headers = [wrap_words(c.header, w) for c, w in zip(columns, widths_of(keep, widths))]
         bold = Style(bold=True)
         for i in range(max(map(len, headers))):
             cells = [(_pad(h[i] if i < len(h) else "", w, c.justify), bold)
                      for h, w, c in zip(headers, widths_of(keep, widths), columns)]
-            yield from _line(cells, box.head_left, box.head_vertical, box.head_right, plain)
-        yield Segment(box.get_row(padded, "head") + "\n")
+            yield from _line(cells, box.head_left * edge, box.head_vertical, box.head_right * edge, plain)
+        head_row = box.get_row(padded, "head")
+        yield Segment((head_row if edge else head_row[1:-1]) + "\n")
         styles = [Style.parse(c.style) if c.style else Style.null() for c in columns]
         for row_index, cells in enumerate(texts):
             if cells is RULE:
                 if 0 < row_index < len(texts) - 1:
-                    yield Segment(box.get_row(padded, "row") + "\n")
+                    rule = box.get_row(padded, "row")
+                    yield Segment((rule if edge else rule[1:-1]) + "\n")
                 continue
             blocks = []
             for k, w, column, style in zip(keep, widths_of(keep, widths), columns, styles):
@@ -196,8 +198,9 @@ class Grid:
             for i in range(max(len(lines) for lines, _ in blocks)):
                 line = [(_pad(lines[i] if i < len(lines) else "", w, c.justify), style)
                         for (lines, style), w, c in zip(blocks, widths_of(keep, widths), columns)]
-                yield from _line(line, box.mid_left, box.mid_vertical, box.mid_right, plain)
-        yield Segment(box.get_bottom(padded) + "\n")
+                yield from _line(line, box.mid_left * edge, box.mid_vertical, box.mid_right * edge, plain)
+        if edge:
+            yield Segment(box.get_bottom(padded) + "\n")
 
     def _records(self, texts, width: int, plain: bool):
         """Each row as a record of `header value` fields filling lines; continuation lines indented."""

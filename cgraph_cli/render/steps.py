@@ -61,7 +61,7 @@ def render_table(evaluation, steps, options):
     for row in rows:
         cells.append(RULE)
         if row is None:
-            cells.append(["…", (f"{omitted} steps omitted (--all shows every step)", "dim")] + [""] * 6)
+            cells.append(["…", (f"{omitted} steps omitted", "dim")] + [""] * 6)
             continue
         number_, step = row
         node = step.node
@@ -85,6 +85,8 @@ def render_table(evaluation, steps, options):
                "input's gradient so far, where it receives several contributions (+=)")
     return Group(Text("Backward pass, in the order it runs"),
                  Grid(STEP_COLUMNS, cells, break_before=[INPUT_COLUMN]),
+                 *([Text(f"… {omitted} steps omitted at the … row (--all shows every step)", style="dim")]
+                   if omitted else []),
                  Text(caption), Text(f"value {number(evaluation.value)}   {gradients}", style="bold"))
 
 

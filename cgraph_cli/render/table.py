@@ -34,8 +34,10 @@ def render(evaluation, options):
     columns = ["id", "node", "op", "inputs"] + (["shape"] if any(shapes.values()) else []) + \
         ["value", "grad"] + (["note"] if any(notes.values()) else [])
     cells = [_cells(evaluation, node_id, columns, shapes, notes, digits, omitted) for node_id in rows]
-    parts = [Grid([COLUMNS[column] for column in columns], cells),
-             Text(f"output: #{graph.output}   value {human(evaluation.value, *digits)}", style="bold")]
+    parts = [Grid([COLUMNS[column] for column in columns], cells)]
+    if omitted:
+        parts.append(Text(f"… {omitted} nodes omitted at the … row (--all shows every node)", style="dim"))
+    parts.append(Text(f"output: #{graph.output}   value {human(evaluation.value, *digits)}", style="bold"))
     if evaluation.seed is not None:
         parts.append(Text(seed_note(evaluation), style="yellow"))
     return Group(*parts)
@@ -45,7 +47,7 @@ def _cells(evaluation, node_id, columns, shapes, notes, digits, omitted) -> list
     """One row's cells (node_id None: the row saying how many were omitted); the node's text is
     read at the width its column gets."""
     if node_id is None:
-        return ["…", (f"{omitted} nodes omitted (--all shows every node)", "dim")] + [""] * (len(columns) - 2)
+        return ["…", (f"{omitted} nodes omitted", "dim")] + [""] * (len(columns) - 2)
     graph = evaluation.graph
     grad = evaluation.grads[node_id]
     cells = {

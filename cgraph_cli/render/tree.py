@@ -162,7 +162,7 @@ def inputs_table(evaluation, digits):
         g = gradients.get(name)
         rows.append([printable(name), number_text(evaluation.values[node_id], *digits),
                      "—" if g is None else number_text(g, *digits)])
-    return Group(Text("Gradients of the inputs", style="bold"), Grid(columns, rows))
+    return Group(Text("Gradients of the inputs", style="bold"), Grid(columns, rows, show_edge=False))
 
 
 def _name_or_text(graph, node_id) -> str:
