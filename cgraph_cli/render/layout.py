@@ -2,8 +2,9 @@
 human format (eval's table, --steps, check, gradcheck, hessian, minimize, the tree's inputs).
 
 A number's digits are never cut, elided or wrapped. When the rows are wider than the console:
-1. the text columns (node texts, names) shrink, each text elided in its MIDDLE, down to MIN_TEXT cells;
-2. the columns empty in every row are dropped;
+1. the columns empty in every row are dropped (they say nothing);
+2. the prose columns (notes, case names) wrap at spaces, then the text columns (node texts, names)
+   shrink, each text elided in its MIDDLE, down to MIN_TEXT cells;
 3. the headers wrap between their words;
 4. each row becomes a record, its fields `header value` filling lines under one another (one field a
    line at the narrowest; a matrix keeps one row a line, a row wider than the console wraps between
@@ -19,7 +20,8 @@ from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 
-MIN_TEXT = 8    # a shrunk text column keeps at least this many cells
+MIN_TEXT = 12   # an elided text column keeps at least this many cells (less, and the records read better)
+MIN_WORDS = 8   # a prose column wraps down to this many cells
 RULE = None     # a row that is RULE: a line between two sections of rows
 GAP = "   "     # between the fields of a record
 
@@ -130,7 +132,7 @@ class Grid:
                         floor[k] = size
         for k, column in enumerate(self.columns):
             if column.kind in ("text", "words"):
-                floor[k] = min(natural[k], MIN_TEXT)
+                floor[k] = min(natural[k], MIN_TEXT if column.kind == "text" else MIN_WORDS)
             words = column.header.split(" ")
             natural[k] = max(natural[k], length(column.header))
             floor[k] = max(floor[k], max(map(length, words)))
@@ -144,9 +146,9 @@ class Grid:
         def excess():
             return sum(widths[k] for k in keep) + 3 * len(keep) - 3 + 2 * self.edge - max_width
 
-        for kinds in (("text", "words"), ("number", "fixed")):   # (numbers: only their headers wrap)
-            if kinds == ("number", "fixed") and excess() > 0:
-                keep = [k for k in keep if not empty[k]]
+        if excess() > 0:   # an empty column says nothing: it goes before any text is cut
+            keep = [k for k in keep if not empty[k]]
+        for kinds in (("words",), ("text",), ("number", "fixed")):   # (numbers: only their headers wrap)
             over = excess()
             while over > 0:   # narrow the widest column that can still give a cell
                 candidates = [k for k in keep if self.columns[k].kind in kinds and widths[k] > floor[k]]

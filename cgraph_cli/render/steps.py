@@ -80,14 +80,17 @@ def render_table(evaluation, steps, options):
                 total = f"{number(c.total)} ({c.index}/{c.count})" if c.count > 1 else ""
                 pair += [number(c.local), sent, total]
             cells.append((first if c is step.contributions[0] else ["", "", "", ""]) + pair)
-    gradients = "   ".join(f"d{name} = {number(g)}" for name, g in evaluation.gradients().items())
+    def line(value):   # the closing line: a tensor on one line, as the tree's footer prints it
+        return number(value) if isinstance(value, Fraction) else human(value, digits, options.full)
+
+    gradients = "   ".join(f"d{name} = {line(g)}" for name, g in evaluation.gradients().items())
     caption = ("upstream: d(output)/d(node); local: d(node)/d(input); sent = upstream × local; total: the "
                "input's gradient so far, where it receives several contributions (+=)")
     return Group(Text("Backward pass, in the order it runs"),
                  Grid(STEP_COLUMNS, cells, break_before=[INPUT_COLUMN]),
                  *([Text(f"… {omitted} steps omitted at the … row (--all shows every step)", style="dim")]
                    if omitted else []),
-                 Text(caption), Text(f"value {number(evaluation.value)}   {gradients}", style="bold"))
+                 Text(caption), Text(f"value {line(evaluation.value)}   {gradients}", style="bold"))
 
 
 def _text(graph, node_id):
