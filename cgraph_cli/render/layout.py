@@ -10,7 +10,8 @@ A number's digits are never cut, elided or wrapped. When the rows are wider than
    line at the narrowest; a matrix keeps one row a line, a row wider than the console wraps between
    its elements, after a `, `), a blank line between sections.
 A cell is a str (lines separated by "\\n": a matrix's rows), a (str, style) pair, or a function
-width -> str giving the text cut to that width (a node's excerpt, read in bounded time).
+width -> str giving the text cut to that width (a node's excerpt, read in bounded time): it is read
+once, at the console's width, and elided further in its middle where its column is narrower.
 """
 
 from typing import NamedTuple
@@ -92,15 +93,6 @@ def wrap_words(text: str, width: int) -> list:
     return lines + [current]
 
 
-def _cell(cell, width: int | None = None):
-    """(text, style) of a cell; a function gives its text at `width` (None: as wide as it gets)."""
-    if isinstance(cell, tuple):
-        return cell
-    if callable(cell):
-        return cell(width), None
-    return cell, None
-
-
 class Grid:
     """columns: [Column]; rows: lists of cells, or RULE. `break_before`: column indexes that start a
     new line of a record in the vertical layout (--steps: each input on its own line)."""
@@ -113,22 +105,22 @@ class Grid:
         n = len(self.columns)
         natural, floor, empty = [0] * n, [0] * n, [True] * n
         texts = []
+        hard = [column.kind in ("number", "fixed") for column in self.columns]   # never narrower
         for row in self.rows:
             if row is RULE:
                 texts.append(RULE)
                 continue
-            cells = [_cell(cell, max_width) for cell in row]
+            cells = [cell if isinstance(cell, tuple) else (cell(max_width) if callable(cell) else cell, None)
+                     for cell in row]
             texts.append(cells)
             for k, (text, _) in enumerate(cells):
                 if not text:
                     continue
                 empty[k] = False
-                kind = self.columns[k].kind
-                for line in text.split("\n") if "\n" in text else (text,):
-                    size = length(line)
-                    if size > natural[k]:
-                        natural[k] = size
-                    if kind in ("number", "fixed") and size > floor[k]:
+                size = max(map(length, text.split("\n"))) if "\n" in text else length(text)
+                if size > natural[k]:
+                    natural[k] = size
+                    if hard[k]:
                         floor[k] = size
         for k, column in enumerate(self.columns):
             if column.kind in ("text", "words"):
@@ -149,14 +141,7 @@ class Grid:
         if excess() > 0:   # an empty column says nothing: it goes before any text is cut
             keep = [k for k in keep if not empty[k]]
         for kinds in (("words",), ("text",), ("number", "fixed")):   # (numbers: only their headers wrap)
-            over = excess()
-            while over > 0:   # narrow the widest column that can still give a cell
-                candidates = [k for k in keep if self.columns[k].kind in kinds and widths[k] > floor[k]]
-                if not candidates:
-                    break
-                k = max(candidates, key=lambda k: widths[k])
-                widths[k] -= 1
-                over -= 1
+            _narrow(widths, floor, [k for k in keep if self.columns[k].kind in kinds], excess())
         if excess() > 0:
             return texts, None, None
         return texts, keep, widths
@@ -185,22 +170,32 @@ class Grid:
         head_row = box.get_row(padded, "head")
         yield Segment((head_row if edge else head_row[1:-1]) + "\n")
         styles = [Style.parse(c.style) if c.style else Style.null() for c in columns]
+        specs = list(zip(keep, widths_of(keep, widths), [c.justify == "right" for c in columns],
+                         [c.kind for c in columns], styles))
+        left, vertical, right = box.mid_left * edge, box.mid_vertical, box.mid_right * edge
         for row_index, cells in enumerate(texts):
             if cells is RULE:
                 if 0 < row_index < len(texts) - 1:
                     rule = box.get_row(padded, "row")
                     yield Segment((rule if edge else rule[1:-1]) + "\n")
                 continue
-            blocks = []
-            for k, w, column, style in zip(keep, widths_of(keep, widths), columns, styles):
+            blocks, height = [], 1
+            for k, w, right_justified, kind, style in specs:
                 text, own = cells[k]
-                if length(text) > w and "\n" not in text and callable(self.rows[row_index][k]):
-                    text = self.rows[row_index][k](w)   # a node's excerpt read again at this width
-                blocks.append((_fit_lines(text, w, column.kind), Style.parse(own) if own else style))
-            for i in range(max(len(lines) for lines, _ in blocks)):
-                line = [(_pad(lines[i] if i < len(lines) else "", w, c.justify), style)
-                        for (lines, style), w, c in zip(blocks, widths_of(keep, widths), columns)]
-                yield from _line(line, box.mid_left * edge, box.mid_vertical, box.mid_right * edge, plain)
+                if "\n" in text or length(text) > w:
+                    text = _fit_lines(text, w, kind)
+                    height = max(height, len(text))
+                blocks.append((text, w, right_justified, Style.parse(own) if own else style))
+            for i in range(height):
+                line = []
+                for text, w, right_justified, style in blocks:
+                    if not isinstance(text, str):   # a cell of several lines
+                        text = text[i] if i < len(text) else ""
+                    elif i:
+                        text = ""
+                    pad = " " * (w - length(text))
+                    line.append((pad + text if right_justified else text + pad, style))
+                yield from _line(line, left, vertical, right, plain)
         if edge:
             yield Segment(box.get_bottom(padded) + "\n")
 
@@ -224,9 +219,7 @@ class Grid:
                 room = width - len(indent) - length(header) - 1
                 lines = text.split("\n")
                 if column.kind in ("text", "words") and len(lines) == 1:
-                    cell = self.rows[row_index][k]
-                    lines = [cell(room) if callable(cell) and length(text) > room else text]
-                    lines = [elide(lines[0], max(room, MIN_TEXT))]
+                    lines = [elide(text, max(room, MIN_TEXT))]
                 elif column.kind == "number":
                     lines = [part for item in lines for part in wrap_numbers(item, max(room, 1))]
                 size = length(header) + 1 + length(lines[0])
@@ -250,6 +243,32 @@ class Grid:
                     line_width = width   # nothing after a block of lines
             if line:
                 yield from _record_line(line, plain)
+
+
+def _narrow(widths: list, floor: list, group: list, over: int) -> None:
+    """Free `over` cells from the columns of `group`, the widest first: every column above a common
+    cap comes down to it (never under its floor). A binary search for the cap: time independent of
+    how wide a cell is."""
+    if over <= 0 or not group:
+        return
+
+    def freed(cap):
+        return sum(widths[k] - max(floor[k], min(widths[k], cap)) for k in group)
+
+    low, high = 0, max(widths[k] for k in group)
+    while low < high:   # the largest cap that frees enough
+        middle = (low + high + 1) // 2
+        if freed(middle) >= over:
+            low = middle
+        else:
+            high = middle - 1
+    spare = max(0, freed(low) - over)   # cells freed beyond the need go back to the columns at the cap
+    for k in group:
+        narrowed = max(floor[k], min(widths[k], low))
+        if spare and narrowed == low < widths[k]:
+            narrowed += 1
+            spare -= 1
+        widths[k] = narrowed
 
 
 def widths_of(keep, widths):

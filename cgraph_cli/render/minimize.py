@@ -11,7 +11,7 @@ import shutil
 
 from cgraph_cli.errors import UsageError
 from cgraph_cli.optimize import is_tensor
-from cgraph_cli.text import human, json_number, machine
+from cgraph_cli.text import json_number, machine
 
 PLOT_FORMATS = (".png", ".svg", ".pdf")
 

@@ -1,4 +1,4 @@
-"""`eval --steps`: the backward pass as a table, one line per node, in the order it runs.
+"""`eval --steps`: the backward pass as a table, one row per (node, input) pair, in the order it runs.
 
 Each line: the node, its upstream gradient d(output)/d(node), and for each input
 the local derivative, the contribution sent (upstream x local) and, where an input
@@ -11,7 +11,6 @@ from fractions import Fraction
 
 from cgraph_cli.ops import OPS
 from cgraph_cli.render.json import document as eval_document
-from cgraph_cli.render.layout import RULE, Column, Grid
 from cgraph_cli.render.numbers import number_text
 from cgraph_cli.steps import backward_steps
 from cgraph_cli.text import human, json_number, machine
@@ -32,11 +31,7 @@ def render(evaluation, options, output_format: str):
     return render_table(evaluation, steps, options)
 
 
-STEP_COLUMNS = [Column("step", "dim", "right", "fixed"), Column("node"), Column("op", "dim", kind="fixed"),
-                Column("upstream", "magenta", "right", "number"), Column("input"),
-                Column("local", None, "right", "number"), Column("sent", "magenta", "right", "number"),
-                Column("total", "bold magenta", "right", "number")]
-INPUT_COLUMN = 4   # in the vertical layout, each input starts a line of its own
+INPUT_COLUMN = 4   # in the record layout, each input starts a line of its own
 
 
 def render_table(evaluation, steps, options):
@@ -44,6 +39,12 @@ def render_table(evaluation, steps, options):
     from rich.console import Group
     from rich.text import Text
 
+    from cgraph_cli.render.layout import RULE, Column, Grid   # rich: only for the human table
+
+    columns = [Column("step", "dim", "right", "fixed"), Column("node"), Column("op", "dim", kind="fixed"),
+               Column("upstream", "magenta", "right", "number"), Column("input"),
+               Column("local", None, "right", "number"), Column("sent", "magenta", "right", "number"),
+               Column("total", "bold magenta", "right", "number")]
     graph = evaluation.graph
     digits = options.precision or TABLE_DIGITS
 
@@ -87,7 +88,7 @@ def render_table(evaluation, steps, options):
     caption = ("upstream: d(output)/d(node); local: d(node)/d(input); sent = upstream × local; total: the "
                "input's gradient so far, where it receives several contributions (+=)")
     return Group(Text("Backward pass, in the order it runs"),
-                 Grid(STEP_COLUMNS, cells, break_before=[INPUT_COLUMN]),
+                 Grid(columns, cells, break_before=[INPUT_COLUMN]),
                  *([Text(f"… {omitted} steps omitted at the … row (--all shows every step)", style="dim")]
                    if omitted else []),
                  Text(caption), Text(f"value {line(evaluation.value)}   {gradients}", style="bold"))

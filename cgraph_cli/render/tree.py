@@ -5,7 +5,9 @@ walk first meets it, and as `↑ #id` wherever else it recurs (otherwise
 `b=a+a; c=b+b; ...` would double per level). The walk uses an explicit stack.
 Large graphs are cut to the part nearest the output (MAX_DEPTH levels, MAX_NODES
 lines) with a note of what was left out; --all shows every node, and a graph too
-deep to indent falls back to the table.
+deep to indent falls back to the table. Each label is laid out when drawn, in the width
+beside its guides (Label): a number is never cut, a node's text elided only when its line
+would not fit.
 """
 
 from rich.console import Group
@@ -36,7 +38,7 @@ def render(evaluation, options):
     max_nodes = len(graph) * 2 + 1 if options.show_all else MAX_NODES
     digits = (options.precision, options.full)
     users = graph.users()
-    root = Tree(label(evaluation, graph.output, digits, users, 0), guide_style="dim")
+    root = Tree(label(evaluation, graph.output, digits, users), guide_style="dim")
     shown = {graph.output}
     printed = 1
     stack = [(root, graph.output, 0)]
@@ -56,7 +58,7 @@ def render(evaluation, options):
                 continue
             shown.add(input_id)
             printed += 1
-            child = tree.add(label(evaluation, input_id, digits, users, level + 1))
+            child = tree.add(label(evaluation, input_id, digits, users))
             children.append((child, input_id, level + 1))
         stack.extend(reversed(children))
     parts = [FastTree(root)]   # drawn in one pass, its labels fitted to the width
@@ -70,7 +72,7 @@ def render(evaluation, options):
     return Group(*parts)
 
 
-def label(evaluation, node_id, digits, users, level=0) -> "Label":
+def label(evaluation, node_id, digits, users) -> "Label":
     graph = evaluation.graph
     op = graph.ops[node_id]
     name = graph.names[node_id]
