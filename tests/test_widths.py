@@ -146,6 +146,20 @@ def test_gradcheck_shows_every_number_unbroken(example, columns):
         assert set(shown(row["analytic"], 10)) | set(shown(row["reference"], 10)) <= found, row
 
 
+@pytest.mark.parametrize("columns", WIDTHS)
+def test_hessian_and_minimize_show_every_number_unbroken(columns):
+    args = ["sin(x)*exp(y)*z", "--x", "0.3", "--y", "-1.7", "--z", "2.5"]
+    hessian = run_cgraph("hessian", *args, "--format", "json").json()["hessian"]
+    out = run("hessian", *args, columns=columns)
+    assert max(map(len, out.splitlines())) <= width_of(columns)
+    assert {text for row in hessian.values() for text in shown(list(row.values()))} <= tokens(out)
+    args = ["(x-3)^2 + (y+1)^2", "--x", "0", "--y", "0", "--wrt", "x", "--wrt", "y", "--no-plot"]
+    document = run_cgraph("minimize", *args, "--format", "json").json()
+    out = run("minimize", *args, columns=columns)
+    numbers = [document["loss"], *document["variables"].values(), *document["gradients"].values()]
+    assert set(shown(numbers)) <= tokens(out)
+
+
 def test_the_tree_elides_a_node_text_only_when_its_line_would_not_fit():
     wide = run("eval", *EXAMPLES["apple"], columns="200")
     assert "all_price = apple_price + orange_price  add" in wide
