@@ -73,22 +73,3 @@ def test_long_node_texts_are_cut_in_every_format(tmp_path):
         assert max(map(len, result.out.splitlines())) < longest, args
     document = run_cgraph("eval", "--format", "json", *XY, "-f", program).json()
     assert max(len(node["text"]) for node in document["nodes"]) <= 80
-
-
-@pytest.mark.parametrize("program", ["sum([" + ", ".join(["x*2"] * 50) + "]) + y",
-                                     "a = x*y; b = [a, x]*[[1, 2], [3, 4]]; sum(b) + a",
-                                     "exp(x)*log(y) + x*y # a [/bold] comment"])
-@pytest.mark.parametrize("args", [["--all"], ["--format", "table", "--all"]])
-def test_the_linear_drawings_look_like_rich(monkeypatch, program, args):
-    """Past FAST_ROWS lines the tree and the table are drawn by render/rows.py: the same text."""
-    from cgraph_cli.render import table, tree
-
-    outputs = []
-    for fast_rows in (10**9, 0):
-        monkeypatch.setattr(tree, "FAST_ROWS", fast_rows)
-        monkeypatch.setattr(table, "FAST_ROWS", fast_rows)
-        result = run_cgraph("eval", program, *XY, *args, env={"COLUMNS": "200"})
-        assert result.code == 0, result.err
-        outputs.append(result.out)
-    if args == ["--all"] or "sum([" not in program:   # (rich wraps the stack's 50 inputs; rows.py cuts them)
-        assert outputs[0] == outputs[1]

@@ -14,29 +14,27 @@ def render_table(path: str, results: list, digits: int | None):
     Long explanations (a failed program's error, a shape that differs) go below the table, marked
     with the case and check, so the columns stay narrow enough for 80 characters."""
     from rich.console import Group
-    from rich.table import Table
     from rich.text import Text
 
+    from cgraph_cli.render.layout import RULE, Column, Grid
+
     digits = digits or HUMAN_DIGITS
-    table = Table(header_style="bold", pad_edge=False)
-    table.add_column("case", overflow="fold", min_width=min(10, max(len(r.case.name) for r in results)))
-    table.add_column("check", no_wrap=True)
-    table.add_column("expected", justify="right", overflow="fold")
-    table.add_column("got", justify="right", overflow="fold")
-    table.add_column("difference", justify="right", no_wrap=True)
-    table.add_column("result", no_wrap=True)
-    passed, failed = Text("pass", style="green"), Text("FAIL", style="bold red")
-    notes = []
+    columns = [Column("case", kind="words"), Column("check", kind="words"), Column("expected", None, "right", "number"),
+               Column("got", None, "right", "number"), Column("difference", None, "right", "number"),
+               Column("result", kind="fixed")]
+    passed, failed = ("pass", "green"), ("FAIL", "bold red")
+    rows, notes = [], []
     for result in results:
-        label = Text(printable(result.case.name))   # a Text, not a str: rich must not read "[...]" in it as markup
+        label = printable(result.case.name)
+        rows.append(RULE)
         if result.error is not None:
-            table.add_row(label, "evaluates", "—", Text(printable(result.error.split(":")[0]), style="red"),
-                          f"note {len(notes) + 1}", failed, end_section=True)
+            rows.append([label, "evaluates", "—", (printable(result.error.split(":")[0]), "red"),
+                         f"note {len(notes) + 1}", failed])
             note = f"note {len(notes) + 1}, {label}: {result.error}"
             notes.append(Text(printable(note, keep="\n"), style="red"))
             continue
         if not result.checks:
-            table.add_row(label, "evaluates", "—", "yes", "", passed, end_section=True)
+            rows.append([label, "evaluates", "—", "yes", "", passed])
             continue
         for i, check in enumerate(result.checks):
             comparison = check.comparison
@@ -45,10 +43,9 @@ def render_table(path: str, results: list, digits: int | None):
                 difference = f"note {len(notes) + 1}"
                 note = f"note {len(notes) + 1}, {label}, {check.what}: {comparison.note}"
                 notes.append(Text(printable(note, keep="\n")))
-            table.add_row(label if i == 0 else "", Text(printable(check.what)),
-                          Text(number_text(check.expected, digits)),
-                          Text(number_text(check.got, digits)), difference, passed if check.passed else failed,
-                          end_section=i == len(result.checks) - 1)
+            rows.append([label if i == 0 else "", printable(check.what), number_text(check.expected, digits),
+                         number_text(check.got, digits), difference, passed if check.passed else failed])
+    table = Grid(columns, rows)
     return Group(table, *notes, Text(summary(results), style="bold"))
 
 

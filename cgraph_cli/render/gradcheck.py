@@ -12,25 +12,23 @@ from cgraph_cli.text import printable
 
 def render_table(evaluation, rows: list, other_rows: list, options: dict):
     from rich.console import Group
-    from rich.table import Table
     from rich.text import Text
+
+    from cgraph_cli.render.layout import Column, Grid
 
     digits = options["precision"] or 10
 
     def table_of(rows, reference_title, title):
-        table = Table(header_style="bold", pad_edge=False, title=Text(printable(title)), title_justify="left")
-        for column, justify in (("variable", "left"), ("reverse mode", "right"),
-                                (reference_title, "right"), ("abs error", "right"),
-                                ("rel error", "right"), ("result", "left"), ("note", "left")):
-            table.add_column(column, justify=justify, overflow="fold", style="dim" if column == "note" else None)
+        columns = [Column("variable"), Column("reverse mode", None, "right", "number"),
+                   Column(reference_title, None, "right", "number"),
+                   Column("abs error", None, "right", "number"), Column("rel error", None, "right", "number"),
+                   Column("result", kind="fixed"), Column("note", "dim", kind="words")]
         styles = {"ok": "green", "fail": "bold red", "inconclusive": "yellow"}
-        for row in rows:
-            result = Text("FAIL" if row.status == "fail" else row.status, style=styles[row.status])
-            cells = [number_text(row.analytic, digits), number_text(row.reference, digits),
-                     number_text(row.abs_error, 3), number_text(row.rel_error, 3)]
-            # Text, not str: rich must not read "[inf, 1]" or a formula's brackets as markup
-            table.add_row(Text(row.variable), *map(Text, cells), result, Text(printable(row.note)))
-        return table
+        cells = [[printable(row.variable), number_text(row.analytic, digits), number_text(row.reference, digits),
+                  number_text(row.abs_error, 3), number_text(row.rel_error, 3),
+                  ("FAIL" if row.status == "fail" else row.status, styles[row.status]), printable(row.note)]
+                 for row in rows]
+        return Group(Text(printable(title)), Grid(columns, cells))
 
     parts = [table_of(rows, "central difference",
                       f"gradcheck: eps {options['eps']:g}, atol {options['atol']:g}, rtol {options['rtol']:g}")]

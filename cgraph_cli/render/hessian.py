@@ -19,16 +19,15 @@ def plain_lines(names: list, rows: list, precision=None) -> list:
 
 
 def rich_table(names: list, rows: list, precision=None, title: str | None = "Hessian"):
-    from rich.table import Table
+    from rich.console import Group
     from rich.text import Text
 
-    table = Table(title=title, title_justify="left", title_style="bold")
-    table.add_column("", style="bold cyan")
-    for name in names:
-        table.add_column(Text(printable(name)), justify="right")
-    for name, row in zip(names, rows):
-        table.add_row(Text(printable(name)), *(Text(human(value, precision)) for value in row))
-    return table
+    from cgraph_cli.render.layout import Column, Grid
+
+    columns = [Column("", "bold cyan")] + [Column(printable(name), None, "right", "number") for name in names]
+    grid = Grid(columns, [[printable(name)] + [human(value, precision) for value in row]
+                          for name, row in zip(names, rows)])
+    return grid if title is None else Group(Text(title, style="bold"), grid)
 
 
 # ----- cgraph hessian: render(graph, bindings, names, rows, precision) -----

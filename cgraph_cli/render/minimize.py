@@ -11,28 +11,27 @@ import shutil
 
 from cgraph_cli.errors import UsageError
 from cgraph_cli.optimize import is_tensor
-from cgraph_cli.text import human, json_number, machine
+from cgraph_cli.text import json_number, machine
 
 PLOT_FORMATS = (".png", ".svg", ".pdf")
 
 
 def render_table(result, names, bindings, settings):
     from rich.console import Group
-    from rich.table import Table
     from rich.text import Text
+
+    from cgraph_cli.render.layout import Column, Grid
+    from cgraph_cli.render.numbers import number_text
 
     digits, status = settings.precision or 12, settings.status
     first, final = result.trajectory[0], result.trajectory[-1]
-    table = Table(header_style="bold", pad_edge=False)
-    table.add_column("variable")
-    table.add_column("start", justify="right")
-    table.add_column("final", justify="right", style="green")
-    table.add_column("gradient", justify="right", style="magenta")
-    for name in names:
-        cells = (bindings[name], result.values[name], result.gradients[name])
-        table.add_row(Text(name), *(Text(human(value, digits)) for value in cells))
-    table.add_row(Text("loss", style="bold"), human(first.loss, digits),
-                  Text(human(final.loss, digits), style="bold green"), "")
+    columns = [Column("variable"), Column("start", None, "right", "number"),
+               Column("final", "green", "right", "number"), Column("gradient", "magenta", "right", "number")]
+    rows = [[name] + [number_text(value, digits) for value in (bindings[name], result.values[name],
+                                                               result.gradients[name])] for name in names]
+    rows.append([("loss", "bold"), number_text(first.loss, digits), (number_text(final.loss, digits), "bold green"),
+                 ""])
+    table = Grid(columns, rows)
     if not result.converged:   # the warning on stderr says why
         return table
     return Group(table, Text(status, style="green"))

@@ -1,4 +1,4 @@
-"""`eval --steps`: the backward pass as a table, one line per node, in the order it runs.
+"""`eval --steps`: the backward pass as a table, one row per (node, input) pair, in the order it runs.
 
 Each line: the node, its upstream gradient d(output)/d(node), and for each input
 the local derivative, the contribution sent (upstream x local) and, where an input
@@ -11,12 +11,12 @@ from fractions import Fraction
 
 from cgraph_cli.ops import OPS
 from cgraph_cli.render.json import document as eval_document
+from cgraph_cli.render.numbers import number_text
 from cgraph_cli.steps import backward_steps
 from cgraph_cli.text import human, json_number, machine
 
 HEAD_STEPS = 40   # without --all: the first steps (nearest the output) ...
 TAIL_STEPS = 12   # ... and the last ones (the inputs' final gradients)
-TEXT_WIDTH = 32
 PLAIN_WIDTH = 80   # plain lines cut a node's text as the JSON does
 TABLE_DIGITS = 6   # the table has many number columns: 6 significant digits unless --precision
 
@@ -31,80 +31,84 @@ def render(evaluation, options, output_format: str):
     return render_table(evaluation, steps, options)
 
 
+INPUT_COLUMN = 4   # in the record layout, each input starts a line of its own
+
+
 def render_table(evaluation, steps, options):
+    """One row per (node, input) pair, a line between nodes: an input's numbers stay on its row."""
     from rich.console import Group
-    from rich.table import Table
     from rich.text import Text
 
+    from cgraph_cli.render.layout import RULE, Column, Grid   # rich: only for the human table
+
+    columns = [Column("step", "dim", "right", "fixed"), Column("node"), Column("op", "dim", kind="fixed"),
+               Column("upstream", "magenta", "right", "number"), Column("input"),
+               Column("local", None, "right", "number"), Column("sent", "magenta", "right", "number"),
+               Column("total", "bold magenta", "right", "number")]
     graph = evaluation.graph
     digits = options.precision or TABLE_DIGITS
 
     def number(value):
         if isinstance(value, Fraction):   # --exact: 11/5 unless --precision asks for digits
             return human(value, options.precision)
-        return "—" if value is None else human(value, digits)
+        return "—" if value is None else number_text(value, digits, options.full)
 
-    table = Table(header_style="bold", pad_edge=False, show_lines=True,
-                  title="Backward pass, in the order it runs", title_justify="left",
-                  caption="upstream: d(output)/d(node); local: d(node)/d(input); sent = upstream × "
-                          "local; total: the input's gradient so far, where it receives several "
-                          "contributions (+=)", caption_justify="left")
-    table.add_column("step", justify="right", style="dim")
-    table.add_column("node")
-    table.add_column("op", style="dim")
-    table.add_column("upstream", justify="right", style="magenta")
-    table.add_column("input")
-    table.add_column("local", justify="right")
-    table.add_column("sent", justify="right", style="magenta")
-    table.add_column("total", justify="right", style="bold magenta")
     rows = list(enumerate(steps, 1))
     omitted = 0
     if not options.show_all and len(rows) > HEAD_STEPS + TAIL_STEPS:
         omitted = len(rows) - HEAD_STEPS - TAIL_STEPS
         rows = rows[:HEAD_STEPS] + [None] + rows[-TAIL_STEPS:]
+    cells = []
     for row in rows:
+        cells.append(RULE)
         if row is None:
-            table.add_row("…", Text(f"{omitted} steps omitted (--all shows every step)", style="dim"),
-                          "", "", "", "", "", "")
+            cells.append(["…", (f"{omitted} steps omitted", "dim")] + [""] * 6)
             continue
         number_, step = row
         node = step.node
         op = "input" if graph.ops[node] == "var" else _symbol(graph.ops[node])
-        inputs, local, sent, totals = [], [], [], []
+        first = [str(number_), _text(graph, node), op, number(step.upstream)]
         if not step.contributions:
             note = "final gradient" if graph.ops[node] == "var" else "upstream 0: passes nothing on"
-            inputs.append(Text(note, style="dim"))
+            cells.append(first + [(note, "dim"), "", "", ""])
         for c in step.contributions:
-            inputs.append(f"{_short_name(graph, c.input)} #{c.input}")
+            pair = [_input_text(graph, c.input)]
             if c.gradient is None:
-                local.append("—")
-                sent.append("—")
-                totals.append("")
-                continue
-            local.append(number(c.local))
-            shown = number(c.gradient)
-            sent.append(f"+= {shown}" if c.count > 1 and c.index > 1 else shown)
-            totals.append(f"{number(c.total)} ({c.index}/{c.count})" if c.count > 1 else "")
-        table.add_row(f"{number_}", Text(graph.label_excerpt(node, TEXT_WIDTH)), Text(op),
-                      Text(number(step.upstream)), *(_lines(cells) for cells in (inputs, local, sent, totals)))
-    gradients = "   ".join(f"d{name} = {number(g)}" for name, g in evaluation.gradients().items())
-    return Group(table, Text(f"value {number(evaluation.value)}   {gradients}", style="bold"))
+                pair += ["—", "—", ""]
+            else:
+                shown = number(c.gradient)
+                sent = _prefixed("+= ", shown) if c.count > 1 and c.index > 1 else shown
+                total = f"{number(c.total)} ({c.index}/{c.count})" if c.count > 1 else ""
+                pair += [number(c.local), sent, total]
+            cells.append((first if c is step.contributions[0] else ["", "", "", ""]) + pair)
+    def line(value):   # the closing line: a tensor on one line, as the tree's footer prints it
+        return number(value) if isinstance(value, Fraction) else human(value, digits, options.full)
+
+    gradients = "   ".join(f"d{name} = {line(g)}" for name, g in evaluation.gradients().items())
+    caption = ("upstream: d(output)/d(node); local: d(node)/d(input); sent = upstream × local; total: the "
+               "input's gradient so far, where it receives several contributions (+=)")
+    return Group(Text("Backward pass, in the order it runs"),
+                 Grid(columns, cells, break_before=[INPUT_COLUMN]),
+                 *([Text(f"… {omitted} steps omitted at the … row (--all shows every step)", style="dim")]
+                   if omitted else []),
+                 Text(caption), Text(f"value {line(evaluation.value)}   {gradients}", style="bold"))
 
 
-def _short_name(graph, node_id) -> str:
-    """An input as the course writes it: its name when it has one, else its source text."""
-    return graph.names[node_id] or graph.excerpt(node_id, TEXT_WIDTH)
+def _text(graph, node_id):
+    return lambda width: graph.label_excerpt(node_id, width)
 
 
-def _lines(cells):
-    from rich.text import Text
+def _input_text(graph, node_id):
+    """An input as the course writes it: its name when it has one, else its source text; then its id."""
+    tag = f" #{node_id}"
+    if graph.names[node_id]:
+        return graph.names[node_id] + tag
+    return lambda width: graph.excerpt(node_id, max(width - len(tag), 1)) + tag
 
-    text = Text()
-    for k, cell in enumerate(cells):
-        if k:
-            text.append("\n")
-        text.append(cell if isinstance(cell, Text) else Text(cell))
-    return text
+
+def _prefixed(prefix: str, text: str) -> str:
+    """`+= ` before a number; before a matrix, its other rows indented under the first."""
+    return prefix + text.replace("\n", "\n" + " " * len(prefix))
 
 
 def _symbol(op: str) -> str:

@@ -1,15 +1,20 @@
 """--format table: one row per node in evaluation order (inputs before their users)."""
 
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 
 from cgraph_cli.text import human, printable
+from cgraph_cli.render.layout import Column, Grid
 from cgraph_cli.render.notes import reduced_notes, seed_note
-from cgraph_cli.render.rows import FAST_ROWS, RowTable
+from cgraph_cli.render.numbers import number_text
 
 HEAD_ROWS = 12     # without --all: the first rows (the inputs come first) ...
 TAIL_ROWS = 40     # ... and the rows nearest the output
+
+COLUMNS = {"id": Column("id", "dim", "right", "fixed"), "node": Column("node"),
+           "op": Column("op", "dim", kind="fixed"), "inputs": Column("inputs", "dim"),
+           "shape": Column("shape", "dim", kind="fixed"), "value": Column("value", "green", "right", "number"),
+           "grad": Column("grad", "magenta", "right", "number"), "note": Column("note", "yellow", kind="words")}
 
 
 def render(evaluation, options):
@@ -29,44 +34,26 @@ def render(evaluation, options):
     columns = ["id", "node", "op", "inputs"] + (["shape"] if any(shapes.values()) else []) + \
         ["value", "grad"] + (["note"] if any(notes.values()) else [])
     cells = [_cells(evaluation, node_id, columns, shapes, notes, digits, omitted) for node_id in rows]
-    parts = [_table(columns, cells, len(rows)),
-             Text(f"output: #{graph.output}   value {human(evaluation.value, *digits)}", style="bold")]
+    parts = [Grid([COLUMNS[column] for column in columns], cells)]
+    if omitted:
+        parts.append(Text(f"… {omitted} nodes omitted at the … row (--all shows every node)", style="dim"))
+    parts.append(Text(f"output: #{graph.output}   value {human(evaluation.value, *digits)}", style="bold"))
     if evaluation.seed is not None:
         parts.append(Text(seed_note(evaluation), style="yellow"))
     return Group(*parts)
 
 
-STYLES = {"id": "dim", "op": "dim", "inputs": "dim", "shape": "dim", "value": "green",
-          "grad": "magenta", "note": "yellow"}
-
-
 def _cells(evaluation, node_id, columns, shapes, notes, digits, omitted) -> list:
-    """One row's cells as text (node_id None: the row saying how many were omitted)."""
+    """One row's cells (node_id None: the row saying how many were omitted); the node's text is
+    read at the width its column gets."""
     if node_id is None:
-        return ["…", f"{omitted} nodes omitted (--all shows every node)"] + [""] * (len(columns) - 2)
+        return ["…", (f"{omitted} nodes omitted", "dim")] + [""] * (len(columns) - 2)
     graph = evaluation.graph
     grad = evaluation.grads[node_id]
     cells = {
-        "id": f"#{node_id}", "node": graph.label_excerpt(node_id), "op": graph.ops[node_id],
+        "id": f"#{node_id}", "node": lambda width: graph.label_excerpt(node_id, width), "op": graph.ops[node_id],
         "inputs": ", ".join(f"#{i}" for i in graph.inputs[node_id]),
-        "shape": str(shapes[node_id] or ""), "value": human(evaluation.values[node_id], *digits),
-        "grad": "—" if grad is None else human(grad, *digits), "note": printable(notes[node_id]),
+        "shape": str(shapes[node_id] or ""), "value": number_text(evaluation.values[node_id], *digits),
+        "grad": "—" if grad is None else number_text(grad, *digits), "note": printable(notes[node_id]),
     }
     return [cells[column] for column in columns]
-
-
-def _table(columns: list, rows: list, count: int):
-    """rich's Table for a screenful; past FAST_ROWS rows the linear-time RowTable, drawn alike."""
-    justify = {column: "right" if column in ("id", "value", "grad") else "left" for column in columns}
-    if count > FAST_ROWS:
-        return RowTable([(column, STYLES.get(column), justify[column]) for column in columns], rows,
-                        shrink=[columns.index(c) for c in ("note", "node", "inputs") if c in columns])
-    table = Table(show_lines=False, header_style="bold")
-    for column in columns:
-        table.add_column(column, style=STYLES.get(column), justify=justify[column])
-    for row in rows:
-        if row[0] == "…":
-            table.add_row("…", Text(row[1], style="dim"), *row[2:])
-        else:
-            table.add_row(*map(Text, row))
-    return table

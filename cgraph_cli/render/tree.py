@@ -5,7 +5,9 @@ walk first meets it, and as `↑ #id` wherever else it recurs (otherwise
 `b=a+a; c=b+b; ...` would double per level). The walk uses an explicit stack.
 Large graphs are cut to the part nearest the output (MAX_DEPTH levels, MAX_NODES
 lines) with a note of what was left out; --all shows every node, and a graph too
-deep to indent falls back to the table.
+deep to indent falls back to the table. Each label is laid out when drawn, in the width
+beside its guides (Label): a number is never cut, a node's text elided only when its line
+would not fit.
 """
 
 from rich.console import Group
@@ -14,11 +16,12 @@ from rich.tree import Tree
 
 from cgraph_cli.render import table
 from cgraph_cli.render.notes import reduced_notes, seed_note
-from cgraph_cli.render.rows import FAST_ROWS, FastTree
-from cgraph_cli.text import human, printable
+from cgraph_cli.render.layout import MIN_TEXT, Column, Grid, elide, length, wrap_numbers, wrap_words
+from cgraph_cli.render.numbers import number_text
+from cgraph_cli.render.rows import FastTree
+from cgraph_cli.text import printable
 
 MAX_DEPTH = 8
-TEXT_WIDTH = 30   # a node's source text is cut in the middle beyond this, less when deeper
 MAX_NODES = 200
 # deeper than this, --all prints the table: in 80 columns the indentation would crowd out the labels
 ALL_MAX_DEPTH = 10
@@ -35,7 +38,7 @@ def render(evaluation, options):
     max_nodes = len(graph) * 2 + 1 if options.show_all else MAX_NODES
     digits = (options.precision, options.full)
     users = graph.users()
-    root = Tree(label(evaluation, graph.output, digits, users, 0), guide_style="dim")
+    root = Tree(label(evaluation, graph.output, digits, users), guide_style="dim")
     shown = {graph.output}
     printed = 1
     stack = [(root, graph.output, 0)]
@@ -55,10 +58,10 @@ def render(evaluation, options):
                 continue
             shown.add(input_id)
             printed += 1
-            child = tree.add(label(evaluation, input_id, digits, users, level + 1))
+            child = tree.add(label(evaluation, input_id, digits, users))
             children.append((child, input_id, level + 1))
         stack.extend(reversed(children))
-    parts = [FastTree(root) if printed > FAST_ROWS else root]   # rich's Tree: a millisecond a line
+    parts = [FastTree(root)]   # drawn in one pass, its labels fitted to the width
     if evaluation.seed is not None:
         parts.append(Text(seed_note(evaluation), style="yellow"))
     left_out = _reachable(graph) - len(shown)
@@ -69,68 +72,99 @@ def render(evaluation, options):
     return Group(*parts)
 
 
-def label(evaluation, node_id, digits, users, level) -> Text:
+def label(evaluation, node_id, digits, users) -> "Label":
     graph = evaluation.graph
-    width = max(8, TEXT_WIDTH - 3 * level)
     op = graph.ops[node_id]
-    # a line too long for the terminal wraps at a space under its guide: a number is never cut
-    text = Text(overflow="fold")
-    text.append(f"#{node_id} ", style="dim")
     name = graph.names[node_id]
+    head, text, tail = [(f"#{node_id} ", "dim")], None, []
     if op == "var":
-        text.append(name, style="bold cyan")
-        text.append("  input", style="dim")
+        head.append((printable(name), "bold cyan"))
+        tail.append(("  input", "dim"))
         if len(users[node_id]) > 1:
-            text.append(f", used {len(users[node_id])}×", style="dim")
+            tail.append((f", used {len(users[node_id])}×", "dim"))
     elif op == "const":
-        text.append(graph.excerpt(node_id, width), style="bold")
-        text.append("  const", style="dim")
+        text = (lambda width: graph.excerpt(node_id, width)), "bold"
+        tail.append(("  const", "dim"))
     else:
         if name:
-            text.append(name, style="bold cyan")
-            text.append(" " + graph.label_excerpt(node_id, width, without_name=True))
+            head += [(name, "bold cyan"), (" ", None)]
+            text = (lambda width: graph.label_excerpt(node_id, width, without_name=True)), None
         else:
-            text.append(graph.label_excerpt(node_id, width))
-        text.append(f"  {op}", style="dim")
+            text = (lambda width: graph.label_excerpt(node_id, width)), None
+        tail.append((f"  {op}", "dim"))
     value = evaluation.values[node_id]
     shape = getattr(value, "shape", ())
+    if shape:
+        tail.append((f"  shape {shape}", "dim"))
     grad = evaluation.grads[node_id]
-    if shape:   # a tensor: its value and gradient on lines of their own
-        text.append(f"  shape {shape}", style="dim")
-        text.append("\nvalue ", style="dim")
-        text.append(human(value, *digits), style="green")
-        if grad is not None:
-            text.append("\ngrad  ", style="dim")
-            text.append(human(grad, *digits), style="magenta")
-    else:
-        text.append("  value ", style="dim")
-        text.append(human(value, *digits), style="green")
-        if grad is not None:
-            text.append("  grad ", style="dim")
-            text.append(human(grad, *digits), style="magenta")
-    if node_id in evaluation.kinks:
-        text.append(f"  ⚠ {printable(evaluation.kinks[node_id])}", style="yellow")
-    for note in reduced_notes(evaluation, node_id):
-        text.append(f"  ⚠ {printable(note)}", style="yellow")
-    return text
+    fields = [("value", number_text(value, *digits), "green")]
+    if grad is not None:
+        fields.append(("grad", number_text(grad, *digits), "magenta"))
+    notes = [printable(evaluation.kinks[node_id])] if node_id in evaluation.kinks else []
+    notes += [printable(note) for note in reduced_notes(evaluation, node_id)]
+    return Label(head, text, tail, fields, notes, bool(shape))
+
+
+class Label:
+    """A node's label, laid out when drawn, in the width beside its guides: on one line when it fits;
+    else the node's text elided in its middle (never before); else one field a line. A number is
+    never cut (a tensor's rows wrap between elements)."""
+
+    def __init__(self, head, text, tail, fields, notes, tensor=False):
+        self.head, self.text, self.tail, self.fields, self.notes = head, text, tail, fields, notes
+        self.tensor = tensor
+
+    def lines(self, width: int) -> list:
+        """The label's lines, each a list of (text, style)."""
+        fixed = sum(length(part) for part, _ in self.head + self.tail)
+        text = self.text[0](max(width, MIN_TEXT)) if self.text else ""
+
+        def head(room):
+            shown = elide(text, max(room, MIN_TEXT)) if length(text) > room else text
+            return self.head + ([(shown, self.text[1])] if self.text else []) + self.tail
+
+        fields = []
+        for name, value, style in self.fields:
+            fields += [(f"  {name} ", "dim"), (value, style)]
+        notes = [(f"  ⚠ {note}", "yellow") for note in self.notes]
+        if not self.tensor:
+            size = sum(length(part) for part, _ in fields)
+            room = width - fixed - size
+            if room - sum(length(part) for part, _ in notes) >= length(text):
+                return [head(width) + fields + notes]
+            if room >= min(length(text), MIN_TEXT) or not self.text:
+                if room >= 0:
+                    return [head(room) + fields] + self._notes(width)
+        lines = [head(width - fixed)]
+        scalars = [(name, value, style) for name, value, style in self.fields if "\n" not in value]
+        packed = [(f"{name} ", "dim") if k == 0 else (f"  {name} ", "dim")
+                  for k, (name, _, _) in enumerate(scalars)]
+        together = sum(len(name) + 1 + length(value) for name, value, _ in scalars) + 2 * (len(scalars) - 1)
+        if not self.tensor and scalars and together <= width:
+            lines.append([part for pair in zip(packed, [(v, s) for _, v, s in scalars]) for part in pair])
+        else:
+            for name, value, style in self.fields:
+                indent = " " * 6
+                rows = [part for row in value.split("\n") for part in wrap_numbers(row, width - 6)]
+                lines.append([(f"{name:<5} ", "dim"), (rows[0], style)])
+                lines += [[(indent, None), (row, style)] for row in rows[1:]]
+        return lines + self._notes(width)
+
+    def _notes(self, width):
+        return [[(line, "yellow")] for note in self.notes for line in wrap_words(f"⚠ {note}", width)]
 
 
 def inputs_table(evaluation, digits):
-    from rich.table import Table
-
     graph = evaluation.graph
-    grid = Table(title="Gradients of the inputs", title_justify="left", title_style="bold",
-                 show_edge=False, pad_edge=False)
-    grid.add_column("input", style="cyan")
-    grid.add_column("value", justify="right", style="green")
-    grid.add_column("d(output)/d(input)", justify="right", style="magenta")
-    grid.add_row(Text("value (output)"), Text(human(evaluation.value, *digits)), "")
+    columns = [Column("input", "cyan"), Column("value", "green", "right", "number"),
+               Column("d(output)/d(input)", "magenta", "right", "number")]
+    rows = [["value (output)", number_text(evaluation.value, *digits), ""]]
     gradients = evaluation.gradients()   # data (--const) has none: shown as —
     for name, node_id in sorted(graph.variables.items()):
         g = gradients.get(name)
-        grid.add_row(Text(printable(name)), Text(human(evaluation.values[node_id], *digits)),
-                     Text("—" if g is None else human(g, *digits)))
-    return grid
+        rows.append([printable(name), number_text(evaluation.values[node_id], *digits),
+                     "—" if g is None else number_text(g, *digits)])
+    return Group(Text("Gradients of the inputs", style="bold"), Grid(columns, rows, show_edge=False))
 
 
 def _name_or_text(graph, node_id) -> str:
