@@ -59,16 +59,17 @@ def entries() -> list:
     """Every op a formula can write, as plain data (JSON-able)."""
     return [{"op": op.name, "written": spellings(op), "methods": methods(op),
              "inputs": op.arity if op.arity >= 0 else "any", "tensors_only": op.tensor,
-             "rule": list(op.rule), "rule_text": rule_text(op), "differentiable": op.differentiable,
+             "rule": list(op.rule), "rule_text": rule_text(op),
+             "rule_lines": [head + text for head, text in rule_parts(op)] if op.differentiable else [], "differentiable": op.differentiable,
              "convention": op.convention, "doc": getattr(op, "doc", "")}
             for op in ops.OPS.values() if op.name not in HIDDEN]
 
 
-def markdown() -> str:
-    """The README's table: one line per row."""
+def markdown(chosen: list = None) -> str:
+    """The README's table: one line per row (of `chosen` entries, default all)."""
     lines = ["| Function | Inputs | On tensors | Derivative (∂: the local derivative; to: the gradient "
              "sent, g the upstream) | At kinks, ties and jumps |", "|---|---|---|---|---|"]
-    for entry in entries():
+    for entry in entries() if chosen is None else chosen:
         written = ", ".join(f"`{text}`" for text in entry["written"])
         if entry["methods"]:
             written += ", method " + ", ".join(f"`{text}`" for text in entry["methods"])

@@ -11,4 +11,5 @@ COMMANDS = {
     "minimize": "cgraph_cli.commands.minimize:command",
     "diff": "cgraph_cli.commands.diff:command",
     "hessian": "cgraph_cli.commands.hessian:command",
+    "functions": "cgraph_cli.commands.functions:command",
 }
