@@ -41,8 +41,8 @@ def symbolic_values(graph, algebra: Algebra, ops=None) -> list:
             values[node_id] = algebra.variable(graph.names[node_id])
         elif op == "const":
             values[node_id] = algebra.literal(graph.text(node_id), graph.constants[node_id])
-        else:
-            values[node_id] = forwards[op](*[values[i] for i in inputs])
+        else:   # with the node's parameters (leaky_relu's negative_slope), as the engine passes them
+            values[node_id] = forwards[op](*[values[i] for i in inputs], **graph.attrs.get(node_id, {}))
     return values
 
 
