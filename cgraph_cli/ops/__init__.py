@@ -190,7 +190,10 @@ def _scalar_rows(B) -> tuple:
         _function("atan2", 2, B.atan2, lambda g, out, a, b: (B.quotient(g * b, a * a + b * b),
                                                               B.quotient(-g * a, a * a + b * b)),
                   latex=r"\operatorname{atan2}", rule=("b/(a^2 + b^2)", "-a/(a^2 + b^2)"),
-                  convention="atan2(0, 0) = 0 with gradient nan (PyTorch)"),
+                  convention="on the cut y = 0, x < 0 the value jumps by 2*pi: the slope of either side;"
+                             " atan2(0, 0) = 0 with gradient nan (PyTorch)",
+                  kink=lambda out, a, b: B.kink((a == 0) & (b <= 0), "atan2 on its branch cut",
+                                                "the slope of either side used")),
         _function("asinh", 1, B.asinh, lambda g, out, a: (g / B.sqrt(a * a + 1),),
                   latex=r"\operatorname{arsinh}", rule=("1/sqrt(a^2 + 1)",)),
         _function("acosh", 1, B.acosh, lambda g, out, a: (B.quotient(g, B.sqrt((a - 1) * (a + 1))),),
