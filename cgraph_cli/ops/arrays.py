@@ -255,14 +255,15 @@ _ELEMENTWISE = dict(
     softplus=lambda a: np.logaddexp(0.0, a), silu=lambda a: a * _sigmoid(a), gelu=_gelu, elu=_elu,
     leaky_relu=lambda a, negative_slope=0.01: np.where(np.asarray(a) > 0, a, np.multiply(negative_slope, a)),
     floor=np.floor, ceil=np.ceil, round=np.round,   # np.round: half to even
-    clip=lambda a, lo, hi: np.minimum(np.maximum(a, lo), hi), where=_where,
+    clip=lambda a, lo, hi: np.minimum(np.maximum(a, lo), hi), where=_where, parameter=float,
 )
 
 NUMPY = SimpleNamespace(
     name="arrays (ops/arrays.py)",
+    PI=math.pi,
     **{name: _tidy(function) for name, function in _ELEMENTWISE.items()},
     power_slope=_power_slope, power_exponent_slope=_power_exponent_slope, quotient=_quotient,
-    LN2=math.log(2.0), LN10=math.log(10.0), PI=math.pi, kink=_kink, ties=_ties, parameter=float,
+    LN2=math.log(2.0), LN10=math.log(10.0), kink=_kink, ties=_ties,
     stack=_stack, index=_index, scatter=_scatter, matmul=_matmul, matmul_grads=_matmul_grads,
     dot=_dot, dot_grads=_dot_grads, transpose=_tidy(np.transpose), sum=_sum, mean=_mean, amax=_amax,
     spread=_spread, count=_count, argmax_share=_argmax_share, softmax=_tidy(_softmax),
