@@ -435,7 +435,7 @@ def test_second_derivatives_of_smooth_functions(source, x, second):
 def test_second_derivatives_through_selections(source, x, second):
     document = cgraph("eval", source, "--x", x, "--order", "2", "--format", "json").json()
     assert close(document["hessian"]["x"]["x"], second)
-    assert close(cgraph("hessian", source, "--x", x, "--format", "json").json()["x"]["x"], second)
+    assert close(cgraph("hessian", source, "--x", x, "--format", "json").json()["hessian"]["x"]["x"], second)
 
 
 @needs_comparisons
