@@ -135,7 +135,7 @@ def _scalar_rows(B) -> tuple:
         return (B.where(0, g, 0),)
 
     def jump(what: str, at):
-        return lambda out, a: B.kink(at(a), f"{what}", "piecewise constant: gradient 0 used")
+        return lambda out, a: B.kink(at(a), what, "gradient 0 used (piecewise constant)")
 
     positive = "a positive argument"
     constant = "piecewise constant: gradient 0"
