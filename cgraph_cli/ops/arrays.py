@@ -237,7 +237,17 @@ def _elu(a, alpha=1.0):
 
 
 def _where(cond, a, b):
-    return np.where(np.asarray(cond) != 0, a, b).astype(float)
+    """a where cond is nonzero (nan too, as NumPy), else b; float64 even for where(c, 0, 0).
+    A selection where(cond, g, 0) of a finite g is g * mask: 3-4x faster than np.where."""
+    if type(b) is int and b == 0 and isinstance(a, np.ndarray) and a.dtype == np.float64:
+        mask = np.not_equal(cond, 0)
+        if np.isfinite(a).all():
+            selected = np.multiply(a, mask)
+            selected += 0.0          # a negative g times False is -0.0; np.where gives 0.0
+            return selected
+        return np.where(mask, a, 0.0)
+    result = np.where(cond, a, b)
+    return result if result.dtype == np.float64 else result.astype(float)
 
 
 _ELEMENTWISE = dict(
