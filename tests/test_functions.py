@@ -461,3 +461,46 @@ def test_every_scalar_row_states_its_rule():
             assert op.convention, name
     assert OPS["relu"].rule == ("where(a > 0, 1, 0)",) and OPS["mul"].rule == ("b", "a")
     assert json.dumps([OPS[n].rule for n in ("clip", "where")])
+
+
+# ----- the rule texts (the README's table) are the rows' own derivatives -----
+
+def _rule_cases(with_comparisons: bool):
+    cases = []
+    for name, op in OPS.items():
+        if op.tensor or op.arity == 0 or not op.rule:
+            continue
+        for k, text in enumerate(op.rule):
+            if any(symbol in text for symbol in "<>=") == with_comparisons:
+                cases.append((name, k, text))
+    return cases
+
+
+def _check_rule(name, k, text):
+    op = OPS[name]
+    defaults = {"negative_slope": 0.01, "alpha": 1.0}
+    checked = 0
+    for point in ([1.7, 0.3, 0.9], [0.7, 0.3, 0.9], [-0.6, 0.2, 0.5], [0.4, 0.8, -0.2]):
+        inputs = point[:op.arity]
+        try:
+            out = op.forward(*inputs)
+        except (ValueError, ZeroDivisionError, OverflowError):
+            continue
+        local = op.vjp(1.0, out, *inputs)[k]
+        bindings = {**dict(zip("abc", inputs)), "out": out, **defaults}
+        graph = build(parse(text), text, frozenset(bindings))
+        value = engine.evaluate(graph, {n: v for n, v in bindings.items() if n in graph.variables}).value
+        assert close(value, local), (name, k, text, inputs, value, local)
+        checked += 1
+    assert checked, name
+
+
+@pytest.mark.parametrize("name, k, text", _rule_cases(False))
+def test_rule_texts_evaluate_to_the_rows_local_derivatives(name, k, text):
+    _check_rule(name, k, text)
+
+
+@needs_comparisons
+@pytest.mark.parametrize("name, k, text", _rule_cases(True))
+def test_rule_texts_with_selections_evaluate_to_the_rows_local_derivatives(name, k, text):
+    _check_rule(name, k, text)
