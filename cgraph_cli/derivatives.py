@@ -9,7 +9,9 @@ that the first one round-trips.
 The Hessian: each first derivative d(output)/dx_i is built symbolically, printed, parsed back by
 cgraph into a graph of its own, and that graph is evaluated and differentiated at the point by
 the ordinary engine: its gradient is row i of the Hessian. So the Hessian obeys the same
-conventions as every gradient (sign' = 0, hence relu'' = 0; kinks as in the core), and with
+conventions as every gradient (relu' = where(x > 0, 1, 0) is flat, hence relu'' = 0; kinks as in
+the core; the printed where evaluates both branches, so an undefined unselected one, 1/sqrt(0) in
+the derivative of sqrt(relu(x)) at -1, is an evaluation error there), and with
 --exact it is computed with rationals like any other evaluation.
 
 eval imports this module only for --order 2; exact arithmetic is imported only for --exact.

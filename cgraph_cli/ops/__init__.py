@@ -15,11 +15,13 @@ The rows are written once, against a backend `B` (ops/backend.py declares what i
 with integer constants, so the same rows serve floats, NumPy arrays, exact rationals and
 symbolic expressions.
 
-Kinks follow PyTorch's documented rule, the minimum-norm subgradient:
-relu'(0) = 0, abs'(0) = 0, and a tie in max/min splits the upstream gradient
-0.5/0.5. All three are written with sign (sign(0) = 0): relu' = sign(relu(x)),
-abs' = sign(x), max'= (1 ± sign(a - b))/2. Each such row has a `kink` function
-naming what was used, and the engine flags every node evaluated exactly at a kink.
+Kinks follow PyTorch: relu'(0) = 0, abs'(0) = 0 (abs' = sign(x)), a tie in max/min
+splits the upstream gradient 0.5/0.5, leaky_relu'(0) = negative_slope, elu'(0) = alpha,
+clip gives x the gradient on its bounds. Selections (relu, max, min, clip, where) route
+the gradient with B.where(cond, g, 0): an input not selected receives exactly 0, even for
+an inf or nan upstream (sqrt(relu(x)) at -1 has gradient 0). Each kink row has a `kink`
+function naming what was used, and the engine flags every node evaluated exactly at a kink;
+floor, ceil and round are piecewise constant (`jumps`), flagged at their jumps.
 """
 
 import math
