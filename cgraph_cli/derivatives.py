@@ -9,7 +9,9 @@ that the first one round-trips.
 The Hessian: each first derivative d(output)/dx_i is built symbolically, printed, parsed back by
 cgraph into a graph of its own, and that graph is evaluated and differentiated at the point by
 the ordinary engine: its gradient is row i of the Hessian. So the Hessian obeys the same
-conventions as every gradient (sign' = 0, hence relu'' = 0; kinks as in the core), and with
+conventions as every gradient (relu' = where(x > 0, 1, 0) is flat, hence relu'' = 0; kinks as in
+the core; the printed where evaluates both branches, so an undefined unselected one, 1/sqrt(0) in
+the derivative of sqrt(relu(x)) at -1, is an evaluation error there), and with
 --exact it is computed with rationals like any other evaluation.
 
 eval imports this module only for --order 2; exact arithmetic is imported only for --exact.
@@ -41,8 +43,8 @@ def symbolic_values(graph, algebra: Algebra, ops=None) -> list:
             values[node_id] = algebra.variable(graph.names[node_id])
         elif op == "const":
             values[node_id] = algebra.literal(graph.text(node_id), graph.constants[node_id])
-        else:
-            values[node_id] = forwards[op](*[values[i] for i in inputs])
+        else:   # with the node's parameters (leaky_relu's negative_slope), as the engine passes them
+            values[node_id] = forwards[op](*[values[i] for i in inputs], **graph.attrs.get(node_id, {}))
     return values
 
 

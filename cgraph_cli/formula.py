@@ -14,7 +14,7 @@ from fractions import Fraction
 
 from cgraph_cli import rational
 from cgraph_cli.errors import UsageError
-from cgraph_cli.ops import LATEX
+from cgraph_cli.ops import LATEX, OPS
 from cgraph_cli.ops.backend import COMPARE as COMPARISONS
 
 # Precedence levels, lowest first, as in the grammar: a part needing level L is put in
@@ -24,6 +24,7 @@ HALF = Fraction(1, 2)
 INLINE_LIMIT = 1_000_000   # characters: --inline beyond this is refused
 
 LATEX_FUNCTIONS = LATEX   # each row's `latex`; abs is written |x| (call_form)
+SHADOWED = {"pi": ("acos", -1), "e": ("exp", 1)}   # a named constant written when a variable has its name
 GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",
          "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi",
          "omega", "Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Phi", "Psi", "Omega"}
@@ -37,6 +38,7 @@ class Printer:
     def __init__(self, root, avoid=(), inline: bool = False, exact: bool = False):
         self.root = root
         self.exact = exact
+        self.shadowed = {name for name in SHADOWED if name in avoid}   # pi or e bound as a variable
         self.order = _postorder(root)
         self.temps = {}
         if inline:
@@ -110,6 +112,9 @@ class Printer:
         kind = node.kind
         if kind == "const":
             return self.number_level(node.value), [self.number(node.value)]
+        if kind == "named" and node.name in self.shadowed:   # pi of a derivative, a variable pi bound
+            function, argument = SHADOWED[node.name]
+            return self.call_form(function, [node.algebra.constant(argument)])
         if kind in ("var", "named"):
             return ATOM, [self.name(node.name)]
         if kind == "add":
@@ -243,10 +248,15 @@ class Printer:
         return POWER, [(base, ATOM), "^", *exponent_parts]
 
     def call_form(self, kind, args):
+        """name(a, b); a row's parameters after its inputs as keywords: leaky_relu(x, negative_slope=0.2)."""
         parts = [kind, "("]
+        params = OPS[kind].params if kind in OPS else ()
+        arity = len(args) - len(params) if params and len(args) > OPS[kind].arity else len(args)
         for index, arg in enumerate(args):
             if index:
                 parts.append(", ")
+            if index >= arity:
+                parts.append(f"{params[index - arity]}=")
             parts.append((arg, COMPARE))
         return ATOM, parts + [")"]
 

@@ -85,7 +85,7 @@ NO_SYMBOLIC_FORM = "symbolic derivatives and exact arithmetic are for scalar for
 
 def test_every_scalar_op_has_exact_symbolic_and_latex_forms():
     algebra, exact = Algebra(), ops.exact_table()
-    arguments = [algebra.variable("x"), algebra.variable("y")]
+    arguments = [algebra.variable("x"), algebra.variable("y"), algebra.variable("z")]
     for name, op in OPS.items():
         if op.tensor:
             assert op.algebra is None, f"tensor op {name} claims a symbolic form"

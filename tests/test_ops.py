@@ -45,6 +45,30 @@ DOMAINS = {
     "max": ((floats(-10, 10), floats(-10, 10)), lambda a, b: abs(a - b) > 1e-3),
     "min": ((floats(-10, 10), floats(-10, 10)), lambda a, b: abs(a - b) > 1e-3),
     "sign": ((away_from_zero(-10, 10),), None),
+    "square": ((floats(-10, 10),), None),
+    "log1p": ((floats(-0.99, 100),), None),
+    "expm1": ((floats(-20, 20),), None),
+    "asin": ((floats(-0.99, 0.99),), None),
+    "acos": ((floats(-0.99, 0.99),), None),
+    "atan": ((floats(-10, 10),), None),
+    # away from the origin and from the branch cut (y = 0, x < 0), where the value jumps by 2*pi
+    "atan2": ((floats(-10, 10), floats(-10, 10)), lambda y, x: math.hypot(x, y) > 0.1 and (x > 0 or abs(y) > 1e-3)),
+    "asinh": ((floats(-10, 10),), None),
+    "acosh": ((floats(1.01, 100),), None),
+    "atanh": ((floats(-0.99, 0.99),), None),
+    "erf": ((floats(-5, 5),), None),
+    "softplus": ((floats(-30, 30),), None),
+    "silu": ((floats(-30, 30),), None),
+    "gelu": ((floats(-10, 10),), None),
+    "leaky_relu": ((away_from_zero(-10, 10),), None),
+    "elu": ((away_from_zero(-10, 10),), None),
+    "clip": ((floats(-10, 10), floats(-10, 10), floats(-10, 10)),
+             lambda a, lo, hi: min(abs(a - lo), abs(a - hi), abs(lo - hi)) > 1e-3),
+    "where": ((away_from_zero(-10, 10), floats(-10, 10), floats(-10, 10)), None),
+    # away from the jumps: an integer (floor, ceil), a half-integer (round)
+    "floor": ((floats(-10, 10).filter(lambda v: 1e-3 < v - math.floor(v) < 1 - 1e-3),), None),
+    "ceil": ((floats(-10, 10).filter(lambda v: 1e-3 < v - math.floor(v) < 1 - 1e-3),), None),
+    "round": ((floats(-10, 10).filter(lambda v: abs(v - math.floor(v) - 0.5) > 1e-3),), None),
 }
 
 # Tensor rows are checked on arrays in test_tensors.py; the rows without a gradient below.
@@ -86,7 +110,7 @@ def test_every_op_has_a_domain_here():
 def test_table_rows_are_consistent():
     for name, op in OPS.items():
         assert op.name == name
-        assert op.arity in (-1, 0, 1, 2)
+        assert op.arity in (-1, 0, 1, 2, 3)
         assert (op.arity == 0) == (name in LEAVES)
         assert op.symbol
     for function, op_name in FUNCTIONS.items():
@@ -131,7 +155,7 @@ def test_vjp_matches_central_differences(name, data):
 @pytest.mark.parametrize("name", SMOOTH_OPS)
 def test_vjp_is_linear_in_upstream(name):
     op = OPS[name]
-    point = [0.7, 0.3][: op.arity]
+    point = [1.7 if name == "acosh" else 0.7, 0.3, 0.9][: op.arity]
     out = op.forward(*point)
     once = op.vjp(1.0, out, *point)
     assert len(once) == op.arity
@@ -189,8 +213,10 @@ def test_max_and_min_route_the_gradient_to_the_winner():
 
 
 def test_only_kink_functions_have_kinks():
-    assert {name for name, op in OPS.items() if op.kink} == {"relu", "abs", "max", "min", "reduce_max",
-                                                                   "reduce_min", "std", "norm"}
+    assert {name for name, op in OPS.items() if op.kink and not op.tensor} == {
+        "relu", "abs", "max", "min", "leaky_relu", "elu", "clip", "floor", "ceil", "round", "atan2"}
+    assert {name for name, op in OPS.items() if op.kink and op.tensor} == {"reduce_max", "reduce_min", "std",
+                                                                          "norm"}
 
 
 # ---- the power rule ----
@@ -257,15 +283,15 @@ def test_sign_is_zero_at_zero_and_flat_everywhere():
 
 
 def test_rows_written_once_serve_another_backend():
-    """table(B) builds the same rows for any backend; here one that counts calls to sign."""
+    """table(B) builds the same rows for any backend; here one that counts the conditions of where."""
     from types import SimpleNamespace
 
     from cgraph_cli.ops import MATH, table
 
     calls = []
-    counting = SimpleNamespace(**{**vars(MATH), "sign": lambda v: calls.append(v) or MATH.sign(v)})
+    counting = SimpleNamespace(**{**vars(MATH), "where": lambda c, a, b: calls.append(c) or MATH.where(c, a, b)})
     rows = table(counting)
     assert set(rows) == set(OPS)
     assert rows["max"].vjp(1.0, 3.0, 3.0, 1.0) == (1.0, 0.0)
     assert rows["relu"].vjp(2.0, 0.0, 0.0) == (0.0,)
-    assert calls == [2.0, 0.0]
+    assert calls == [0.0, 1.0, 0.0, 0.0]   # max: the tie, a > b, a < b; relu: a > 0

@@ -607,6 +607,17 @@ FORMULAS = [
     ("sum(sinh(X) * R + cosh(X))", {"X": ("n,m", "any"), "R": ("n,m", "any")}),
     ("sum(relu(Z) * R + abs(Z) + sign(Z))", {"Z": ("n,m", "away"), "R": ("n,m", "any")}),
     ("sum(max(X, Y) * 2 + min(X, Y))", {"X": ("n,m", "any"), "Y": ("n,m", "any")}),
+    # issue 12's elementwise functions (tests/test_functions.py has their references)
+    ("sum(asin(U) + acos(U) * R + atan(X) + atan2(X, P) * R + asinh(X))",
+     {"U": ("n,m", "unit"), "R": ("n,m", "any"), "X": ("n,m", "any"), "P": ("n,m", "positive")}),
+    ("sum(acosh(1 + P) + atanh(U * 0.9) + log1p(P - 0.4) * R + expm1(X) + erf(X))",
+     {"P": ("n,m", "positive"), "U": ("n,m", "unit"), "R": ("n,m", "any"), "X": ("n,m", "any")}),
+    ("sum(softplus(X) * R + silu(X) + gelu(X) + gelu(X, approximate=1) * R + square(X))",
+     {"X": ("n,m", "any"), "R": ("n,m", "any")}),
+    ("sum(leaky_relu(Z) * R + elu(Z, alpha=2) + elu(Z))", {"Z": ("n,m", "away"), "R": ("n,m", "any")}),
+    ("sum(clip(X, L, H) * R)", {"X": ("n,m", "any"), "L": ("n,m", "any"), "H": ("m", "any"), "R": ("n,m", "any")}),
+    ("sum(where(Z, X, Y) * R + floor(X) + ceil(X) + round(X))",
+     {"Z": ("n,m", "away"), "X": ("n,m", "any"), "Y": ("m", "any"), "R": ("n,m", "any")}),
     # a tensor output: reverse mode from a random seed (a vector-Jacobian product)
     ("X @ W", {"X": ("n,m", "any"), "W": ("m,k", "any")}),
     ("softmax(X)", {"X": ("n,m", "any")}),

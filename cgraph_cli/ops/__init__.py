@@ -15,11 +15,13 @@ The rows are written once, against a backend `B` (ops/backend.py declares what i
 with integer constants, so the same rows serve floats, NumPy arrays, exact rationals and
 symbolic expressions.
 
-Kinks follow PyTorch's documented rule, the minimum-norm subgradient:
-relu'(0) = 0, abs'(0) = 0, and a tie in max/min splits the upstream gradient
-0.5/0.5. All three are written with sign (sign(0) = 0): relu' = sign(relu(x)),
-abs' = sign(x), max'= (1 ± sign(a - b))/2. Each such row has a `kink` function
-naming what was used, and the engine flags every node evaluated exactly at a kink.
+Kinks follow PyTorch: relu'(0) = 0, abs'(0) = 0 (abs' = sign(x)), a tie in max/min
+splits the upstream gradient 0.5/0.5, leaky_relu'(0) = negative_slope, elu'(0) = alpha,
+clip gives x the gradient on its bounds. Selections (relu, max, min, clip, where) route
+the gradient with B.where(cond, g, 0): an input not selected receives exactly 0, even for
+an inf or nan upstream (sqrt(relu(x)) at -1 has gradient 0). Each kink row has a `kink`
+function naming what was used, and the engine flags every node evaluated exactly at a kink;
+floor, ceil and round are piecewise constant (`jumps`), flagged at their jumps.
 """
 
 import math
@@ -66,11 +68,12 @@ class OpTable(dict):
         self.backend = backend
 
 
-def elementwise(name: str, forward: Callable, slope: Callable, **facts) -> Op:
-    """A unary function row whose rule is `g * slope(out, a)` (JAX's defjvp for the common case):
-    called by its name, a call in the algebra and in LaTeX (`\\name`) unless told otherwise."""
+def elementwise(name: str, forward: Callable, slope: Optional[Callable], **facts) -> Op:
+    """A unary function row whose rule is `g * slope(out, a)` (JAX's defjvp for the common case), or
+    `vjp=` given: called by its name, a call in the algebra and in LaTeX (`\\name`) unless told otherwise."""
     facts = {"names": (name,), "algebra": "call", "latex": "\\" + name, **facts}
-    return Op(name, 1, forward, lambda g, out, a: (g * slope(out, a),), facts.pop("symbol", name), **facts)
+    vjp = facts.pop("vjp", None) or (lambda g, out, a: (g * slope(out, a),))
+    return Op(name, 1, forward, vjp, facts.pop("symbol", name), **facts)
 
 
 def _function(name: str, arity: int, forward: Callable, vjp: Callable, **facts) -> Op:
@@ -101,58 +104,164 @@ def table(B) -> OpTable:
 
 
 def _scalar_rows(B) -> tuple:
-    def max_vjp(g, out, a, b):
-        s = B.sign(a - b)
-        return g / 2 * (1 + s), g / 2 * (1 - s)   # g/2 first: g*(1+s) overflows for g above 9e307
+    # Selections route the upstream gradient: B.where(cond, g, 0) is g where cond holds and an exact 0
+    # elsewhere, so an input that is not selected receives 0 even when g is inf or nan (PyTorch's masked
+    # backward; a local slope of 0 times an infinite g would be nan).
+    def max_vjp(g, out, a, b):   # the winner takes g, a tie splits it 0.5/0.5, the loser gets exactly 0
+        tie = B.where(B.equal(a, b), g / 2, 0)
+        return B.where(B.greater(a, b), g, tie), B.where(B.less(a, b), g, tie)
 
     def min_vjp(g, out, a, b):
-        s = B.sign(a - b)
-        return g / 2 * (1 - s), g / 2 * (1 + s)
+        tie = B.where(B.equal(a, b), g / 2, 0)
+        return B.where(B.less(a, b), g, tie), B.where(B.greater(a, b), g, tie)
+
+    def clip_vjp(g, out, a, lo, hi):
+        """PyTorch's clamp: x takes g inside the bounds and on them, lo where x is below it (lo <= hi),
+        hi where it is the result (x above it, or lo above it: NumPy's and PyTorch's clip is hi then)."""
+        return (B.where(B.greater_equal(a, lo) * B.less_equal(a, hi), g, 0),
+                B.where(B.less(a, lo) * B.less_equal(lo, hi), g, 0),
+                B.where(B.greater(B.maximum(a, lo), hi), g, 0))
+
+    def gelu_vjp(g, out, a, approximate=0):
+        if approximate:   # 0.5*a*(1 + tanh(k*(a + c*a^3))), k = sqrt(2/pi), c = 0.044715
+            k, c = B.sqrt(2 / B.PI), B.parameter(0.044715)
+            t = B.tanh(k * (a + c * a * a * a))
+            return (g * ((1 + t) / 2 + a * (1 - t) * (1 + t) * k * (1 + 3 * c * a * a) / 2),)
+        return (g * ((1 + B.erf(a / B.sqrt(2))) / 2 + a * B.exp(-a * a / 2) / B.sqrt(2 * B.PI)),)
+
+    def silu_vjp(g, out, a):
+        s = B.sigmoid(a)
+        return (g * s * (1 + a * (1 - s)),)
+
+    def flat(g, out, a):          # piecewise constant: an exact 0, whatever the upstream
+        return (B.where(0, g, 0),)
+
+    def jump(what: str, at):
+        return lambda out, a: B.kink(at(a), what, "gradient 0 used (piecewise constant)")
 
     positive = "a positive argument"
+    constant = "piecewise constant: gradient 0"
     return (
         # ----- leaves: values come from the bindings (var) or the source text (const) -----
         Op("var", 0, _leaf, _leaf, "input", algebra="leaf"),
         Op("const", 0, _leaf, _leaf, "const", algebra="leaf"),
         # ----- arithmetic -----
-        _arithmetic("add", 2, lambda a, b: a + b, lambda g, out, a, b: (g, g), "+", infix=True),
-        _arithmetic("sub", 2, lambda a, b: a - b, lambda g, out, a, b: (g, -g), "-", infix=True),
-        _arithmetic("mul", 2, lambda a, b: a * b, lambda g, out, a, b: (g * b, g * a), "*", infix=True),
-        _arithmetic("div", 2, B.divide, lambda g, out, a, b: (g / b, -g * out / b), "/", infix=True),
+        _arithmetic("add", 2, lambda a, b: a + b, lambda g, out, a, b: (g, g), "+", infix=True, rule=("1", "1")),
+        _arithmetic("sub", 2, lambda a, b: a - b, lambda g, out, a, b: (g, -g), "-", infix=True, rule=("1", "-1")),
+        _arithmetic("mul", 2, lambda a, b: a * b, lambda g, out, a, b: (g * b, g * a), "*", infix=True,
+                    rule=("b", "a")),
+        _arithmetic("div", 2, B.divide, lambda g, out, a, b: (g / b, -g * out / b), "/", infix=True,
+                    rule=("1/b", "-out/b")),
         _arithmetic("pow", 2, B.power,
                     lambda g, out, a, b: (g * B.power_slope(a, b), g * B.power_exponent_slope(out, a, b)),
                     "^", names=("pow",), infix=True,
-                    domain="a non-negative base unless the exponent is an integer"),
-        _arithmetic("neg", 1, lambda a: -a, lambda g, out, a: (-g,), "neg"),
-        _arithmetic("pos", 1, lambda a: a, lambda g, out, a: (g,), "pos"),
+                    domain="a non-negative base unless the exponent is an integer",
+                    rule=("b*a^(b - 1)", "out*log(a)"),
+                    convention="d/db at a = 0 is 0 for b >= 0 (PyTorch); nan for a < 0"),
+        _arithmetic("neg", 1, lambda a: -a, lambda g, out, a: (-g,), "neg", rule=("-1",)),
+        _arithmetic("pos", 1, lambda a: a, lambda g, out, a: (g,), "pos", rule=("1",)),
+        _function("square", 1, lambda a: a * a, lambda g, out, a: (g * 2 * a,), algebra="arithmetic",
+                  rule=("2*a",)),
         # ----- elementary functions -----
-        elementwise("exp", B.exp, lambda out, a: out),
+        elementwise("exp", B.exp, lambda out, a: out, rule=("out",)),
         _function("log", 1, B.log, lambda g, out, a: (g / a,), names=("log", "ln"), latex=r"\ln",
-                  domain=positive),
-        _function("log2", 1, B.log2, lambda g, out, a: (g / (a * B.LN2),), latex=r"\log_{2}", domain=positive),
+                  domain=positive, rule=("1/a",)),
+        _function("log2", 1, B.log2, lambda g, out, a: (g / (a * B.LN2),), latex=r"\log_{2}", domain=positive,
+                  rule=("1/(a*log(2))",)),
         _function("log10", 1, B.log10, lambda g, out, a: (g / (a * B.LN10),), latex=r"\log_{10}",
-                  domain=positive),
+                  domain=positive, rule=("1/(a*log(10))",)),
+        _function("log1p", 1, B.log1p, lambda g, out, a: (B.quotient(g, 1 + a),),
+                  latex=r"\operatorname{log1p}", domain="an argument above -1", rule=("1/(1 + a)",)),
+        elementwise("expm1", B.expm1, lambda out, a: B.exp(a), latex=r"\operatorname{expm1}", rule=("exp(a)",)),
         _arithmetic("sqrt", 1, B.sqrt, lambda g, out, a: (B.quotient(g, 2 * out),), "sqrt", names=("sqrt",),
-                    domain="a non-negative argument"),
-        elementwise("sin", B.sin, lambda out, a: B.cos(a), domain="a finite argument"),
+                    domain="a non-negative argument", rule=("1/(2*out)",)),
+        elementwise("sin", B.sin, lambda out, a: B.cos(a), domain="a finite argument", rule=("cos(a)",)),
         _function("cos", 1, B.cos, lambda g, out, a: (-g * B.sin(a),), latex=r"\cos",
-                  domain="a finite argument"),
-        elementwise("tan", B.tan, lambda out, a: 1 + out * out, domain="a finite argument"),
-        elementwise("tanh", B.tanh, lambda out, a: 1 - out * out),
-        elementwise("sinh", B.sinh, lambda out, a: B.cosh(a)),
-        elementwise("cosh", B.cosh, lambda out, a: B.sinh(a)),
-        _function("sigmoid", 1, B.sigmoid, lambda g, out, a: (g * out * (1 - out),), latex=r"\sigma"),
-        # ----- kinks: the minimum-norm subgradient at the kink -----
-        elementwise("relu", B.relu, lambda out, a: B.sign(out), latex=r"\operatorname{relu}",
-                    kink=lambda out, a: B.kink(a == 0, "relu at 0", "gradient 0 used")),
-        elementwise("abs", B.abs, lambda out, a: B.sign(a), latex=None,
-                    kink=lambda out, a: B.kink(a == 0, "abs at 0", "gradient 0 used")),
+                  domain="a finite argument", rule=("-sin(a)",)),
+        elementwise("tan", B.tan, lambda out, a: 1 + out * out, domain="a finite argument", rule=("1 + out^2",)),
+        elementwise("tanh", B.tanh, lambda out, a: 1 - out * out, rule=("1 - out^2",)),
+        elementwise("sinh", B.sinh, lambda out, a: B.cosh(a), rule=("cosh(a)",)),
+        elementwise("cosh", B.cosh, lambda out, a: B.sinh(a), rule=("sinh(a)",)),
+        # (1 - a)(1 + a) rather than 1 - a^2: accurate near the ends of the domain, where the slope is inf
+        _function("asin", 1, B.asin, lambda g, out, a: (B.quotient(g, B.sqrt((1 - a) * (1 + a))),),
+                  latex=r"\arcsin", domain="an argument in [-1, 1]", rule=("1/sqrt(1 - a^2)",)),
+        _function("acos", 1, B.acos, lambda g, out, a: (B.quotient(-g, B.sqrt((1 - a) * (1 + a))),),
+                  latex=r"\arccos", domain="an argument in [-1, 1]", rule=("-1/sqrt(1 - a^2)",)),
+        _function("atan", 1, B.atan, lambda g, out, a: (g / (1 + a * a),), latex=r"\arctan",
+                  rule=("1/(1 + a^2)",)),
+        _function("atan2", 2, B.atan2, lambda g, out, a, b: (B.quotient(g * b, a * a + b * b),
+                                                              B.quotient(-g * a, a * a + b * b)),
+                  latex=r"\operatorname{atan2}", rule=("b/(a^2 + b^2)", "-a/(a^2 + b^2)"),
+                  convention="on the cut y = 0, x < 0 the value jumps by 2*pi: the slope of either side;"
+                             " atan2(0, 0) = 0 with gradient nan (PyTorch)",
+                  kink=lambda out, a, b: B.kink((a == 0) & (b <= 0), "atan2 on its branch cut",
+                                                "the slope of either side used")),
+        _function("asinh", 1, B.asinh, lambda g, out, a: (g / B.sqrt(a * a + 1),),
+                  latex=r"\operatorname{arsinh}", rule=("1/sqrt(a^2 + 1)",)),
+        _function("acosh", 1, B.acosh, lambda g, out, a: (B.quotient(g, B.sqrt((a - 1) * (a + 1))),),
+                  latex=r"\operatorname{arcosh}", domain="an argument of at least 1", rule=("1/sqrt(a^2 - 1)",)),
+        _function("atanh", 1, B.atanh, lambda g, out, a: (B.quotient(g, (1 - a) * (1 + a)),),
+                  latex=r"\operatorname{artanh}", domain="an argument in (-1, 1)", rule=("1/(1 - a^2)",)),
+        elementwise("erf", B.erf, lambda out, a: 2 * B.exp(-a * a) / B.sqrt(B.PI), latex=r"\operatorname{erf}",
+                    rule=("2*exp(-a^2)/sqrt(pi)",)),
+        # ----- activations (PyTorch's definitions) -----
+        _function("sigmoid", 1, B.sigmoid, lambda g, out, a: (g * out * (1 - out),), latex=r"\sigma",
+                  rule=("out*(1 - out)",)),
+        elementwise("softplus", B.softplus, lambda out, a: B.sigmoid(a), latex=r"\operatorname{softplus}",
+                    rule=("sigmoid(a)",)),   # max(a, 0) + log1p(exp(-|a|)): no overflow, no threshold
+        _function("silu", 1, B.silu, silu_vjp, latex=r"\operatorname{silu}",
+                  rule=("sigmoid(a)*(1 + a*(1 - sigmoid(a)))",)),
+        _function("gelu", 1, lambda a, approximate=0: B.gelu(a, B.parameter(approximate)), gelu_vjp,
+                  latex=r"\operatorname{gelu}", params=("approximate",),
+                  rule=("0.5*(1 + erf(a/sqrt(2))) + a*exp(-a^2/2)/sqrt(2*pi)",),
+                  convention="approximate=1: the tanh form and its own derivative"),
+        # ----- kinks: PyTorch's one-sided choice, or the minimum-norm subgradient -----
+        _function("relu", 1, B.relu, lambda g, out, a: (B.where(B.greater(a, 0), g, 0),),
+                  latex=r"\operatorname{relu}", rule=("where(a > 0, 1, 0)",),
+                  convention="relu'(0) = 0; exactly 0 where a <= 0, also for an inf or nan upstream",
+                  kink=lambda out, a: B.kink(a == 0, "relu at 0", "gradient 0 used")),
+        _function("leaky_relu", 1, lambda a, negative_slope=0.01: B.leaky_relu(a, B.parameter(negative_slope)),
+                  lambda g, out, a, negative_slope=0.01: (
+                      B.where(B.greater(a, 0), g, g * B.parameter(negative_slope)),),
+                  latex=r"\operatorname{leaky\_relu}", params=("negative_slope",),
+                  rule=("where(a > 0, 1, negative_slope)",), convention="leaky_relu'(0) = negative_slope (PyTorch)",
+                  kink=lambda out, a, negative_slope=0.01: B.kink(a == 0, "leaky_relu at 0",
+                                                                 "gradient negative_slope used")),
+        _function("elu", 1, lambda a, alpha=1: B.elu(a, B.parameter(alpha)),
+                  lambda g, out, a, alpha=1: (B.where(B.greater(a, 0), g, g * (out + B.parameter(alpha))),),
+                  latex=r"\operatorname{elu}", params=("alpha",), rule=("where(a > 0, 1, out + alpha)",),
+                  convention="elu'(0) = alpha, the left slope (PyTorch); no kink for alpha = 1",
+                  kink=lambda out, a, alpha=1: B.kink((a == 0) & (alpha != 1), "elu at 0", "gradient alpha used")),
+        _function("abs", 1, B.abs, lambda g, out, a: (g * B.sign(a),), latex=None, rule=("sign(a)",),
+                  convention="abs'(0) = 0 (not a selection: g*sign(a))",
+                  kink=lambda out, a: B.kink(a == 0, "abs at 0", "gradient 0 used")),
         _function("max", 2, B.maximum, max_vjp, latex=r"\max",
+                  rule=("where(a > b, 1, where(a == b, 0.5, 0))", "where(b > a, 1, where(a == b, 0.5, 0))"),
+                  convention="tie: split 0.5/0.5; the other input gets exactly 0",
                   kink=lambda out, a, b: B.kink(a == b, "max tie", "gradient split 0.5/0.5", at=a)),
         _function("min", 2, B.minimum, min_vjp, latex=r"\min",
+                  rule=("where(a < b, 1, where(a == b, 0.5, 0))", "where(b < a, 1, where(a == b, 0.5, 0))"),
+                  convention="tie: split 0.5/0.5; the other input gets exactly 0",
                   kink=lambda out, a, b: B.kink(a == b, "min tie", "gradient split 0.5/0.5", at=a)),
-        # flat on both sides of its jump
-        elementwise("sign", B.sign, lambda out, a: 0, latex=r"\operatorname{sign}", jumps=True),
+        _function("clip", 3, B.clip, clip_vjp, latex=r"\operatorname{clip}",
+                  rule=("where((a >= b)*(a <= c), 1, 0)", "where((a < b)*(b <= c), 1, 0)",
+                        "where(max(a, b) > c, 1, 0)"),
+                  convention="on a bound: all to x (PyTorch's clamp); lo > hi: all to hi",
+                  kink=lambda out, a, lo, hi: B.kink((a == lo) | (a == hi), "clip at a bound", "gradient to x")),
+        _function("where", 3, B.where,
+                  lambda g, out, cond, a, b: (B.where(0, g, 0), B.where(cond, g, 0), B.where(cond, 0, g)),
+                  latex=r"\operatorname{where}", rule=("0", "where(a, 1, 0)", "where(a, 0, 1)"),
+                  convention="cond (nonzero: true) gets no gradient; the branch not chosen gets exactly 0"),
+        # ----- piecewise constant: flat on both sides of each jump -----
+        elementwise("sign", B.sign, None, latex=r"\operatorname{sign}", jumps=True, vjp=flat, rule=("0",),
+                    convention=constant),
+        elementwise("floor", B.floor, None, latex=r"\operatorname{floor}", jumps=True, vjp=flat, rule=("0",),
+                    convention=constant, kink=jump("floor at an integer", lambda a: a == B.floor(a))),
+        elementwise("ceil", B.ceil, None, latex=r"\operatorname{ceil}", jumps=True, vjp=flat, rule=("0",),
+                    convention=constant, kink=jump("ceil at an integer", lambda a: a == B.floor(a))),
+        elementwise("round", B.round, None, latex=r"\operatorname{round}", jumps=True, vjp=flat, rule=("0",),
+                    convention=constant + "; half to even (NumPy)",
+                    kink=jump("round at a half-integer", lambda a: a - B.floor(a) == B.parameter(0.5))),
         # ----- comparisons: 1 where true, else 0; no gradient flows through them -----
         *(Op(op, 2, getattr(B, function), _no_gradient, COMPARE[op][1], algebra="call", infix=True, latex=COMPARE[op][2],
              differentiable=False, jumps=True, convention="no gradient (piecewise constant)")

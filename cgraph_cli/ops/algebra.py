@@ -23,11 +23,13 @@ combine: flattening it would copy it, and a shared one would be printed twice.
 """
 
 import contextlib
+import math
 from fractions import Fraction
 
 from cgraph_cli import rational
 from cgraph_cli.errors import UsageError
-from cgraph_cli.ops.backend import COMPARE, COMPARISON_FUNCTIONS, EXACT_AT_ZERO, POSITIVE_FUNCTIONS, tensor_only
+from cgraph_cli.ops.backend import (COMPARE, EXACT_AT_ZERO, PARAMETER_DEFAULTS, POSITIVE_FUNCTIONS, exact_parameter,
+                                    tensor_only)
 from cgraph_cli.ops.expr import Expr
 
 FLAT_OPERANDS = 4   # a sum (product) with more terms (factors) is flattened only if that combines some
@@ -51,6 +53,7 @@ class Algebra:
         self.one = self.constant(ONE)
         self.LN2 = self.call("log", self.constant(2))
         self.LN10 = self.call("log", self.constant(10))
+        self.PI = self.named("pi", math.pi)
 
     # ----- leaves -----
 
@@ -243,30 +246,52 @@ class Algebra:
     def _simplify_call(self, kind: str, args: tuple):
         x = args[0]
         value = x.value if x.kind == "const" else None
+        if kind == "where":              # the chosen branch only: the other is never looked at
+            cond, a, b = args
+            if cond.kind == "const":
+                return a if cond.value != 0 else b
+            return a if a is b else None
         if kind in COMPARE:
             y = args[1]
             if y is x or (value is not None and y.kind == "const"):
                 decide = COMPARE[kind][0]
                 return self.constant(int(decide(0, 0) if y is x else decide(value, y.value)))
+            if x.positive and y is self.zero:       # exp(x) > 0
+                return self.constant(int(COMPARE[kind][0](1, 0)))
             return None
-        if len(args) == 2:
+        if kind in ("max", "min"):
             y = args[1]
             if y is x:
                 return x
             if value is not None and y.kind == "const":
                 return self.constant(max(value, y.value) if kind == "max" else min(value, y.value))
             return None
+        if len(args) > 1:                 # atan2, clip, and leaky_relu, elu, gelu with a parameter
+            if kind in ("leaky_relu", "elu") and x.positive:
+                return x
+            if any(arg.kind != "const" for arg in args):
+                return None
+            values = [arg.value for arg in args]
+            if kind == "clip":
+                return self.constant(min(max(values[0], values[1]), values[2]))
+            if kind == "leaky_relu":
+                return self.constant(value if value > 0 else value * values[1])
+            if (kind == "atan2" and value == 0 < values[1]) or (kind == "gelu" and value == 0):
+                return self.zero
+            return self.constant(value) if kind == "elu" and value >= 0 else None
         if kind in ("exp", "log") and x.kind == ("log" if kind == "exp" else "exp"):
             return x.children[0]            # exp(log(x)) = x where log(x) exists; log(exp(x)) = x
         if kind == "log" and x.kind == "named" and x.name == "e":
             return self.one
-        if kind in ("relu", "abs") and x.positive:
+        if kind in ("relu", "abs", "leaky_relu", "elu") and x.positive:
             return x
         if kind == "sign":
             if x.positive:
                 return self.one
             if x.kind == "sign":
                 return x
+        if kind in ("floor", "ceil", "round") and x.kind == kind:
+            return x
         if value is None:
             return None
         if kind == "log":
@@ -274,12 +299,26 @@ class Algebra:
         if kind in ("log2", "log10"):
             exact = rational.logarithm(value, 2 if kind == "log2" else 10)
             return None if exact is None else self.constant(exact)
-        if kind in ("relu", "abs", "sign"):
-            return self.constant({"relu": max(value, ZERO), "abs": abs(value),
-                                  "sign": (value > 0) - (value < 0)}[kind])
+        if kind in ("relu", "abs", "sign", "floor", "ceil", "round", "leaky_relu", "elu"):
+            if kind in ("leaky_relu", "elu") and value < 0:
+                return None if kind == "elu" else self.constant(value * PARAMETER_DEFAULTS[kind]["negative_slope"])
+            return self.constant({"relu": max(value, ZERO), "abs": abs(value), "leaky_relu": value, "elu": value,
+                                  "sign": (value > 0) - (value < 0), "floor": math.floor(value),
+                                  "ceil": math.ceil(value), "round": round(value)}[kind])
+        if value == 1 and kind in ("acos", "acosh"):
+            return self.zero
         if value == 0 and kind in EXACT_AT_ZERO:
             return self.constant(EXACT_AT_ZERO[kind])
         return None
+
+    def _with_parameters(self, kind: str, a, **parameters) -> Expr:
+        """leaky_relu(x) or, away from the defaults, leaky_relu(x, 1/5): the parameters as constants."""
+        values = [exact_parameter(v) if not isinstance(v, Expr) else v for v in parameters.values()]
+        values = [self.lift(v) for v in values]
+        defaults = PARAMETER_DEFAULTS[kind]
+        if all(v.kind == "const" and v.value == defaults[name] for v, name in zip(values, parameters)):
+            return self.call(kind, a)
+        return self.call(kind, a, *values)
 
     # ----- the backend interface of ops.table -----
 
@@ -323,6 +362,32 @@ class Algebra:
     def not_equal(self, a, b): return self.call("ne", a, b)
     def minimum(self, a, b): return self.call("min", a, b)
 
+    def asin(self, a): return self.call("asin", a)
+    def acos(self, a): return self.call("acos", a)
+    def atan(self, a): return self.call("atan", a)
+    def atan2(self, y, x): return self.call("atan2", y, x)
+    def asinh(self, a): return self.call("asinh", a)
+    def acosh(self, a): return self.call("acosh", a)
+    def atanh(self, a): return self.call("atanh", a)
+    def log1p(self, a): return self.call("log1p", a)
+    def expm1(self, a): return self.call("expm1", a)
+    def erf(self, a): return self.call("erf", a)
+    def softplus(self, a): return self.call("softplus", a)
+    def silu(self, a): return self.call("silu", a)
+    def floor(self, a): return self.call("floor", a)
+    def ceil(self, a): return self.call("ceil", a)
+    def round(self, a): return self.call("round", a)
+    def clip(self, a, lo, hi): return self.call("clip", a, lo, hi)
+    def where(self, cond, a, b): return self.call("where", cond, a, b)
+    def gelu(self, a, approximate=0): return self._with_parameters("gelu", a, approximate=approximate)
+    def elu(self, a, alpha=1): return self._with_parameters("elu", a, alpha=alpha)
+
+    def leaky_relu(self, a, negative_slope=Fraction(1, 100)):
+        return self._with_parameters("leaky_relu", a, negative_slope=negative_slope)
+
+    def parameter(self, value) -> Expr:
+        return self.constant(exact_parameter(value))
+
     def kink(self, *_, **__):
         return None     # a formula has no point of evaluation, so no kink to flag
 
@@ -343,6 +408,19 @@ class Algebra:
             if node in done:
                 stack.pop()
                 continue
+            if node.kind == "where":
+                if node.children[0] not in done:
+                    stack.append(node.children[0])
+                    continue
+                cond = done[node.children[0]]
+                if cond.kind == "const":     # folded: rebuild the chosen branch only
+                    chosen = node.children[1] if cond.value != 0 else node.children[2]
+                    if chosen not in done:
+                        stack.append(chosen)
+                        continue
+                    stack.pop()
+                    done[node] = done[chosen]
+                    continue
             pending = [child for child in node.children if child not in done]
             if pending:
                 stack.extend(pending)

@@ -549,6 +549,36 @@ def unbroadcast(grad, value):
     return summed, list(axes)
 
 
+_erf = np.frompyfunc(math.erf, 1, 1)     # NumPy has no erf (SciPy's is not a dependency)
+_erfc = np.frompyfunc(math.erfc, 1, 1)
+
+
+def _gelu(a, approximate=0):
+    a = np.asarray(a, dtype=float)
+    if approximate:
+        return 0.5 * a * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (a + 0.044715 * a * a * a)))
+    return 0.5 * a * np.asarray(_erfc(-a * math.sqrt(0.5)), dtype=float)
+
+
+def _elu(a, alpha=1.0):
+    a = np.asarray(a, dtype=float)
+    return np.where(a > 0, a, alpha * np.expm1(np.minimum(a, 0.0)))   # no overflow on the unused side
+
+
+def _where(cond, a, b):
+    """a where cond is nonzero (nan too, as NumPy), else b; float64 even for where(c, 0, 0).
+    A selection where(cond, g, 0) of a finite g is g * mask: 3-4x faster than np.where."""
+    if type(b) is int and b == 0 and isinstance(a, np.ndarray) and a.dtype == np.float64:
+        mask = np.not_equal(cond, 0)
+        if np.isfinite(a).all():
+            selected = np.multiply(a, mask)
+            selected += 0.0          # a negative g times False is -0.0; np.where gives 0.0
+            return selected
+        return np.where(mask, a, 0.0)
+    result = np.where(cond, a, b)
+    return result if result.dtype == np.float64 else result.astype(float)
+
+
 _ELEMENTWISE = dict(
     divide=np.divide, power=_power, exp=np.exp, log=np.log, log2=np.log2, log10=np.log10,
     sqrt=np.sqrt, sin=np.sin, cos=np.cos, tan=np.tan, tanh=np.tanh, sinh=np.sinh, cosh=np.cosh,
@@ -559,10 +589,17 @@ _ELEMENTWISE = dict(
     greater=lambda a, b: np.greater(a, b).astype(float),
     greater_equal=lambda a, b: np.greater_equal(a, b).astype(float),
     equal=lambda a, b: np.equal(a, b).astype(float), not_equal=lambda a, b: np.not_equal(a, b).astype(float),
+    asin=np.arcsin, acos=np.arccos, atan=np.arctan, atan2=np.arctan2, asinh=np.arcsinh, acosh=np.arccosh,
+    atanh=np.arctanh, log1p=np.log1p, expm1=np.expm1, erf=lambda a: np.asarray(_erf(np.asarray(a, dtype=float)), dtype=float),
+    softplus=lambda a: np.logaddexp(0.0, a), silu=lambda a: a * _sigmoid(a), gelu=_gelu, elu=_elu,
+    leaky_relu=lambda a, negative_slope=0.01: np.where(np.asarray(a) > 0, a, np.multiply(negative_slope, a)),
+    floor=np.floor, ceil=np.ceil, round=np.round,   # np.round: half to even
+    clip=lambda a, lo, hi: np.minimum(np.maximum(a, lo), hi), where=_where, parameter=float,
 )
 
 NUMPY = SimpleNamespace(
     name="arrays (ops/arrays.py)",
+    PI=math.pi,
     **{name: _tidy(function) for name, function in _ELEMENTWISE.items()},
     power_slope=_power_slope, power_exponent_slope=_power_exponent_slope, quotient=_quotient,
     LN2=math.log(2.0), LN10=math.log(10.0), kink=_kink,

@@ -17,6 +17,12 @@ SCALAR_FUNCTIONS = (
     "exp", "log", "log2", "log10", "sqrt", "sin", "cos", "tan", "tanh", "sinh", "cosh", "sigmoid",
     "relu", "abs", "sign", "maximum", "minimum", "kink",
     "less", "less_equal", "greater", "greater_equal", "equal", "not_equal",
+    "asin", "acos", "atan", "atan2", "asinh", "acosh", "atanh", "log1p", "expm1", "erf",
+    "softplus", "silu", "gelu", "elu", "leaky_relu", "floor", "ceil", "round", "clip",
+    # where(cond, a, b): a where cond is nonzero, else b, never arithmetic on the other one (an inf or
+    # nan there does not leak: the rules of selections use it, with 0 for an exact zero of the kind)
+    "where",
+    "parameter",   # a row's constant parameter (leaky_relu's 0.01) as a value of this backend
 )
 # The functions only an array backend computes (a graph using one is evaluated with NumPy).
 TENSOR_FUNCTIONS = (
@@ -30,7 +36,7 @@ TENSOR_FUNCTIONS = (
     "binary_cross_entropy_grads", "one_hot",
 )
 FUNCTIONS = SCALAR_FUNCTIONS + TENSOR_FUNCTIONS
-CONSTANTS = ("LN2", "LN10")
+CONSTANTS = ("LN2", "LN10", "PI")
 # What the engine asks a backend for: error modes around each pass, and (None for scalars) the
 # function summing a gradient back to its input's shape.
 HOOKS = ("forward_guard", "backward_guard", "unbroadcast")
@@ -40,7 +46,13 @@ DECLARED = FUNCTIONS + CONSTANTS + HOOKS
 # The rational values the elementary functions take at 0 (the exact and symbolic backends keep
 # them exact: exp(0) = 1, not 1.0). log, sqrt and the kinks have exact rules of their own.
 EXACT_AT_ZERO = {"exp": Fraction(1), "sin": Fraction(0), "cos": Fraction(1), "tan": Fraction(0),
-                 "tanh": Fraction(0), "sinh": Fraction(0), "cosh": Fraction(1), "sigmoid": Fraction(1, 2)}
+                 "tanh": Fraction(0), "sinh": Fraction(0), "cosh": Fraction(1), "sigmoid": Fraction(1, 2),
+                 "asin": Fraction(0), "atan": Fraction(0), "asinh": Fraction(0), "atanh": Fraction(0),
+                 "log1p": Fraction(0), "expm1": Fraction(0), "erf": Fraction(0), "silu": Fraction(0),
+                 "gelu": Fraction(0)}
+# The parameters' defaults of the rows that have them, by op (the algebra leaves a default out).
+PARAMETER_DEFAULTS = {"leaky_relu": {"negative_slope": Fraction(1, 100)}, "elu": {"alpha": Fraction(1)},
+                      "gelu": {"approximate": Fraction(0)}}
 # The comparisons (1 where true, else 0), by op name: how to decide one, and how it is written.
 COMPARE = {"lt": (lambda a, b: a < b, "<", "<"), "le": (lambda a, b: a <= b, "<=", r"\le"),
            "gt": (lambda a, b: a > b, ">", ">"), "ge": (lambda a, b: a >= b, ">=", r"\ge"),
@@ -49,7 +61,14 @@ COMPARISON_FUNCTIONS = {"lt": "less", "le": "less_equal", "gt": "greater", "ge":
                         "eq": "equal", "ne": "not_equal"}   # op name -> backend function
 
 # The functions whose value is positive everywhere (the algebra may cancel f(x)/f(x) to 1).
-POSITIVE_FUNCTIONS = frozenset({"exp", "sigmoid", "cosh"})
+POSITIVE_FUNCTIONS = frozenset({"exp", "sigmoid", "cosh", "softplus"})
+
+
+def exact_parameter(value) -> Fraction:
+    """A row's parameter read exactly: 0.01 as 1/100, the decimal it was written as (True as 1)."""
+    if isinstance(value, Fraction):
+        return value
+    return Fraction(int(value)) if isinstance(value, (bool, int)) else Fraction(repr(float(value)))
 
 
 def tensor_only(namespace: dict, stub) -> dict:

@@ -12,9 +12,10 @@ from fractions import Fraction
 
 from cgraph_cli import rational
 from cgraph_cli.errors import UsageError
-from cgraph_cli.ops.backend import (COMPARE, COMPARISON_FUNCTIONS, EXACT_AT_ZERO, base_slope, exponent_slope, kink_message,
+from cgraph_cli.ops.backend import (COMPARE, COMPARISON_FUNCTIONS, EXACT_AT_ZERO, base_slope, exact_parameter,
+                                     exponent_slope, kink_message,
                                      quotient, tensor_only)
-from cgraph_cli.ops.floats import MATH, sigmoid
+from cgraph_cli.ops.floats import MATH, gelu, sigmoid, softplus
 from cgraph_cli.rational import TooLarge, fraction_text
 
 ZERO, ONE = Fraction(0), Fraction(1)
@@ -95,6 +96,26 @@ def _relu(value):
     return value if value > 0 else (0.0 if isinstance(value, float) else ZERO)
 
 
+def _integral(function):
+    """floor, ceil, round: exact on rationals (round half to even, as Python's and NumPy's)."""
+    return lambda x: float(function(x)) if isinstance(x, float) else Fraction(function(x))
+
+
+def _gelu(a, approximate=0):
+    return ZERO if a == 0 and not _floating(a) else gelu(_to_float(a), approximate)
+
+
+def _elu(a, alpha=ONE):
+    if a > 0 or (a == 0 and not _floating(a)):
+        return a if a > 0 else ZERO
+    return _to_float(alpha) * math.expm1(_to_float(a))
+
+
+def _where(cond, a, b):
+    chosen = a if cond else b
+    return Fraction(chosen) if isinstance(chosen, int) else chosen
+
+
 def number_text(value) -> str:
     """An exact value as `11/5`, a float fallback as its shortest repr."""
     if isinstance(value, Fraction):
@@ -135,6 +156,25 @@ class _Rationals:
     sinh = staticmethod(_exact_or_float(math.sinh, _at_zero("sinh")))
     cosh = staticmethod(_exact_or_float(math.cosh, _at_zero("cosh")))
     sigmoid = staticmethod(_exact_or_float(sigmoid, _at_zero("sigmoid")))
+    asin = staticmethod(_exact_or_float(math.asin, _at_zero("asin")))
+    acos = staticmethod(_exact_or_float(math.acos, lambda x: ZERO if x == 1 else None))
+    atan = staticmethod(_exact_or_float(math.atan, _at_zero("atan")))
+    atan2 = staticmethod(_exact_or_float(math.atan2, lambda y, x: ZERO if y == 0 and x > 0 else None))
+    asinh = staticmethod(_exact_or_float(math.asinh, _at_zero("asinh")))
+    acosh = staticmethod(_exact_or_float(math.acosh, lambda x: ZERO if x == 1 else None))
+    atanh = staticmethod(_exact_or_float(math.atanh, _at_zero("atanh")))
+    log1p = staticmethod(_exact_or_float(math.log1p, _at_zero("log1p")))
+    expm1 = staticmethod(_exact_or_float(math.expm1, _at_zero("expm1")))
+    erf = staticmethod(_exact_or_float(math.erf, _at_zero("erf")))
+    softplus = staticmethod(_exact_or_float(softplus, lambda x: None))   # log(2) at 0: never rational
+    silu = staticmethod(_exact_or_float(MATH.silu, _at_zero("silu")))
+    gelu = staticmethod(_gelu)
+    elu = staticmethod(_elu)
+    leaky_relu = staticmethod(lambda a, negative_slope=Fraction(1, 100): a if a > 0 else negative_slope * a)
+    floor, ceil, round = (staticmethod(_integral(f)) for f in (math.floor, math.ceil, round))
+    clip = staticmethod(lambda a, lo, hi: min(max(a, lo), hi))
+    where = staticmethod(_where)
+    parameter = staticmethod(exact_parameter)
     relu = staticmethod(_relu)
     abs = staticmethod(abs)
     sign = staticmethod(_sign)
@@ -142,7 +182,7 @@ class _Rationals:
     minimum = staticmethod(lambda a, b: a if a <= b else b)
     locals().update({function: staticmethod((lambda decide: lambda a, b: Fraction(int(bool(decide(a, b)))))(
         COMPARE[op][0])) for op, function in COMPARISON_FUNCTIONS.items()})
-    LN2, LN10 = math.log(2.0), math.log(10.0)     # irrational: a gradient through log2 is a float
+    LN2, LN10, PI = math.log(2.0), math.log(10.0), math.pi   # irrational: a gradient through log2 is a float
     kink = staticmethod(_kink)
     forward_guard = backward_guard = staticmethod(contextlib.nullcontext)
     unbroadcast = None
