@@ -39,7 +39,7 @@ def refused(args, *phrases):
     (["minimize", "(x-3)^2", "--x", 0, "--rtol", "1e-3"], "rtol", "eval, grad, gradcheck"),
     (["eval", "(x-3)^2", "--x", 0, "--lr", 0.1], "lr", "minimize"),
     (["grad", "x*y", "--x", 1, "--y", 2, "--format", "json"], "format",
-     "eval, check, gradcheck, hessian, minimize"),
+     "eval, check, functions, gradcheck, hessian, minimize"),
     (["grad", "x^2", "--x", 1, "--steps"], "steps", "eval"),
 ])
 def test_misplaced_option_is_a_usage_error(args, option, owners):
