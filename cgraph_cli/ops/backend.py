@@ -23,6 +23,7 @@ TENSOR_FUNCTIONS = (
     "stack", "index", "scatter", "matmul", "matmul_grads", "dot", "dot_grads", "transpose", "sum",
     "mean", "amax", "spread", "count", "argmax_share", "ties", "softmax", "log_softmax",
     "cross_entropy", "softmax_cross_entropy", "batch",
+    "unstack", "concatenate", "split", "zeros", "ones", "full", "eye", "arange",
 )
 FUNCTIONS = SCALAR_FUNCTIONS + TENSOR_FUNCTIONS
 CONSTANTS = ("LN2", "LN10")
