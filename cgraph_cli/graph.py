@@ -222,6 +222,8 @@ def _lookup(graph: Graph, node: ast.Name, source: str, bound) -> int:
         return node_id
     if name in CONSTANTS and name not in bound:
         return graph.add("const", (), node.span, constant=CONSTANTS[name])
+    if name in BOOLEANS and name not in bound:
+        return graph.add("const", (), node.span, constant=BOOLEANS[name])
     if name in RESERVED:
         raise ParseError(f"'{name}' is reserved (it names the output) and cannot be a variable, at "
                          + caret_context(source, *node.span))
@@ -524,7 +526,7 @@ def _refuse_module(graph: Graph, node: ast.Method, source: str, bound) -> None:
         close = difflib.get_close_matches(node.func, list(FUNCTIONS), n=1)
         hint = (f"cgraph's functions need no module prefix, and it has no function '{node.func}'"
                 + (f": did you mean {close[0]}(...)?" if close else ""))
-    elif isinstance(FUNCTIONS[name], dict) and len(positional) == 2 and inside != "...":
+    elif node.func in ("max", "min", "amax", "amin") and len(positional) == 2 and inside != "...":
         first, second = (source[arg.span[0]:arg.span[1]] for arg in positional)
         hint = (f"cgraph's functions need no module prefix: write {name}({first}, axis={second}) for "
                 f"NumPy's reduction over axis {second}; cgraph's {name}({first}, {second}) is the "

@@ -154,6 +154,7 @@ def _arange(start=None, stop=None, step=1):
     """NumPy's arange: arange(stop) counts from 0, arange(start, stop, step)."""
     if stop is None:
         start, stop = 0, start
+    start = 0 if start is None else start
     if stop is None:
         raise ValueError("arange needs stop: arange(stop) or arange(start, stop, step)")
     if step == 0:
