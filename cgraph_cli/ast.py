@@ -8,7 +8,7 @@ so one builder serves both our LALR driver and Lark's own parser.
 
 from typing import NamedTuple, Union
 
-from cgraph_cli.ops import BOOLEANS, CONSTANTS, FUNCTIONS, METHODS, OPS
+from cgraph_cli.ops import BOOLEANS, COMPARISONS, CONSTANTS, FUNCTIONS, METHODS, OPS
 
 Span = tuple  # (start, end) offsets into the source text
 
@@ -123,7 +123,8 @@ class Program(NamedTuple):
 Expr = Union[Num, Name, Unary, Binary, Call, Method, Attribute, Index, Tensor]
 
 AUGMENTED = {"+=": "add", "-=": "sub", "*=": "mul", "/=": "div"}
-COMPARISON_OPS = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq", "!=": "ne"}   # ops.COMPARISONS
+# the functions of no input (constructors: zeros(3)), whose one argument is a parameter
+NULLARY = frozenset(name for name, op in FUNCTIONS.items() if isinstance(op, str) and OPS[op].arity == 0)
 GATHERED = ("shape", "axes")   # x.reshape(2, 3) is x.reshape((2, 3)); x.transpose(1, 0)
 
 
@@ -238,7 +239,7 @@ class AstBuilder:
         return self._keep(Binary("matmul", left, right, span))
 
     def compare(self, span, left, op, right):
-        return self._keep(Binary(COMPARISON_OPS[str(op)], left, right, span))
+        return self._keep(Binary(COMPARISONS[str(op)], left, right, span))
 
     def index(self, span, operand, *subscripts):
         """Integer constants and lists of them become part of the key (no node on the tape)."""
@@ -291,7 +292,10 @@ class AstBuilder:
         return self._keep(Unary("pos", operand, span))
 
     def call(self, span, func, *args):
-        return self._keep(self._parameters(Call(str(func), args, span)))
+        node = Call(str(func), args, span)
+        if len(args) != 1 or type(args[0]) is Tensor or node.func in NULLARY:   # params, or a list
+            node = self._parameters(node)
+        return self._keep(node)
 
     def method(self, span, receiver, func, *args):
         return self._keep(self._parameters(Method(str(func), (receiver,) + args, span)))

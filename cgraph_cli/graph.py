@@ -18,6 +18,9 @@ from cgraph_cli.ops import (BOOLEANS, CONSTANTS, FUNCTIONS, KEYWORD_ALIASES, KEY
                             NO_GRADIENT, OPS, SCALAR_OPS, TENSOR_OPS)
 
 RESERVED = {"value"}
+# The functions of one input called with one argument: no parameters to read (graph.build's fast path).
+UNARY_CALLS = {name: op for name, op in FUNCTIONS.items() if isinstance(op, str) and OPS[op].arity == 1}
+ARGUMENT_FORMS = (ast.Keyword, ast.Tuple, ast.List)   # arguments that are not an input's expression
 
 
 class Node(NamedTuple):
@@ -176,6 +179,9 @@ def build(program: ast.Program, source: str, bound=frozenset(), data=frozenset()
             spans.append(node.span)
             names.append(None)
             needs.append(False)
+        elif kind is Call and len(node.args) == 1 and node.func in UNARY_CALLS \
+                and type(node.args[0]) not in ARGUMENT_FORMS:   # sin(x): the common case, quickly
+            push(graph.add(UNARY_CALLS[node.func], (pop(),), node.span))
         elif kind is Call or kind is ast.Method:
             push(_call(graph, node, results, source, bound))
         elif kind is Unary:
@@ -337,22 +343,21 @@ def _call(graph: Graph, node, results: list, source: str, bound) -> int:
         elif keyword_seen is not None:
             raise ParseError(f"a positional argument cannot follow the keyword argument {keyword_seen.name}=, at "
                              + caret_context(source, *arg.span))
-    attrs = {}
+    attrs, by_keyword = {}, set()
     for name, param in zip(row.params, params):
         attrs[name] = _parameter(graph, param, name, shown, source, bound)
     for keyword in keywords:
         name = keyword.name
         if name not in row.params and KEYWORD_ALIASES.get(name) in row.params:
-            name = KEYWORD_ALIASES[name]
+            name = KEYWORD_ALIASES[name]   # PyTorch's dim=, keepdim=
         if name not in row.params:
             allowed = ", ".join(sorted(KEYWORDS.get(op, ()))) or "none"
             raise ParseError(f"{shown[:-2]}() has no keyword '{keyword.name}' (it takes: {allowed}), at "
                              + caret_context(source, *keyword.span))
         if name in attrs:
-            again = "given twice" if any(k.name in (name, keyword.name) for k in keywords if k is not keyword
-                                         and keywords.index(k) < keywords.index(keyword)) else \
-                "given by position and by keyword"
+            again = "given twice" if name in by_keyword else "given by position and by keyword"
             raise ParseError(f"{name} {again}, at " + caret_context(source, *keyword.span))
+        by_keyword.add(name)
         attrs[name] = _parameter(graph, keyword.value, name, shown, source, bound)
     count = 0
     for k, arg in enumerate(inputs):
@@ -372,8 +377,8 @@ def _check_counts(node, row, shown: str, inputs: list, params: list, source: str
     method = type(node) is ast.Method
     if row.arity < 0:
         if not inputs or type(inputs[0]) is not ast.List:
-            raise ParseError(f"{shown} takes a list of its inputs: write {node.func}([a, b]"
-                             + (f", axis={row.params and 0})" if row.params else ")") + ", at "
+            example = f"{node.func}([a, b]" + (", axis=0)" if "axis" in row.params else ")")
+            raise ParseError(f"{shown} takes a list of its inputs: write {example}, at "
                              + caret_context(source, *node.span))
         return
     if len(inputs) == row.arity and len(params) <= len(row.params):
@@ -396,12 +401,11 @@ def _unknown_call(graph: Graph, node, count: int, source: str, bound):
     """The parse error for a call no row fits: an unknown name, or a count no spelling takes."""
     name_span = (node.span[0], node.span[0] + len(node.func))
     if type(node) is ast.Method:
-        known = METHODS
         if node.func in FUNCTIONS:
             hint = f"{node.func} is not a method: write {node.func}({_text(source, node.args[0])}, ...)"
         else:
             close = difflib.get_close_matches(node.func, list(METHODS), n=1)
-            hint = f"did you mean .{close[0]}()?" if close else "methods: " + ", ".join(sorted(known))
+            hint = f"did you mean .{close[0]}()?" if close else "methods: " + ", ".join(sorted(METHODS))
         at = source.find(node.func, node.args[0].span[1])
         raise ParseError(f"unknown method '.{node.func}()' at "
                          f"{caret_context(source, at, at + len(node.func))}\n{hint}")
