@@ -3,7 +3,11 @@
 NamedTuples rather than dataclasses: a million-operation formula builds a million
 of them, and a tuple is built several times faster than a frozen dataclass.
 The `AstBuilder` methods are named after the grammar's aliases (`add`, `call`, ...),
-so one builder serves both our LALR driver and Lark's own parser.
+so one builder serves both our LALR driver and Lark's own parser. The builder never
+raises (graph.build checks meaning): it only decides, from the op rows, which
+arguments are constant parameters (`sum(X, 0)`, `axis=(0, 1)`) and which subscripts
+are constant (`x[-1]`, `x[[0, 2]]`), and leaves their nodes out of the postorder, so
+they put nothing on the tape.
 """
 
 from typing import NamedTuple, Union

@@ -297,11 +297,24 @@ def _subscript(part, source: str):
     if type(part) is ast.Integer:
         return _integer(part, source)
     if type(part) is ast.IntegerList:
-        return [_subscript(item, source) for item in part.items]
+        items = [_subscript(item, source) for item in part.items]
+        shapes = {_list_shape(item) for item in items}
+        if len(shapes) > 1 or None in shapes:
+            raise ParseError("ragged index list: its elements differ in length or mix numbers and lists, at "
+                             + caret_context(source, *part.span))
+        return items
     bounds = [None if bound is None else _integer(bound, source) for bound in part[:3]]
     if bounds[2] == 0:
         raise ParseError("a slice step cannot be zero, at " + caret_context(source, *part.span))
     return slice(*bounds)
+
+
+def _list_shape(item):
+    """The shape of a nested list of ints (None when ragged)."""
+    if not isinstance(item, list):
+        return ()
+    shapes = {_list_shape(inner) for inner in item}
+    return None if len(shapes) != 1 or None in shapes else (len(item),) + shapes.pop()
 
 
 STATIC_SUBSCRIPTS = (ast.Integer, ast.IntegerList, ast.Slice)

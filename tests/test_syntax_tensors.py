@@ -212,6 +212,11 @@ def test_bad_indices_are_evaluation_errors_naming_the_node(source, bindings, wor
 def test_a_non_integral_constant_index_is_a_parse_error():
     result = run_cgraph("eval", "v[[0, 1.5]]", "--v", "[1, 2, 3]")
     assert result.code == 2 and "an index or axis must be an integer, got 1.5" in result.err
+    for ragged in ("v[[[0], [1, 2]]]", "v[[0, [1]]]"):
+        result = run_cgraph("eval", f"sum({ragged})", "--v", "[1, 2, 3]")
+        assert result.code == 2, result.err
+        assert result.err.startswith("cgraph: parse error: ragged index list"), result.err
+        assert "Traceback" not in result.err
 
 
 @pytest.mark.parametrize("args, code, first_line", [
