@@ -364,3 +364,35 @@ def test_cli_methods_and_comparisons_end_to_end():
     assert document["gradients"]["X"] == [[1.0, 0.0], [1.0, 0.0]]
     ops = [node["op"] for node in document["nodes"]]
     assert ops == ["var", "sum", "const", "gt", "sum", "mul"]
+
+
+def test_a_method_s_positional_integers_are_gathered_into_a_shape(monkeypatch):
+    """x.reshape(2, 3) is x.reshape((2, 3)) where the row's first param is a shape or axes (checked
+    here on a stand-in row, so the rule is tested whichever shape rows exist)."""
+    from cgraph_cli.ops import Op
+
+    row = Op("reshape_like", 1, lambda a, shape: a, lambda g, out, a, shape: (g,), "reshape_like",
+             params=("shape",), tensor=True)
+    monkeypatch.setattr(ast, "METHODS", {**METHODS, "reshape_like": "reshape_like"})
+    monkeypatch.setattr(ast, "OPS", {**OPS, "reshape_like": row})
+    for source in ("x.reshape_like(2, 3)", "x.reshape_like((2, 3))", "x.reshape_like(-1, 3)"):
+        program = parse(source)
+        assert [type(node).__name__ for node in program.postorder] == ["Name", "Method"], source
+        op, inputs, params, keywords = ast.split(program.statements[0])
+        assert op == "reshape_like" and [i.name for i in inputs] == ["x"] and not keywords
+        (shape,) = params
+        assert type(shape) is ast.Tuple and len(shape.elements) == 2
+        assert source[slice(*shape.span)] in ("2, 3", "(2, 3)", "-1, 3")
+    # not gathered: a function call, a non-integer, a row whose first param is not a shape
+    assert len(ast.split(parse("sum(x, 2, 3)").statements[0])[2]) == 2
+    assert len(ast.split(parse("x.reshape_like(2, k)").statements[0])[2]) == 2
+    assert len(ast.split(parse("x.sum(0, 1)").statements[0])[2]) == 2
+
+
+@pytest.mark.skipif("reshape" not in METHODS or "transpose" not in METHODS
+                    or not OPS["transpose"].params, reason="the shape rows arrive with the tensor rows")
+def test_reshape_and_transpose_methods_take_numpy_s_forms():
+    X = np.arange(6.0).reshape(2, 3)
+    for source in ("X.reshape(3, 2)", "X.reshape((3, 2))", "reshape(X, (3, 2))", "X.reshape(-1, 2)"):
+        np.testing.assert_array_equal(run(source, X=X.tolist()).value, X.reshape(3, 2))
+    np.testing.assert_array_equal(run("X.transpose(1, 0)", X=X.tolist()).value, X.T)
