@@ -296,10 +296,19 @@ CONSTANTS = {"pi": math.pi, "e": math.e}
 # True and False in a formula are the numbers 1 and 0 (unless bound), and booleans as parameters.
 BOOLEANS = {"True": 1.0, "False": 0.0}
 
+def _method_op(target: str):
+    """The op a method builds: the row named `target` when it takes inputs, else the op a function
+    spelled `target` builds (x.var() is the variance, never the input leaf `var`); None: no such op."""
+    if target in OPS and OPS[target].arity != 0:
+        return target
+    spelled = FUNCTIONS.get(target)
+    return spelled if isinstance(spelled, str) and OPS[spelled].arity != 0 else None
+
+
 # Methods a.f(args), meaning the op's f(a, args) with NumPy's signature (x.max(0) is the reduction
 # over axis 0), by method name: NumPy's ndarray methods and PyTorch's Tensor methods. Entries whose
 # op is not a row are left out.
-METHODS = {method: op for method, op in {
+METHODS = {method: _method_op(op) for method, op in {
     "sum": "sum", "mean": "mean", "max": "reduce_max", "min": "reduce_min", "amax": "reduce_max",
     "amin": "reduce_min", "prod": "prod", "var": "var", "std": "std", "norm": "norm",
     "logsumexp": "logsumexp", "cumsum": "cumsum", "argmax": "argmax", "argmin": "argmin",
@@ -313,4 +322,4 @@ METHODS = {method: op for method, op in {
     "arctan": "atan", "log1p": "log1p", "expm1": "expm1", "erf": "erf", "square": "square",
     "relu": "relu", "sigmoid": "sigmoid", "softmax": "softmax", "log_softmax": "log_softmax",
     "floor": "floor", "ceil": "ceil", "round": "round", "neg": "neg",
-}.items() if op in OPS}
+}.items() if _method_op(op) is not None}
