@@ -18,14 +18,14 @@ import re
 from pathlib import Path
 
 from cgraph_cli import __version__
-from cgraph_cli.ast import AstBuilder, Program
+from cgraph_cli.ast import AstBuilder, Program, Tuple
 from cgraph_cli.errors import ParseError, caret_context
 
 END = "$END"
 # What a user is told the parser expected, by terminal name.
 TERMINAL_WORDS = {
     "NUMBER": "a number", "NAME": "a name", "AUGOP": "'+=', '-=', '*=' or '/='",
-    "_NEWLINE": "a newline", END: "the end of the input",
+    "COMPARE": "a comparison", "_NEWLINE": "a newline", END: "the end of the input",
 }
 TABLES_FORMAT = 3   # bump when export_tables changes what it writes
 OPENING, CLOSING = {"LPAR", "LSQB"}, {"RPAR", "RSQB"}   # newlines inside these are whitespace
@@ -203,7 +203,7 @@ class Parser:
                 stack[-1] = (state, top[1], top[2], top[3])
             while True:
                 if action is None:
-                    raise self._error(text, kind, value, start, end, state, previous)
+                    raise self._error(text, kind, value, start, end, state, previous, stack)
                 if action >= 0:
                     stack.append((action, value, start, end))
                     break
@@ -247,7 +247,7 @@ class Parser:
         self.passes[key] = top, action
         return top, action
 
-    def _error(self, text, kind, value, start, end, state, previous) -> ParseError:
+    def _error(self, text, kind, value, start, end, state, previous, stack=()) -> ParseError:
         expected = sorted(symbol for symbol in self.states[state] if symbol.isupper() or symbol == END)
         if kind == "_ERROR":
             shown = repr(value) if not value.isprintable() else f"'{value}'"
@@ -260,7 +260,7 @@ class Parser:
             headline = f"unexpected {_describe(kind, value, article=False)}"
         message = f"{headline} at {caret_context(text, start, end)}"
         previous_value = self._token_before(text, start) if previous in ("NAME", "NUMBER") else None
-        hint = _hint(text, kind, value, end, previous, previous_value)
+        hint = _hint(text, kind, value, end, previous, previous_value) or _nesting_hint(text, kind, value, end, stack)
         if hint:
             message += "\n" + hint
         elif expected:
@@ -309,13 +309,13 @@ def _describe(kind: str, value, article: bool = True) -> str:
         word = TERMINAL_WORDS[kind]
         if not article:
             word = word.removeprefix("a ")
-        return f"{word} '{value}'" if value and kind in ("NUMBER", "NAME") else word
+        return f"{word} '{value}'" if value and kind in ("NUMBER", "NAME", "COMPARE") else word
     return f"'{value}'" if value else f"'{_LITERALS.get(kind, kind)}'"
 
 
 _LITERALS = {"PLUS": "+", "MINUS": "-", "STAR": "*", "SLASH": "/", "CIRCUMFLEX": "^",
              "LPAR": "(", "RPAR": ")", "COMMA": ",", "SEMICOLON": ";", "EQUAL": "=",
-             "LSQB": "[", "RSQB": "]", "COLON": ":", "AT": "@", "__ANON_0": "**"}
+             "LSQB": "[", "RSQB": "]", "COLON": ":", "AT": "@", "DOT": ".", "__ANON_0": "**"}
 
 
 # characters pasted from slides and word processors, and what to type instead
@@ -324,7 +324,6 @@ PASTED = {"\u2212": "-", "\u2013": "-", "\u2014": "-", "\u00d7": "*", "\u00b7": 
           "\u00a0": "a plain space", "\u202f": "a plain space", "\u2009": "a plain space"}
 QUOTES = "\u2018\u2019\u201c\u201d\u00ab\u00bb"
 MODULES = {"np", "numpy", "math", "torch", "jnp", "F", "tf", "jax", "nn"}
-CALL_AT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\([^()\n]*\))?")
 DEFINITION = re.compile(r"[ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*\([^()\n]*\)[ \t]*\Z")
 
 
@@ -345,10 +344,6 @@ def _hint(text: str, kind: str, value: str, end: int, previous, previous_value):
 
         return (f"U+{ord(value):04X} {unicodedata.name(value)}: a typographic quote is not part of a formula; "
                 "quote the formula with the shell's plain quotes")
-    if kind == "_ERROR" and value == "." and previous == "NAME" and previous_value in MODULES:
-        call = CALL_AT.match(text, end)
-        shown = (call.group() if call.group(1) else call.group() + "(...)") if call else "exp(x)"
-        return f"cgraph's functions need no module prefix: write {shown}"
     if kind == "EQUAL":
         line_start = text.rfind("\n", 0, end) + 1
         statement_start = max(line_start, text.rfind(";", 0, end) + 1)
@@ -358,6 +353,36 @@ def _hint(text: str, kind: str, value: str, end: int, previous, previous_value):
             body = text[end:line_end if line_end >= 0 else len(text)].split(";")[0].strip() or "..."
             return f"write the body only: {body}, or a program line {definition.group(1)} = {body}"
     return None
+
+
+def _nesting_hint(text: str, kind: str, value: str, end: int, stack) -> str | None:
+    """Hints that need the parser's stack: a chained comparison (a < b < c), a tuple that is not an
+    argument ((2, 3) + x)."""
+    entries = list(stack)
+    opened = max((i for i, entry in enumerate(entries) if entry[1] in ("(", "[")), default=-1)
+    if kind == "COMPARE":
+        for i in range(len(entries) - 1, opened, -1):
+            if isinstance(entries[i][1], str) and entries[i][1] in COMPARISON_SIGNS and i >= 1:
+                left = text[entries[i - 1][2]:entries[i - 1][3]]
+                middle = text[entries[i + 1][2]:entries[-1][3]] if i + 1 < len(entries) else "b"
+                right = FOLLOWING.match(text, end).group(1).strip() or "..."
+                if len(left) + len(middle) + len(right) > 60 or "\n" in left + middle:
+                    left, middle, right = "a", "b", "c"
+                return (f"comparisons do not chain: write ({left} {entries[i][1]} {middle}) * ({middle} {value} "
+                        f"{right}), which is 1 where both hold")
+    if entries and (type(entries[-1][1]) is Tuple or entries[-1][1] == ")" and opened >= 0
+                    and any(entry[1] == "," or type(entry[1]) is _Splice for entry in entries[opened + 1:-1])):
+        return "a tuple such as (2, 3) is a shape or axes, not a value: a tensor is written [2, 3]"
+    if kind == "COMMA" and opened >= 1 and entries[opened][1] == "(" and not (
+            isinstance(entries[opened - 1][1], str) and entries[opened - 1][1] not in ("(", "[", ",")
+            and entries[opened - 1][1][:1].isalpha()):
+        return ("a tuple such as (2, 3) is only an argument, a shape or axes: reshape(x, (2, 3)), "
+                "sum(X, axis=(0, 1)); a tensor is written [2, 3]")
+    return None
+
+
+COMPARISON_SIGNS = {"<", "<=", ">", ">=", "==", "!="}
+FOLLOWING = re.compile(r"([^;\n,()\[\]<>=!]*)")   # the operand after a comparison, for the hint
 
 
 def _is_function(name: str) -> bool:

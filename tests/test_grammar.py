@@ -254,7 +254,8 @@ def test_a_failed_parse_leaves_nothing_behind():
 # ---------------------------------------------------------------------------------------------
 
 RULES = ["number", "name", "add", "sub", "mul", "div", "pow", "neg", "pos", "call", "assign",
-         "augassign", "program"]
+         "augassign", "program", "matmul", "compare", "index", "method", "attribute", "tensor", "tuple",
+         "keyword", "slice", "integer", "negative_integer"]
 
 
 def _inline_adapter():
@@ -309,7 +310,10 @@ def lark_inline_ast(parsers, text):
 
 def test_lark_and_driver_agree_on_examples(lark_parsers):
     for text in ["(x+1) * 2 ; a += -3^2", "f = sin(\n x ,\n (y))\n", "(((x)))", "-(x)", "x^(y)",
-                 "\n\n x;", "max(1,2)+ (3)", "", " x ; ", "  # c\n x", "x # c", "2**-x**2"]:
+                 "\n\n x;", "max(1,2)+ (3)", "", " x ; ", "  # c\n x", "x # c", "2**-x**2",
+                 "x.sum(0)", "A.T @ x.reshape(2, 3)", "a < b", "x = a <= b + 1", "f(x == 0)",
+                 "sum(X, axis=(0, 1), keepdims=True)", "zeros((2,))", "stack([a, b], 1)", "x[[0, 2], -1]",
+                 "P[arange(3), t]", "x[i][::-1]", "np.exp(x)", "sum(x, dim=-1)"]:
         ours = parse(text)
         assert shape(lark_ast(lark_parsers, text)) == shape(ours), text
         assert strip(lark_inline_ast(lark_parsers, text)) == strip(ours), text
@@ -323,21 +327,44 @@ NUMBERS = st.one_of(
     st.integers(0, 10**6).map(str),
     st.floats(0, 1e6, allow_nan=False, allow_infinity=False).map(repr),
 )
-FUNCTIONS = st.sampled_from(["sin", "exp", "max", "f", "pow"])
+FUNCTIONS = st.sampled_from(["sin", "exp", "max", "f", "pow", "sum", "stack", "concatenate", "zeros"])
+METHOD_NAMES = st.sampled_from(["sum", "max", "reshape", "exp", "foo", "T"])
+PARAMETERS = st.sampled_from(["0", "-1", "(2, 3)", "(2,)", "True", "False", "pi", "2.5", "(0, -1)"])
+SUBSCRIPTS = st.sampled_from(["0", "-1", ":", "1:", "::-1", ":2", "[0, 2]", "[[0], [1]]", "i", "i + 1",
+                              "-i", "[i, 0]"])
+
+
+def _operand(text: str) -> str:
+    """Comparisons do not chain: an operand holding one (or a keyword's =) is parenthesized."""
+    return f"({text})" if any(sign in text for sign in "<>=!") else text
 
 
 def _expressions():
     def extend(inner):
         return st.one_of(
-            st.builds(lambda a, w1, op, w2, b: f"{a}{w1}{op}{w2}{b}",
-                      inner, WHITESPACE, st.sampled_from(["+", "-", "*", "/", "^", "**"]), WHITESPACE,
+            st.builds(lambda a, w1, op, w2, b: f"{_operand(a)}{w1}{op}{w2}{_operand(b)}",
+                      inner, WHITESPACE, st.sampled_from(["+", "-", "*", "/", "^", "**", "@"]), WHITESPACE,
                       inner),
             st.builds(lambda op, a: f"{op}{a}", st.sampled_from(["-", "+", "- "]), inner),
             st.builds(lambda w1, a, w2: f"({w1}{a}{w2})", INSIDE_PARENS, inner, INSIDE_PARENS),
             st.builds(lambda f, a: f"{f}({a})", FUNCTIONS, inner),
             st.builds(lambda f, a, w, b: f"{f}({a},{w}{b})", FUNCTIONS, inner, INSIDE_PARENS, inner),
+            # new in issue 12: methods, attributes, parameters, keywords, tuples, lists, indexing
+            st.builds(lambda a, m: f"({a}).{m}()", inner, METHOD_NAMES),
+            st.builds(lambda a, m, p: f"({a}).{m}({p})", inner, METHOD_NAMES, PARAMETERS),
+            st.builds(lambda a: f"({a}).T", inner),
+            st.builds(lambda f, a, p: f"{f}({a}, {p})", FUNCTIONS, inner, PARAMETERS),
+            st.builds(lambda f, a, k, p: f"{f}({a}, {k}={p})", FUNCTIONS, inner,
+                      st.sampled_from(["axis", "dim", "keepdims", "shape"]), st.one_of(PARAMETERS, inner)),
+            st.builds(lambda f, a, b: f"{f}([{a}, {b}], axis=0)", FUNCTIONS, inner, inner),
+            st.builds(lambda a, b: f"[{a}, {b}]", inner, inner),
+            st.builds(lambda a, i: f"({a})[{i}]", inner, SUBSCRIPTS),
+            st.builds(lambda a, i, j: f"({a})[{i}, {j}]", inner, SUBSCRIPTS, SUBSCRIPTS),
         )
-    return st.recursive(st.one_of(NAMES, NUMBERS), extend, max_leaves=12)
+    def compare(inner):
+        return st.one_of(inner, st.builds(lambda a, op, b: f"{_operand(a)} {op} {_operand(b)}", inner,
+                                          st.sampled_from(["<", "<=", ">", ">=", "==", "!="]), inner))
+    return st.recursive(st.one_of(NAMES, NUMBERS), lambda inner: compare(extend(inner)), max_leaves=12)
 
 
 EXPRESSIONS = _expressions()
@@ -383,7 +410,8 @@ def test_driver_matches_lark_on_random_programs(lark_parsers, text):
 
 
 GARBAGE = st.one_of(
-    st.lists(st.sampled_from(list("xy12.eE+-*/^()=;,# \n\t\r_") + ["\x00", "é", "**", "+="]),
+    st.lists(st.sampled_from(list("xy12.eE+-*/^()=;,# \n\t\r_[]:<>!@T") + ["\x00", "é", "**", "+=", "==",
+                                                                          "<=", "sum", "np"]),
              max_size=20).map("".join),
     st.text(max_size=12),
 )

@@ -593,6 +593,13 @@ FORMULAS = [
     ("sum(X[1:3] * X[1:3])", {"X": ("n,m", "any")}),
     ("sum(v[::-1] * u) + v[0] * v[0]", {"v": ("m", "any"), "u": ("m", "any")}),
     ("sum(X[::2, 1:] ^ 2)", {"X": ("n,m", "any")}),
+    # lists of inputs, integer-array indexing, methods (the syntax of issue 12)
+    ("sum(concatenate([X, Y], axis=0) ^ 3)", {"X": ("n,m", "any"), "Y": ("k,m", "any")}),
+    ("concatenate([X, Y], 1)", {"X": ("n,m", "any"), "Y": ("n,k", "any")}),
+    ("stack([X, Y], axis=1)", {"X": ("n,m", "any"), "Y": ("n,m", "any")}),
+    ("sum(v[[0, 1, 0]] ^ 3) + sum(X[arange(2), [1, 0]] * r)", {"v": ("m", "any"), "X": ("n,m", "any"),
+                                                               "r": ("2", "any")}),
+    ("sum(X.T @ Y) + X.sum() * s", {"X": ("n,m", "any"), "Y": ("n,k", "any"), "s": ("", "any")}),
     # broadcasting
     ("sum(X * s + b)", {"X": ("n,m", "any"), "s": ("", "any"), "b": ("m", "any")}),
     ("sum(X * row - col)", {"X": ("n,m", "any"), "row": ("1,m", "any"), "col": ("n,1", "any")}),

@@ -291,9 +291,25 @@ def _tensor_rows(B) -> tuple:
                        convention="no gradient (piecewise constant)" + convention, **facts)
 
     return (
-        _tensor("stack", -1, B.stack, lambda g, out, *elements: tuple(g[i] for i in range(len(elements))),
-                symbol="[…]", names=()),
-        _tensor("index", 1, B.index, lambda g, out, a, key: (B.scatter(g, a, key),), symbol="[]", names=()),
+        # a literal [a, b] (axis 0), stack([a, b], axis=1): element k receives g's slice k along axis
+        _tensor("stack", -1, B.stack, lambda g, out, *elements, axis=0: B.unstack(g, len(elements), axis),
+                symbol="[…]", params=AXIS),
+        # x[0], X[:, 1], x[[0, 2]], x[i]: `key` holds the constant subscripts, None where an input (an
+        # integer-valued tensor or scalar) supplies one; the gradient is scattered back with np.add.at
+        # (repeated indices accumulate), every other element receives exactly 0, the indices receive 0
+        _tensor("index", -1, B.index, lambda g, out, a, *indices, key: B.scatter(g, a, key, indices),
+                symbol="[]", names=(), convention="selection: an element not selected receives 0; "
+                                                  "a repeated index accumulates"),
+        # ----- lists of inputs (concatenate([a, b], axis=0)) and constructors -----
+        _tensor("concatenate", -1, B.concatenate,
+                lambda g, out, *elements, axis=0: B.split(g, elements, axis), names=("concatenate", "cat"),
+                params=AXIS),
+        # constant tensors: graph.build evaluates them into one const node (no gradient)
+        _constructor("zeros", B.zeros, ("shape",)),
+        _constructor("ones", B.ones, ("shape",)),
+        _constructor("full", B.full, ("shape", "fill_value")),
+        _constructor("eye", B.eye, ("n",)),
+        _constructor("arange", B.arange, ("start", "stop", "step"), names=("arange", "range")),
         # ----- products -----
         _tensor("matmul", 2, B.matmul, lambda g, out, a, b: B.matmul_grads(g, a, b), symbol="@",
                 rule=("g @ transpose(b)", "transpose(a) @ g")),
@@ -381,6 +397,12 @@ def _tensor_rows(B) -> tuple:
 _INDICES = "class indices b (one axis fewer than a): b is one_hot(b, C) and gets no gradient"
 
 
+def _constructor(name: str, forward: Callable, params: tuple, **facts) -> Op:
+    """A constant tensor from constant parameters (arity 0): graph.build evaluates it."""
+    return _tensor(name, 0, forward, _no_gradient, params=params, differentiable=False,
+                   convention="a constant: no gradient", **facts)
+
+
 def _no_gradient(*_, **__):
     raise AssertionError("no gradient flows through this op: graph.build marks its node needs_grad False")
 
@@ -460,3 +482,33 @@ KEYWORD_KINDS = {"axis": "axes", "keepdims": "bool", "shape": "shape", "axes": "
 KEYWORD_ALIASES = {"dim": "axis", "keepdim": "keepdims"}
 
 CONSTANTS = {"pi": math.pi, "e": math.e}
+# True and False in a formula are the numbers 1 and 0 (unless bound), and booleans as parameters.
+BOOLEANS = {"True": 1.0, "False": 0.0}
+
+def _method_op(target: str):
+    """The op a method builds: the row named `target` when it takes inputs, else the op a function
+    spelled `target` builds (x.var() is the variance, never the input leaf `var`); None: no such op."""
+    if target in OPS and OPS[target].arity != 0:
+        return target
+    spelled = FUNCTIONS.get(target)
+    return spelled if isinstance(spelled, str) and OPS[spelled].arity != 0 else None
+
+
+# Methods a.f(args), meaning the op's f(a, args) with NumPy's signature (x.max(0) is the reduction
+# over axis 0), by method name: NumPy's ndarray methods and PyTorch's Tensor methods. Entries whose
+# op is not a row are left out.
+METHODS = {method: _method_op(op) for method, op in {
+    "sum": "sum", "mean": "mean", "max": "reduce_max", "min": "reduce_min", "amax": "reduce_max",
+    "amin": "reduce_min", "prod": "prod", "var": "var", "std": "std", "norm": "norm",
+    "logsumexp": "logsumexp", "cumsum": "cumsum", "argmax": "argmax", "argmin": "argmin",
+    "trace": "trace", "diagonal": "diag",
+    "reshape": "reshape", "view": "reshape", "transpose": "transpose", "permute": "transpose",
+    "t": "transpose", "flatten": "flatten", "squeeze": "squeeze", "unsqueeze": "unsqueeze",
+    "dot": "dot", "matmul": "matmul", "clip": "clip", "clamp": "clip", "pow": "pow",
+    "exp": "exp", "log": "log", "log2": "log2", "log10": "log10", "sqrt": "sqrt", "abs": "abs",
+    "sign": "sign", "sin": "sin", "cos": "cos", "tan": "tan", "tanh": "tanh", "sinh": "sinh",
+    "cosh": "cosh", "asin": "asin", "acos": "acos", "atan": "atan", "arcsin": "asin", "arccos": "acos",
+    "arctan": "atan", "log1p": "log1p", "expm1": "expm1", "erf": "erf", "square": "square",
+    "relu": "relu", "sigmoid": "sigmoid", "softmax": "softmax", "log_softmax": "log_softmax",
+    "floor": "floor", "ceil": "ceil", "round": "round", "neg": "neg",
+}.items() if _method_op(op) is not None}

@@ -58,20 +58,113 @@ def _kink(at_kink, what, used, at=None):
     return f"{what} in {count} of {size} elements: {used}"
 
 
-def _stack(*elements):
-    return np.stack([np.asarray(e, dtype=float) for e in elements])
+def _stack(*elements, axis=0):
+    return np.stack([np.asarray(e, dtype=float) for e in elements], axis=axis)
 
 
-def _index(a, key):
-    result = np.asarray(a)[key]
+def _unstack(g, count, axis):
+    """The gradients of stack's elements: g's slices along the stacked axis."""
+    return tuple(_tidy_value(np.take(g, i, axis=axis)) for i in range(count))
+
+
+def _concatenate(*elements, axis=0):
+    arrays = [np.asarray(e, dtype=float) for e in elements]
+    if any(a.ndim == 0 for a in arrays):
+        raise ValueError("concatenate joins arrays along an axis; a scalar has none (use stack)")
+    return np.concatenate(arrays, axis=axis)
+
+
+def _split(g, elements, axis):
+    """The gradients of concatenate's elements: g cut at their sizes along the axis."""
+    sizes = np.cumsum([np.shape(e)[axis] for e in elements])[:-1]
+    return tuple(np.split(np.asarray(g, dtype=float), sizes, axis=axis))
+
+
+def _key(key, indices):
+    """The NumPy key of an index node: its constant subscripts, each None replaced by the next
+    input (an integer-valued float scalar or tensor; anything else is an IndexError, which the
+    engine reports as an evaluation error naming the node)."""
+    if not indices:
+        return key
+    supplied = iter(indices)
+    return tuple(_integers(next(supplied)) if part is None else part for part in key)
+
+
+def _integers(value):
+    """An index supplied by an input, as NumPy's integers: a float64 value must be integral."""
+    array = np.asarray(value, dtype=float)
+    integral = array == np.round(array)
+    if not np.all(integral):
+        raise IndexError(f"index {float(array[~integral].ravel()[0]):.12g} is not an integer")
+    if np.any(np.abs(array) >= 2.0 ** 62):
+        raise IndexError(f"index {float(array[np.abs(array) >= 2.0 ** 62].ravel()[0]):.12g} is out of range")
+    return int(array) if array.ndim == 0 else array.astype(np.intp)
+
+
+def _index(a, *indices, key):
+    result = np.asarray(a)[_key(key, indices)]
     return float(result) if np.ndim(result) == 0 else result
 
 
-def _scatter(g, a, key):
-    """The gradient of a[key]: g placed where the indexed elements came from, zeros elsewhere."""
+def _scatter(g, a, key, indices=()):
+    """The gradients of a[key]: g added where the indexed elements came from (np.add.at, so a
+    repeated index accumulates), exactly 0 elsewhere whatever g holds; 0 for the indices."""
     grad = np.zeros(np.shape(a))
-    grad[key] = g
-    return grad
+    np.add.at(grad, _key(key, indices), g)
+    return (grad,) + tuple(_tidy_value(np.zeros(np.shape(i))) for i in indices)
+
+
+MAX_ELEMENTS = 10 ** 8   # a constructor refuses more (800 MB of float64)
+
+
+def _shape(shape, what: str) -> tuple:
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    if any(size < 0 for size in shape):
+        raise ValueError(f"{what} needs sizes of 0 or more, got {shape}")
+    _refuse_size(math.prod(shape), what)
+    return shape
+
+
+def _refuse_size(count, what: str) -> None:
+    if count > MAX_ELEMENTS:
+        shown = f"{count:.3g}" if isinstance(count, float) else f"{count:,}"
+        raise ValueError(f"{what} would have {shown} elements; cgraph refuses more than 10^8")
+
+
+def _zeros(shape):
+    return np.zeros(_shape(shape, "zeros"))
+
+
+def _ones(shape):
+    return np.ones(_shape(shape, "ones"))
+
+
+def _full(shape, fill_value):
+    return np.full(_shape(shape, "full"), float(fill_value))
+
+
+def _eye(n):
+    if n < 0:
+        raise ValueError(f"eye needs n of 0 or more, got {n}")
+    _refuse_size(n * n, "eye")
+    return np.eye(n)
+
+
+def _arange(start=None, stop=None, step=1):
+    """NumPy's arange: arange(stop) counts from 0, arange(start, stop, step)."""
+    if stop is None:
+        start, stop = 0, start
+    start = 0 if start is None else start
+    if stop is None:
+        raise ValueError("arange needs stop: arange(stop) or arange(start, stop, step)")
+    if step == 0:
+        raise ValueError("arange's step must not be 0")
+    _refuse_size(max(0.0, math.ceil((stop - start) / step)), "arange")
+    return np.arange(start, stop, step, dtype=float)
+
+
+def _tidy_value(value):
+    return float(value) if np.ndim(value) == 0 else value
 
 
 def _matmul(a, b):
@@ -621,6 +714,8 @@ NUMPY = SimpleNamespace(
     softmax_cross_entropy=_softmax_cross_entropy, softmax_cross_entropy_grads=_softmax_cross_entropy_grads,
     nll=_nll, nll_grads=_nll_grads, mse=_mse, mse_grads=_mse_grads, binary_cross_entropy=_binary_cross_entropy,
     binary_cross_entropy_grads=_binary_cross_entropy_grads, one_hot=_one_hot,
+    unstack=_unstack, concatenate=_concatenate, split=_split,
+    zeros=_zeros, ones=_ones, full=_full, eye=_eye, arange=_arange,
     forward_guard=lambda: _forward_guard(),
     backward_guard=lambda: np.errstate(all="ignore"),
     unbroadcast=unbroadcast,

@@ -34,6 +34,7 @@ TENSOR_FUNCTIONS = (
     "softmax", "log_softmax", "cross_entropy", "cross_entropy_grads", "softmax_cross_entropy",
     "softmax_cross_entropy_grads", "nll", "nll_grads", "mse", "mse_grads", "binary_cross_entropy",
     "binary_cross_entropy_grads", "one_hot",
+    "unstack", "concatenate", "split", "zeros", "ones", "full", "eye", "arange",
 )
 FUNCTIONS = SCALAR_FUNCTIONS + TENSOR_FUNCTIONS
 CONSTANTS = ("LN2", "LN10", "PI")
