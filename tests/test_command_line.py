@@ -51,7 +51,7 @@ def test_misplaced_option_is_a_usage_error(args, option, owners):
 def test_the_exact_message_of_the_issue():
     _, _, err = run("grad", "x*y", "--x", 1, "--y", 2, "--format", "json")
     assert err == ("cgraph: usage error: --format is not an option of 'cgraph grad' (it is one of eval, "
-                   "check, gradcheck, hessian, minimize); to bind a variable named format, write "
+                   "check, functions, gradcheck, hessian, minimize); to bind a variable named format, write "
                    "-v format=VALUE\n")
 
 
