@@ -151,7 +151,10 @@ class _Branches:
                 continue
             one = out * 0.0 + 1.0
             try:
-                sides.append(op.vjp(one, out, *inputs, **self.attrs.get(node_id, {})))
+                if op.branch is not None:
+                    sides.append(op.branch(out, *inputs, **self.attrs.get(node_id, {})))
+                else:
+                    sides.append(op.vjp(one, out, *inputs, **self.attrs.get(node_id, {})))
             except (ArithmeticError, ValueError):
                 sides.append(None)
         return sides

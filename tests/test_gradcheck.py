@@ -156,3 +156,22 @@ def test_command_errors():
     assert cgraph("gradcheck", "x +").code == 2
     assert cgraph("gradcheck", "log(x)", "--x", -1).code == 3
     assert cgraph("gradcheck", "x", "--x", 1, "--eps", 0).code == 2
+
+
+@pytest.mark.parametrize("source, bindings", [
+    ("norm(x) + std(x, ddof=1) + norm(x, 1)", ["--x", "[1, 2, 0.5]"]),
+    ("atan2(x, 2) + atan2(1, x) + elu(x, 0.5)", ["--x", "-0.7"]),
+    ("sum(elu(x) + leaky_relu(x, 0.2) + clip(x, -0.5, 0.5))", ["--x", "[1, -1.3, 0.2]"]),
+])
+def test_rows_whose_slope_varies_smoothly_are_not_taken_for_crossing_a_kink(source, bindings):
+    """A kink row's `branch` (elu, atan2, std, norm) says which side of its kink a point is on; their
+    smoothly varying local derivatives once made every probe look like a crossing (all inconclusive)."""
+    result = cgraph("gradcheck", source, *bindings, "--format", "plain")
+    assert result.code == 0, result.err
+    assert all(line.split()[-1] == "ok" for line in result.out.splitlines()), result.out
+
+
+def test_a_probe_across_atan2s_cut_is_inconclusive():
+    result = cgraph("gradcheck", "atan2(y, x)", "--y", "1e-9", "--x", "-1", "--format", "plain")
+    assert result.code == 0, result.err
+    assert "y -1 - - inconclusive" in result.out and "crosses its kink at atan2(y, x)" in result.err

@@ -39,6 +39,9 @@ class Op(NamedTuple):
     vjp: Callable
     symbol: str                   # how the tree, table and pictures show it
     kink: Optional[Callable] = None   # (out, *inputs) -> message when at a kink, else None
+    branch: Optional[Callable] = None   # (out, *inputs) -> which side of its kinks the point is on, a
+    #                               piecewise-constant value (gradcheck compares it between the point and
+    #                               each probe); None: the local derivative itself is piecewise constant
     domain: str = ""              # what the argument must be, for a domain error message
     names: tuple = ()             # how a formula calls it: log(x), ln(x) (none for operators)
     params: tuple = ()            # constant parameters after the inputs, in NumPy's positional order,
@@ -195,7 +198,8 @@ def _scalar_rows(B) -> tuple:
                   convention="on the cut y = 0, x < 0 the value jumps by 2*pi: the slope of either side;"
                              " atan2(0, 0) = 0 with gradient nan (PyTorch)",
                   kink=lambda out, a, b: B.kink((a == 0) & (b <= 0), "atan2 on its branch cut",
-                                                "the slope of either side used")),
+                                                "the slope of either side used"),
+                  branch=lambda out, a, b: B.where(B.less(b, 0), B.sign(a), 0)),
         _function("asinh", 1, B.asinh, lambda g, out, a: (g / B.sqrt(a * a + 1),),
                   latex=r"\operatorname{arsinh}", rule=("1/sqrt(a^2 + 1)",)),
         _function("acosh", 1, B.acosh, lambda g, out, a: (B.quotient(g, B.sqrt((a - 1) * (a + 1))),),
@@ -231,7 +235,8 @@ def _scalar_rows(B) -> tuple:
                   lambda g, out, a, alpha=1: (B.where(B.greater(a, 0), g, g * (out + B.parameter(alpha))),),
                   latex=r"\operatorname{elu}", params=("alpha",), rule=("where(a > 0, 1, out + alpha)",),
                   convention="elu'(0) = alpha, the left slope (PyTorch); no kink for alpha = 1",
-                  kink=lambda out, a, alpha=1: B.kink((a == 0) & (alpha != 1), "elu at 0", "gradient alpha used")),
+                  kink=lambda out, a, alpha=1: B.kink((a == 0) & (alpha != 1), "elu at 0", "gradient alpha used"),
+                  branch=lambda out, a, alpha=1: B.sign(a)),
         _function("abs", 1, B.abs, lambda g, out, a: (g * B.sign(a),), latex=None, rule=("sign(a)",),
                   convention="abs'(0) = 0 (not a selection: g*sign(a))",
                   kink=lambda out, a: B.kink(a == 0, "abs at 0", "gradient 0 used")),
@@ -345,6 +350,7 @@ def _tensor_rows(B) -> tuple:
             rule=("spread(g / out) * (a - spread(mean(a))) / (n - ddof)",),
             kink=lambda out, a, axis=None, ddof=0, keepdims=False: B.kink(out == 0, "std of zero variance",
                                                                           "gradient 0 used"),
+            branch=lambda out, a, axis=None, ddof=0, keepdims=False: B.equal(out, 0),
             convention="zero variance: gradient 0 (the minimum-norm subgradient)"),
         _tensor("norm", 1, B.norm, lambda g, out, a, ord=2, axis=None, keepdims=False: (
             B.norm_grad(g, out, a, ord, axis, keepdims),), params=("ord", "axis", "keepdims"),
@@ -352,6 +358,7 @@ def _tensor_rows(B) -> tuple:
             kink=lambda out, a, ord=2, axis=None, keepdims=False: B.kink(
                 B.norm_kinks(out, a, ord), "norm at 0" if ord != 1 else "norm (ord=1) at an element 0",
                 "gradient 0 used"),
+            branch=lambda out, a, ord=2, axis=None, keepdims=False: B.sign(a) if ord == 1 else B.equal(out, 0),
             convention="ord=1: spread(g) * sign(a); a norm of 0 (an element 0 for ord=1): gradient 0"),
         _tensor("logsumexp", 1, B.logsumexp, lambda g, out, a, axis=None, keepdims=False: (
             B.logsumexp_grad(g, out, a, axis, keepdims),), params=reduction,
