@@ -1,3 +1,3 @@
 """cgraph: formulas to computational graphs, forward values and reverse-mode gradients."""
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
