@@ -110,10 +110,62 @@ def expression(r, depth: int = 4) -> str:
         return f"{_paren(r, sub(), force=True)}[{subscripts(r)}]"
     if kind == 9:
         return "[" + ", ".join(sub() for _ in range(r.randint(1, 3))) + "]"
+    if kind == 11 and r.random() < 0.5:
+        return new_syntax(r, sub)
     if kind == 10:   # newlines (and comments) inside brackets are whitespace
         comment = f" #{r.choice(COMMENT_TEXT)}" if r.random() < 0.4 else ""
         return f"({sub()}{comment}\n{r.choice(['+', '*', '-'])} {sub()})"
     return f"({sub()})"
+
+
+# Issue 12's language, drawn from the op rows themselves: any function with its parameters (by position
+# or keyword, values of the right kind or not), methods, comparisons, tuples, lists and index lists.
+def _parameter_value(r, kind: str) -> str:
+    values = {"int": ["0", "1", "2", "-1", "3"], "axes": ["0", "1", "-1", "(0, 1)", "(1,)", "(0, 0)", "5"],
+              "shape": ["2", "(2, 3)", "(3,)", "0", "(1, 2, 1)", "-1"], "bool": ["True", "False", "1", "2"],
+              "number": ["0.2", "1", "-1", "1e308", "0"]}
+    return r.choice(values.get(kind, ["1"]) + ["x", "(2, x)", "[1, 2]"] * (r.random() < 0.05))
+
+
+def new_syntax(r, sub) -> str:
+    from cgraph_cli.ops import COMPARISONS, FUNCTIONS, KEYWORD_KINDS, METHODS, OPS
+
+    kind = r.randint(0, 6)
+    if kind == 0:   # a function with parameters
+        name = r.choice(sorted(FUNCTIONS))
+        choice = FUNCTIONS[name]
+        op = OPS[r.choice(sorted(choice.values())) if isinstance(choice, dict) else choice]
+        arity = op.arity if op.arity >= 0 else r.randint(1, 3)
+        args = [sub() for _ in range(arity)]
+        if name in ("concatenate", "cat", "stack") and args:
+            args = ["[" + ", ".join(args) + "]"]
+        for param in op.params[:r.randint(0, len(op.params))]:
+            value = _parameter_value(r, KEYWORD_KINDS.get(param, "int"))
+            args.append(f"{param}={value}" if r.random() < 0.6 else value)
+        return f"{name}({', '.join(args)})"
+    if kind == 1:   # a method, possibly chained
+        receiver = _paren(r, sub(), force=r.random() < 0.5)
+        method = r.choice(sorted(METHODS) + ["T", "shape", "foo"])
+        if method == "T" or r.random() < 0.1:
+            return f"{receiver}.{method}"
+        args = ", ".join(r.choice(["", "0", "1", "-1", "axis=0", "keepdims=True", "2, 3", "(2, 3)", "dim=1"])
+                         for _ in range(r.randint(0, 1)))
+        return f"{receiver}.{method}({args})"
+    if kind == 2:   # a comparison (chained now and then: a parse error)
+        ops = [r.choice(sorted(COMPARISONS)) for _ in range(1 if r.random() < 0.9 else 2)]
+        parts = [sub()]
+        for op in ops:
+            parts += [op, sub()]
+        return "(" + " ".join(parts) + ")"
+    if kind == 3:   # where / clip with comparisons
+        return f"where({sub()} > {sub()}, {sub()}, {sub()})"
+    if kind == 4:   # integer lists and expressions as indices
+        index = r.choice(["[0, 2]", "[0, 0]", "[-1]", "[1.5]", "[]", "arange(2)", "x", "[[0, 1], 2]"])
+        return f"{_paren(r, sub(), force=True)}[{index}]"
+    if kind == 5:   # constructors
+        return r.choice(["zeros((2, 3))", "ones(3)", "full((2, 2), 0.5)", "eye(3)", "arange(4)",
+                         "arange(1, 2, 0.25)", "zeros((100000, 100000))", "eye(-1)", "arange(0, 1, 0)"])
+    return f"{r.choice(['np', 'torch', 'F', 'math'])}.{r.choice(['exp', 'max', 'relu', 'sum'])}({sub()})"
 
 
 def _paren(r, text: str, force: bool = False) -> str:
