@@ -57,9 +57,12 @@ def seconds(tmp_path, build, args, n: int) -> float:
 @pytest.mark.parametrize("case", list(CASES))
 def test_time_grows_linearly(tmp_path, case):
     build, args = CASES[case]
-    small = seconds(tmp_path, build, args, SMALL)
-    large = seconds(tmp_path, build, args, LARGE)
-    assert large < 20 * max(small, 0.005), f"{case}: {small:.3f} s at n={SMALL}, {large:.3f} s at n={LARGE}"
+    for attempt in range(2):   # a shared machine's load spike is measured again, once, before it fails
+        small = seconds(tmp_path, build, args, SMALL)
+        large = seconds(tmp_path, build, args, LARGE)
+        if large < 20 * max(small, 0.005):
+            return
+    raise AssertionError(f"{case}: {small:.3f} s at n={SMALL}, {large:.3f} s at n={LARGE}")
 
 
 def test_long_node_texts_are_cut_in_every_format(tmp_path):
