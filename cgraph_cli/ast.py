@@ -172,7 +172,8 @@ def _integer_constant(node) -> bool:
 
 
 def constant_nodes(node):
-    """The kept nodes of a constant parameter (a number, -2, True, pi, a tuple of them) in
+    """The kept nodes of a constant parameter (a number, -2, True, pi, one operation of two of them
+    such as 1/10 or 2*pi, a tuple of them) in
     postorder, or None when the expression is not one (graph.build then says it must be)."""
     kind = type(node)
     if kind is Num or (kind is Name and (node.name in CONSTANTS or node.name in BOOLEANS)):
@@ -180,6 +181,11 @@ def constant_nodes(node):
     if kind is Unary:
         inner = constant_nodes(node.operand)
         return None if inner is None or type(node.operand) is Unary else inner + [node]
+    if kind is Binary and node.op in ("add", "sub", "mul", "div", "pow"):   # 1/10, 2*pi: one operation
+        left, right = constant_nodes(node.left), constant_nodes(node.right)
+        if left is None or right is None or type(node.left) is Binary or type(node.right) is Binary:
+            return None
+        return left + right + [node]
     if kind is Tuple:
         nodes = []
         for element in node.elements:

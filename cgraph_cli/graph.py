@@ -328,10 +328,16 @@ def _index(graph: Graph, node: ast.Index, results: list, source: str) -> int:
     count = key.count(None) + 1
     arguments = tuple(results[len(results) - count:])
     del results[len(results) - count:]
+    for part, argument in zip([p for p in node.subscripts if type(p) not in STATIC_SUBSCRIPTS], arguments[1:]):
+        if graph.ops[argument] in NO_GRADIENT and OPS[graph.ops[argument]].infix or \
+                (type(part) is ast.Name and part.name in BOOLEANS):
+            raise ParseError("a boolean mask (x[x > 0]) is not an index here: NumPy's masked selection "
+                             "has a size that depends on the values; write where(x > 0, x, 0) to keep the "
+                             "shape, at " + caret_context(source, *part.span))
     return graph.add("index", arguments, node.span, attrs={"key": key})
 
 
-KIND_WORDS = {"int": "an integer", "axes": "an integer or a tuple of integers, such as 0 or (0, 1)",
+KIND_WORDS = {"int": "an integer", "axis": "one integer (this function takes a single axis)", "axes": "an integer or a tuple of integers, such as 0 or (0, 1)",
               "shape": "a size or a tuple of sizes, such as 3 or (2, 3)", "bool": "True or False",
               "number": "a number"}
 
@@ -358,20 +364,24 @@ def _call(graph: Graph, node, results: list, source: str, bound) -> int:
                              + caret_context(source, *arg.span))
     attrs, by_keyword = {}, set()
     for name, param in zip(row.params, params):
-        attrs[name] = _parameter(graph, param, name, shown, source, bound)
+        attrs[name] = _parameter(graph, param, name, shown, source, bound, row)
     for keyword in keywords:
         name = keyword.name
         if name not in row.params and KEYWORD_ALIASES.get(name) in row.params:
             name = KEYWORD_ALIASES[name]   # PyTorch's dim=, keepdim=
         if name not in row.params:
             allowed = ", ".join(sorted(KEYWORDS.get(op, ()))) or "none"
+            choice = FUNCTIONS.get(node.func)
+            other = [OPS[o] for o in (choice.values() if isinstance(choice, dict) else ()) if o != op]
+            hint = "".join(f"\n{node.func}() with {o.arity} input{'s' * (o.arity > 1)} takes {name}=: "
+                           f"{node.func}(x, {name}=...)" for o in other if name in o.params)
             raise ParseError(f"{shown[:-2]}() has no keyword '{keyword.name}' (it takes: {allowed}), at "
-                             + caret_context(source, *keyword.span))
+                             + caret_context(source, *keyword.span) + hint)
         if name in attrs:
             again = "given twice" if name in by_keyword else "given by position and by keyword"
             raise ParseError(f"{name} {again}, at " + caret_context(source, *keyword.span))
         by_keyword.add(name)
-        attrs[name] = _parameter(graph, keyword.value, name, shown, source, bound)
+        attrs[name] = _parameter(graph, keyword.value, name, shown, source, bound, row)
     count = 0
     for k, arg in enumerate(inputs):
         if type(arg) is ast.Tuple:
@@ -439,17 +449,17 @@ def _unknown_call(graph: Graph, node, count: int, source: str, bound):
                      + caret_context(source, *node.span) + extra)
 
 
-def _parameter(graph: Graph, node, name: str, shown: str, source: str, bound):
-    """A constant parameter's value, checked against its kind (KEYWORD_KINDS): an int, a tuple of
-    ints, a bool, or a float."""
-    kind = KEYWORD_KINDS.get(name, "number")
+def _parameter(graph: Graph, node, name: str, shown: str, source: str, bound, row):
+    """A constant parameter's value, checked against its kind (KEYWORD_KINDS; a row's `one_axis`
+    makes its axis one integer): an int, a tuple of ints, a bool, or a float."""
+    kind = "axis" if name == "axis" and row.one_axis else KEYWORD_KINDS.get(name, "number")
     value = _constant(graph, node, source, bound)
     if value is None:
         raise ParseError(f"the parameter {name} of {shown} must be a constant ({KIND_WORDS[kind]}), at "
                          + caret_context(source, *node.span))
     integers = isinstance(value, int) and not isinstance(value, bool)
     sizes = isinstance(value, tuple) and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
-    if kind == "int" and integers or kind == "axes" and (integers or sizes):
+    if kind in ("int", "axis") and integers or kind == "axes" and (integers or sizes):
         return value
     if kind == "shape" and (integers or sizes) and all(v >= -1 for v in (value if sizes else (value,))):
         return value
@@ -459,6 +469,11 @@ def _parameter(graph: Graph, node, name: str, shown: str, source: str, bound):
         return float(value) if not integers else value
     raise ParseError(f"{name}= takes {KIND_WORDS[kind]}, got {_text(source, node)}, at "
                      + caret_context(source, *node.span))
+
+
+# one operation of two constants in a parameter (leaky_relu(x, 1/10), 2*pi): floats, as the formula's own
+_ARITHMETIC = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
+               "div": lambda a, b: float(a) / b, "pow": lambda a, b: float(a) ** b}
 
 
 def _constant(graph: Graph, node, source: str, bound):
@@ -483,6 +498,14 @@ def _constant(graph: Graph, node, source: str, bound):
         if node.op == "neg" and type(node.operand) is ast.Num and node.operand.text.isdigit():
             return _integer(ast.Integer("-" + node.operand.text, node.span), source)
         return -value if node.op == "neg" else value
+    if kind is ast.Binary and type(node.left) is not ast.Binary and type(node.right) is not ast.Binary:
+        left, right = _constant(graph, node.left, source, bound), _constant(graph, node.right, source, bound)
+        if left is None or right is None or isinstance(left, (bool, tuple)) or isinstance(right, (bool, tuple)):
+            return None
+        try:
+            return _ARITHMETIC[node.op](left, right)
+        except (ArithmeticError, ValueError, TypeError):
+            return None
     if kind is ast.Tuple:
         values = tuple(_constant(graph, element, source, bound) for element in node.elements)
         return None if any(v is None or isinstance(v, tuple) for v in values) else values
@@ -495,7 +518,11 @@ def _construct(graph: Graph, node, op: str, attrs: dict, source: str) -> int:
 
     try:
         value = array_table()[op].forward(**attrs)
-    except (ValueError, TypeError, OverflowError, MemoryError) as error:
+    except TypeError:   # a parameter it needs was not given: full(2)
+        missing = [name for name in OPS[op].params if name not in attrs]
+        raise ParseError(f"{node.func}() needs its {' and '.join(missing)}: write {node.func}("
+                         f"{', '.join(OPS[op].params)}), at " + caret_context(source, *node.span)) from None
+    except (ValueError, OverflowError, MemoryError) as error:
         raise ParseError(f"{error}, at " + caret_context(source, *node.span)) from None
     graph.uses_tensors = True
     return graph.add("const", (), node.span, constant=value)

@@ -53,6 +53,7 @@ class Op(NamedTuple):
     #                               powers), "leaf", or None: no symbolic or exact form (tensors)
     infix: bool = False           # written between its operands in messages (`symbol`): 1/3+2
     jumps: bool = False           # its value jumps (slope 0 on both sides): gradcheck compares values
+    one_axis: bool = False        # its axis= is one integer (cumsum, softmax), not a tuple (sum)
     differentiable: bool = True   # False: no gradient flows through it (comparisons, argmax): its node
     #                               is a constant for the backward pass (graph.needs_grad False)
     rule: tuple = ()              # the derivative, one text per input, in cgraph syntax over the inputs
@@ -298,6 +299,7 @@ def _tensor_rows(B) -> tuple:
     return (
         # a literal [a, b] (axis 0), stack([a, b], axis=1): element k receives g's slice k along axis
         _tensor("stack", -1, B.stack, lambda g, out, *elements, axis=0: B.unstack(g, len(elements), axis),
+                one_axis=True,
                 symbol="[…]", params=AXIS),
         # x[0], X[:, 1], x[[0, 2]], x[i]: `key` holds the constant subscripts, None where an input (an
         # integer-valued tensor or scalar) supplies one; the gradient is scattered back with np.add.at
@@ -308,6 +310,7 @@ def _tensor_rows(B) -> tuple:
         # ----- lists of inputs (concatenate([a, b], axis=0)) and constructors -----
         _tensor("concatenate", -1, B.concatenate,
                 lambda g, out, *elements, axis=0: B.split(g, elements, axis), names=("concatenate", "cat"),
+                one_axis=True,
                 params=AXIS),
         # constant tensors: graph.build evaluates them into one const node (no gradient)
         _constructor("zeros", B.zeros, ("shape",)),
@@ -327,6 +330,7 @@ def _tensor_rows(B) -> tuple:
         _tensor("squeeze", 1, B.squeeze, lambda g, out, a, axis=None: (B.like(g, a),), params=("axis",),
                 rule=("reshape(g, a.shape)",)),
         _tensor("unsqueeze", 1, B.unsqueeze, lambda g, out, a, axis=None: (B.like(g, a),), params=("axis",),
+                one_axis=True,
                 rule=("squeeze(g, axis)",)),
         _tensor("transpose", 1, B.transpose, lambda g, out, a, axes=None: (B.untranspose(g, axes),),
                 params=("axes",), rule=("transpose(g, argsort(axes))",)),
@@ -338,8 +342,8 @@ def _tensor_rows(B) -> tuple:
         selection("reduce_max", "max", B.amax, "max tie"),
         selection("reduce_min", "min", B.amin, "min tie"),
         _tensor("prod", 1, B.prod, lambda g, out, a, axis=None, keepdims=False: (
-            B.prod_grad(g, a, axis, keepdims),), params=reduction, rule=("spread(g * out) / a",),
-            convention="the product of the other elements, also where a = 0 (not out/a)"),
+            B.prod_grad(g, a, axis, keepdims),), params=reduction, rule=("spread(g) * (the product of the others)",),
+            convention="the product of the others, also where an element is 0 (not out/a)"),
         # (named variance: "var" is the op of a variable)
         _tensor("variance", 1, B.var, lambda g, out, a, axis=None, ddof=0, keepdims=False: (
             B.var_grad(g, a, axis, ddof, keepdims),), symbol="var", names=("var",),
@@ -364,18 +368,22 @@ def _tensor_rows(B) -> tuple:
             B.logsumexp_grad(g, out, a, axis, keepdims),), params=reduction,
             rule=("spread(g) * exp(a - spread(out))",)),
         _tensor("cumsum", 1, B.cumsum, lambda g, out, a, axis=None: (B.cumsum_grad(g, a, axis),),
-                params=("axis",), rule=("cumsum(g[::-1])[::-1]",)),
+                params=("axis",), rule=("cumsum(g[::-1])[::-1]",), one_axis=True),
         _tensor("trace", 1, B.trace, lambda g, out, a: (B.trace_grad(g, a),), rule=("g * eye(n)",)),
         _tensor("diag", 1, B.diag, lambda g, out, a, k=0: (B.diag_grad(g, a, k),), params=("k",),
                 rule=("diag(g, k)",)),
-        no_gradient("argmax", 1, B.argmax, params=reduction, convention="; a tie: the first, as NumPy"),
-        no_gradient("argmin", 1, B.argmin, params=reduction, convention="; a tie: the first, as NumPy"),
+        no_gradient("argmax", 1, B.argmax, params=reduction, convention="; a tie: the first, as NumPy",
+                    one_axis=True),
+        no_gradient("argmin", 1, B.argmin, params=reduction, convention="; a tie: the first, as NumPy",
+                    one_axis=True),
         # ----- layers -----
         _tensor("softmax", 1, B.softmax,
                 lambda g, out, a, axis=-1: (out * (g - B.sum(g * out, axis, keepdims=True)),), params=AXIS,
+                one_axis=True,
                 rule=("out * (g - sum(g * out, axis=-1, keepdims=True))",)),
         _tensor("log_softmax", 1, B.log_softmax,
                 lambda g, out, a, axis=-1: (g - B.exp(out) * B.sum(g, axis, keepdims=True),), params=AXIS,
+                one_axis=True,
                 rule=("g - exp(out) * sum(g, axis=-1, keepdims=True)",)),
         # ----- losses: means over the batch (PyTorch's defaults). A target t with one axis fewer than
         # the prediction holds class indices along its last axis: one_hot(t, C), and t gets no gradient

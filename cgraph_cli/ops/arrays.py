@@ -469,6 +469,8 @@ def _class_indices(t, classes, name: str):
     + 1, as PyTorch's one_hot), each label checked: an integer in range, else an IndexError naming
     the label (NumPy's error for a bad index; the engine adds the node)."""
     t = np.asarray(t, dtype=float)
+    if classes is not None and classes < 1:
+        raise ValueError(f"one_hot needs num_classes of 1 or more, got {classes}")
     bad = (t != np.floor(t)) | (t < 0) | (t >= (math.inf if classes is None else classes))
     if np.any(bad):
         where = tuple(np.argwhere(bad)[0])
@@ -477,6 +479,7 @@ def _class_indices(t, classes, name: str):
         raise IndexError(f"class index {t[where]:.12g}{at} is not {wanted}")
     if classes is None:
         classes = int(np.max(t, initial=-1)) + 1
+    _refuse_size(t.size * classes, "one_hot")
     return (t[..., np.newaxis] == np.arange(classes)).astype(float)
 
 
@@ -583,7 +586,7 @@ def _binary_cross_entropy(p, t):
     if not np.size(p):
         raise ZeroDivisionError("the mean of no elements is undefined")
     log_p, log_q = _bce_logs(p)
-    return float(-np.mean(t * log_p + (1 - np.asarray(t, dtype=float)) * log_q))
+    return float(-np.mean(t * log_p + (1 - np.asarray(t, dtype=float)) * log_q)) + 0.0   # never -0
 
 
 def _binary_cross_entropy_grads(g, p, t):
