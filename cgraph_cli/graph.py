@@ -549,7 +549,7 @@ def _attribute(graph: Graph, node: ast.Attribute, operand: int, source: str, bou
 
 # NumPy's and PyTorch's names for cgraph's functions, for the module-prefix hint (np.maximum(x, 0)).
 MODULE_NAMES = {"maximum": "max", "minimum": "min", "power": "pow", "absolute": "abs", "amax": "max",
-                "amin": "min", "arcsin": "asin", "arccos": "acos", "arctan": "atan", "clamp": "clip",
+                "amin": "min",
                 "cat": "concatenate", "concat": "concatenate"}
 
 

@@ -59,3 +59,23 @@ def test_a_parameter_may_be_one_operation_of_two_constants(source, expected):
 def test_binary_cross_entropy_of_zero_is_zero_not_minus_zero():
     result = run_cgraph("eval", "binary_cross_entropy(p, t)", "--p", "[0]", "--t", "[0]", "--format", "plain")
     assert result.code == 0 and result.out.splitlines()[0] == "value 0"
+
+
+def test_every_function_is_a_method_and_numpys_names_are_functions():
+    """The methods come from the rows (every function of one input or more), so they cannot drift from
+    the functions: x.gelu(), x.asinh(), arcsin(x), clamp(x, 0, 1) all exist."""
+    from cgraph_cli.ops import FUNCTIONS, METHODS, OPS
+
+    for name, op in FUNCTIONS.items():
+        if not isinstance(op, dict) and OPS[op].arity >= 1:
+            assert METHODS[name] == op, name
+    assert METHODS["max"] == "reduce_max" and METHODS["min"] == "reduce_min" and METHODS["var"] == "variance"
+    result = run_cgraph("grad", "x.gelu() + x.asinh() + arcsin(x/2) + clamp(x, 0, 1) + x.atan2(2) + x.softplus()",
+                        "--x", "0.3")
+    assert result.code == 0, result.err
+    import math
+
+    phi = 0.5 * (1 + math.erf(0.3 / math.sqrt(2)))
+    expected = (phi + 0.3 * math.exp(-0.045) / math.sqrt(2 * math.pi) + 1 / math.sqrt(1.09)
+                + 0.5 / math.sqrt(1 - 0.0225) + 1 + 2 / 4.09 + 1 / (1 + math.exp(-0.3)))
+    assert float(result.out.split()[-1]) == pytest.approx(expected, rel=1e-12)

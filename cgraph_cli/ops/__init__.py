@@ -188,14 +188,16 @@ def _scalar_rows(B) -> tuple:
         elementwise("cosh", B.cosh, lambda out, a: B.sinh(a), rule=("sinh(a)",)),
         # (1 - a)(1 + a) rather than 1 - a^2: accurate near the ends of the domain, where the slope is inf
         _function("asin", 1, B.asin, lambda g, out, a: (B.quotient(g, B.sqrt((1 - a) * (1 + a))),),
-                  latex=r"\arcsin", domain="an argument in [-1, 1]", rule=("1/sqrt(1 - a^2)",)),
+                  names=("asin", "arcsin"), latex=r"\arcsin", domain="an argument in [-1, 1]",
+                  rule=("1/sqrt(1 - a^2)",)),
         _function("acos", 1, B.acos, lambda g, out, a: (B.quotient(-g, B.sqrt((1 - a) * (1 + a))),),
-                  latex=r"\arccos", domain="an argument in [-1, 1]", rule=("-1/sqrt(1 - a^2)",)),
-        _function("atan", 1, B.atan, lambda g, out, a: (g / (1 + a * a),), latex=r"\arctan",
-                  rule=("1/(1 + a^2)",)),
+                  names=("acos", "arccos"), latex=r"\arccos", domain="an argument in [-1, 1]",
+                  rule=("-1/sqrt(1 - a^2)",)),
+        _function("atan", 1, B.atan, lambda g, out, a: (g / (1 + a * a),), names=("atan", "arctan"),
+                  latex=r"\arctan", rule=("1/(1 + a^2)",)),
         _function("atan2", 2, B.atan2, lambda g, out, a, b: (B.quotient(g * b, a * a + b * b),
                                                               B.quotient(-g * a, a * a + b * b)),
-                  latex=r"\operatorname{atan2}", rule=("b/(a^2 + b^2)", "-a/(a^2 + b^2)"),
+                  names=("atan2", "arctan2"), latex=r"\operatorname{atan2}", rule=("b/(a^2 + b^2)", "-a/(a^2 + b^2)"),
                   convention="on the cut y = 0, x < 0 the value jumps by 2*pi: the slope of either side;"
                              " atan2(0, 0) = 0 with gradient nan (PyTorch)",
                   kink=lambda out, a, b: B.kink((a == 0) & (b <= 0), "atan2 on its branch cut",
@@ -249,7 +251,7 @@ def _scalar_rows(B) -> tuple:
                   rule=("where(a < b, 1, where(a == b, 0.5, 0))", "where(b < a, 1, where(a == b, 0.5, 0))"),
                   convention="tie: split 0.5/0.5; the other input gets exactly 0",
                   kink=lambda out, a, b: B.kink(a == b, "min tie", "gradient split 0.5/0.5", at=a)),
-        _function("clip", 3, B.clip, clip_vjp, latex=r"\operatorname{clip}",
+        _function("clip", 3, B.clip, clip_vjp, names=("clip", "clamp"), latex=r"\operatorname{clip}",
                   rule=("where((a >= b)*(a <= c), 1, 0)", "where((a < b)*(b <= c), 1, 0)",
                         "where(max(a, b) > c, 1, 0)"),
                   convention="on a bound: all to x (PyTorch's clamp); lo > hi: all to hi",
@@ -512,18 +514,11 @@ def _method_op(target: str):
 # Methods a.f(args), meaning the op's f(a, args) with NumPy's signature (x.max(0) is the reduction
 # over axis 0), by method name: NumPy's ndarray methods and PyTorch's Tensor methods. Entries whose
 # op is not a row are left out.
-METHODS = {method: _method_op(op) for method, op in {
-    "sum": "sum", "mean": "mean", "max": "reduce_max", "min": "reduce_min", "amax": "reduce_max",
-    "amin": "reduce_min", "prod": "prod", "var": "var", "std": "std", "norm": "norm",
-    "logsumexp": "logsumexp", "cumsum": "cumsum", "argmax": "argmax", "argmin": "argmin",
-    "trace": "trace", "diagonal": "diag",
-    "reshape": "reshape", "view": "reshape", "transpose": "transpose", "permute": "transpose",
-    "t": "transpose", "flatten": "flatten", "squeeze": "squeeze", "unsqueeze": "unsqueeze",
-    "dot": "dot", "matmul": "matmul", "clip": "clip", "clamp": "clip", "pow": "pow",
-    "exp": "exp", "log": "log", "log2": "log2", "log10": "log10", "sqrt": "sqrt", "abs": "abs",
-    "sign": "sign", "sin": "sin", "cos": "cos", "tan": "tan", "tanh": "tanh", "sinh": "sinh",
-    "cosh": "cosh", "asin": "asin", "acos": "acos", "atan": "atan", "arcsin": "asin", "arccos": "acos",
-    "arctan": "atan", "log1p": "log1p", "expm1": "expm1", "erf": "erf", "square": "square",
-    "relu": "relu", "sigmoid": "sigmoid", "softmax": "softmax", "log_softmax": "log_softmax",
-    "floor": "floor", "ceil": "ceil", "round": "round", "neg": "neg",
-}.items() if _method_op(op) is not None}
+# Every function of one input or more is a method too (x.gelu(), x.atan2(y)); beside them NumPy's and
+# PyTorch's own names, and the reductions that a method means (x.max(0) reduces; max(x, 0) does not).
+_METHOD_NAMES = {
+    "max": "reduce_max", "min": "reduce_min", "amax": "reduce_max", "amin": "reduce_min",
+    "diagonal": "diag", "view": "reshape", "permute": "transpose", "t": "transpose",
+}
+METHODS = {**{name: op.name for op in OPS.values() if op.arity != 0 for name in op.names},
+           **{method: _method_op(op) for method, op in _METHOD_NAMES.items() if _method_op(op) is not None}}
