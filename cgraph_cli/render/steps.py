@@ -13,6 +13,7 @@ from cgraph_cli.ops import OPS
 from cgraph_cli.render.json import document as eval_document
 from cgraph_cli.render.numbers import number_text
 from cgraph_cli.steps import backward_steps
+from cgraph_cli import trace
 from cgraph_cli.text import human, json_number, machine
 
 HEAD_STEPS = 40   # without --all: the first steps (nearest the output) ...
@@ -42,16 +43,19 @@ def render_table(evaluation, steps, options):
     from cgraph_cli.render.layout import RULE, Column, Grid   # rich: only for the human table
 
     columns = [Column("step", "dim", "right", "fixed"), Column("node"), Column("op", "dim", kind="fixed"),
-               Column("upstream", "magenta", "right", "number"), Column("input"),
+               Column("upstream", "magenta", "right", "number"), Column("input"), Column("rule", "cyan"),
                Column("local", None, "right", "number"), Column("sent", "magenta", "right", "number"),
                Column("total", "bold magenta", "right", "number")]
     graph = evaluation.graph
     digits = options.precision or TABLE_DIGITS
+    names, upstream = trace.trace_names(graph), trace.upstream_name(graph)
 
     def number(value):
         if isinstance(value, Fraction):   # --exact: 11/5 unless --precision asks for digits
             return human(value, options.precision)
         return "—" if value is None else number_text(value, digits, options.full)
+
+    forward = _forward_table(evaluation, names, options, number, Grid, Column, RULE)
 
     rows = list(enumerate(steps, 1))
     omitted = 0
@@ -62,48 +66,88 @@ def render_table(evaluation, steps, options):
     for row in rows:
         cells.append(RULE)
         if row is None:
-            cells.append(["…", (f"{omitted} steps omitted", "dim")] + [""] * 6)
+            cells.append(["…", (f"{omitted} steps omitted", "dim")] + [""] * 7)
             continue
         number_, step = row
         node = step.node
         op = "input" if graph.ops[node] == "var" else _symbol(graph.ops[node])
-        first = [str(number_), _text(graph, node), op, number(step.upstream)]
+        first = [str(number_), _text(graph, node, names), op, number(step.upstream)]
         if not step.contributions:
             note = "final gradient" if graph.ops[node] == "var" else "upstream 0: passes nothing on"
-            cells.append(first + [(note, "dim"), "", "", ""])
-        for c in step.contributions:
-            pair = [_input_text(graph, c.input)]
+            cells.append(first + [(note, "dim"), "", "", "", ""])
+        for position, c in enumerate(step.contributions):
+            pair = [_input_text(graph, c.input, names)]
             if c.gradient is None:
-                pair += ["—", "—", ""]
+                pair += ["", "—", "—", ""]
             else:
                 shown = number(c.gradient)
                 sent = _prefixed("+= ", shown) if c.count > 1 and c.index > 1 else shown
                 total = f"{number(c.total)} ({c.index}/{c.count})" if c.count > 1 else ""
-                pair += [number(c.local), sent, total]
+                pair += [_rule_cell(graph, evaluation.values, names, node, c.input, position, upstream),
+                         number(c.local), sent, total]
             cells.append((first if c is step.contributions[0] else ["", "", "", ""]) + pair)
     def line(value):   # the closing line: a tensor on one line, as the tree's footer prints it
         return number(value) if isinstance(value, Fraction) else human(value, digits, options.full)
 
     gradients = "   ".join(f"d{name} = {line(g)}" for name, g in evaluation.gradients().items())
-    caption = ("upstream: d(output)/d(node); local: d(node)/d(input); sent = upstream × local; total: the "
+    caption = ("upstream: d(output)/d(node); rule and local: d(node)/d(input), as a formula of the trace's "
+               f"names and its value ({upstream}: the upstream gradient, for a tensor op's gradient sent); sent = upstream × local; total: the "
                "input's gradient so far, where it receives several contributions (+=)")
-    return Group(Text("Backward pass, in the order it runs"),
+    return Group(Text("Forward pass (the evaluation trace), in the order it runs"), forward,
+                 Text("Backward pass, in the order it runs"),
                  Grid(columns, cells, break_before=[INPUT_COLUMN]),
                  *([Text(f"… {omitted} steps omitted at the … row (--all shows every step)", style="dim")]
                    if omitted else []),
                  Text(caption), Text(f"value {line(evaluation.value)}   {gradients}", style="bold"))
 
 
-def _text(graph, node_id):
-    return lambda width: graph.label_excerpt(node_id, width)
+def _forward_table(evaluation, names, options, number, Grid, Column, RULE):
+    """The forward trace as rows: step, statement (`q = x + y`), value; long graphs cut as the steps."""
+    statements = trace.forward_trace(evaluation, names)
+    rows = list(enumerate(statements, 1))
+    omitted = 0
+    if not options.show_all and len(rows) > HEAD_STEPS + TAIL_STEPS:
+        omitted = len(rows) - HEAD_STEPS - TAIL_STEPS
+        rows = rows[:HEAD_STEPS] + [None] + rows[-TAIL_STEPS:]
+    cells = []
+    for row in rows:
+        if row is None:
+            cells.append(["…", (f"{omitted} statements omitted (--all shows every one)", "dim"), ""])
+            continue
+        number_, (_, _, statement, value) = row
+        cells.append([str(number_), statement, number(value)])
+    columns = [Column("step", "dim", "right", "fixed"), Column("statement"),
+               Column("value", "magenta", "right", "number")]
+    return Grid(columns, cells)
 
 
-def _input_text(graph, node_id):
-    """An input as the course writes it: its name when it has one, else its source text; then its id."""
+def _rule_cell(graph, values, names, node_id, input_id, position, upstream):
+    """`∂f/∂q = z` for a scalar row; `sent g @ transpose(W)` for a tensor row; `rule: —` without one."""
+    rule, local = trace.rule_texts(graph, values, names, node_id, position, upstream)
+    if local is not None:
+        return f"∂{names[node_id]}/∂{names[input_id]} = {local}"
+    return f"sent {rule}" if rule is not None else "rule: —"
+
+
+def _trace_name(graph, node_id, names) -> str:
+    """`v3 = ` before a node the trace names (the rule texts use that name), else nothing."""
+    name = names[node_id]
+    return "" if name is None or name == graph.names[node_id] else f"{name} = "
+
+
+def _text(graph, node_id, names):
+    head = _trace_name(graph, node_id, names)
+    return lambda width: head + graph.label_excerpt(node_id, max(width - len(head), 1))
+
+
+def _input_text(graph, node_id, names):
+    """An input as the course writes it: its name when it has one, else its trace name and source text;
+    then its id."""
     tag = f" #{node_id}"
-    if graph.names[node_id]:
+    if graph.names[node_id] and names[node_id] == graph.names[node_id]:
         return graph.names[node_id] + tag
-    return lambda width: graph.excerpt(node_id, max(width - len(tag), 1)) + tag
+    head = _trace_name(graph, node_id, names)
+    return lambda width: head + graph.excerpt(node_id, max(width - len(tag) - len(head), 1)) + tag
 
 
 def _prefixed(prefix: str, text: str) -> str:
@@ -115,9 +159,17 @@ def _symbol(op: str) -> str:
     return OPS[op].symbol if op in OPS else op
 
 
-def steps_document(evaluation, steps, precision=None) -> list:
+def forward_document(evaluation, names, precision=None) -> list:
+    """The forward trace as JSON-ready objects (the `forward_steps` key of `eval --steps --format json`)."""
+    return [{"id": node_id, "name": name, "statement": statement, "value": _json(value, precision)}
+            for node_id, name, statement, value in trace.forward_trace(evaluation, names)]
+
+
+def steps_document(evaluation, steps, precision=None, names=None) -> list:
     """The steps as JSON-ready objects (the `steps` key of `eval --steps --format json`)."""
     graph = evaluation.graph
+    names = names if names is not None else trace.trace_names(graph)
+    upstream = trace.upstream_name(graph)
     document = []
     for number, step in enumerate(steps, 1):
         document.append({
@@ -129,37 +181,55 @@ def steps_document(evaluation, steps, precision=None) -> list:
             "upstream": _json(step.upstream, precision),
             "inputs": [{
                 "id": c.input,
+                **_rules(graph, evaluation.values, names, step.node, position, upstream, c),
                 "local": _json(c.local, precision),
                 "sent": _json(c.gradient, precision),
                 "total": _json(c.total, precision),
                 "contribution": c.index or None,
                 "contributions": c.count or None,
-            } for c in step.contributions],
+            } for position, c in enumerate(step.contributions)],
         })
     return document
 
 
+def _rules(graph, values, names, node_id, position, upstream, contribution) -> dict:
+    """"rule" (the sent gradient's formula, or null) and, for a scalar row, "local_rule"."""
+    if contribution.gradient is None:
+        return {"rule": None}
+    rule, local = trace.rule_texts(graph, values, names, node_id, position, upstream)
+    return {"rule": rule, **({"local_rule": local} if local is not None else {})}
+
+
 def render_json(evaluation, steps, options) -> str:
     result = eval_document(evaluation, options)
-    result["steps"] = steps_document(evaluation, steps, options.precision)
+    names = trace.trace_names(evaluation.graph)
+    result["forward_steps"] = forward_document(evaluation, names, options.precision)
+    result["steps"] = steps_document(evaluation, steps, options.precision, names)
     return json.dumps(result, allow_nan=False) + "\n"
 
 
 def render_plain(evaluation, steps, options) -> str:
-    """One tab-separated line per node: step, node, upstream, then input, local, sent, total
-    for each input (total empty unless the input receives several contributions)."""
+    """Tab-separated lines, the forward trace first: `forward`, step, name, statement, value; then one
+    line per node of the backward pass: `backward`, step, node, upstream, then input, local, sent,
+    total, rule for each input (total empty unless the input receives several contributions; rule
+    the sent gradient's formula, `-` without one)."""
     graph = evaluation.graph
     precision = options.precision
+    names, upstream = trace.trace_names(graph), trace.upstream_name(graph)
 
     def number(value):
         return "-" if value is None else _machine(value, precision)
 
-    lines = []
+    lines = [f"forward\t{k}\t{name}\t{statement}\t{number(value)}"
+             for k, (_, name, statement, value) in enumerate(trace.forward_trace(evaluation, names), 1)]
     for number_, step in enumerate(steps, 1):
-        fields = [str(number_), graph.label_excerpt(step.node, PLAIN_WIDTH), number(step.upstream)]
-        for c in step.contributions:
+        fields = ["backward", str(number_), graph.label_excerpt(step.node, PLAIN_WIDTH), number(step.upstream)]
+        for position, c in enumerate(step.contributions):
             total = number(c.total) if c.count > 1 else ""
-            fields += [graph.label_excerpt(c.input, PLAIN_WIDTH), number(c.local), number(c.gradient), total]
+            rule = None if c.gradient is None else trace.rule_texts(graph, evaluation.values, names, step.node,
+                                                                  position, upstream)[0]
+            fields += [graph.label_excerpt(c.input, PLAIN_WIDTH), number(c.local), number(c.gradient), total,
+                       rule or "-"]
         lines.append("\t".join(fields))
     return "".join(line + "\n" for line in lines)   # no variable, no step: nothing
 
