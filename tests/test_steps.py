@@ -134,13 +134,16 @@ def test_plain_steps_one_line_per_node():
     code, out, _ = cgraph("eval", "(x+y)*z", "--x", 1, "--y", 3, "--z", -3, "--steps", "--format", "plain")
     assert code == 0
     assert out.splitlines() == [
-        "1\t(x+y)*z\t1\tx+y\t-3\t-3\t\tz\t4\t4\t",
-        "2\tx+y\t-3\tx\t1\t-3\t\ty\t1\t-3\t",
-        "3\tz\t4",
-        "4\ty\t-3",
-        "5\tx\t-3",
+        "forward\t1\tv1\tv1 = x + y\t4",
+        "forward\t2\tv2\tv2 = v1*z\t-12",
+        "backward\t1\t(x+y)*z\t1\tx+y\t-3\t-3\t\tg*z\tz\t4\t4\t\tg*v1",
+        "backward\t2\tx+y\t-3\tx\t1\t-3\t\tg\ty\t1\t-3\t\tg",
+        "backward\t3\tz\t4",
+        "backward\t4\ty\t-3",
+        "backward\t5\tx\t-3",
     ]
-    assert cgraph("eval", "2+3", "--steps", "--format", "plain")[1] == ""   # no variable: no step
+    # no variable: no backward step, only the forward trace
+    assert cgraph("eval", "2+3", "--steps", "--format", "plain")[1] == "forward\t1\tv1\tv1 = 2 + 3\t5\n"
 
 
 def test_a_zero_upstream_passes_nothing_on():

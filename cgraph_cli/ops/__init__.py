@@ -405,7 +405,7 @@ def _tensor_rows(B) -> tuple:
         _tensor("binary_cross_entropy", 2, B.binary_cross_entropy,
                 lambda g, out, p, t: B.binary_cross_entropy_grads(g, p, t), domain="p in [0, 1]",
                 rule=("g * (a - b) / (n * max(a * (1 - a), 1e-12))",
-                      "g * (max(log(1 - a), -100) - max(log(a), -100)) / n"),
+                      "g * (max(log1p(-a), -100) - max(log(a), -100)) / n"),
                 convention="each log clamped at -100, the slope's a(1 - a) at 1e-12 (PyTorch's)"),
         no_gradient("one_hot", 1, B.one_hot, params=("num_classes",)),
     )
