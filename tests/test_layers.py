@@ -23,7 +23,7 @@ LAYERS = {
     0: {"errors", "text", "rational", "interrupt"},
     1: {"ast", "grammar", "ops"},
     2: {"graph", "engine", "bindings", "words"},
-    3: {"exact", "derivatives", "steps", "gradcheck", "optimize", "expect", "picture", "reference",
+    3: {"exact", "derivatives", "steps", "trace", "gradcheck", "optimize", "expect", "picture", "reference",
         "formula", "cases", "batch"},
     4: {"render"},
     5: {"commands"},
