@@ -266,6 +266,71 @@ def _loss_words(op, values) -> dict:
     return {"N": str(shape[0] if len(shape) > 1 else 1), "n": str(size), "C": str(shape[-1] if shape else 1)}
 
 
+REDUCTIONS = frozenset({"sum", "mean", "variance", "std", "norm", "logsumexp", "reduce_max", "reduce_min"})
+
+
+def _concrete(op: str, template: str, attrs: dict, inputs: list, out):
+    """A tensor template with its words made cgraph syntax at this node's shapes: spread(x) is x
+    unsqueezed at the reduced axes times ones(a's shape), n the count each result reduces, k 1 where
+    no maximum is tied, a.shape and argsort(axes) the numbers they are; None where that cannot be done."""
+    shape = _shape(inputs[0]) if inputs else ()
+    if "a.shape" in template:
+        template = template.replace("a.shape", _shape_text(shape))
+    if "argsort(axes)" in template:
+        axes = attrs.get("axes")
+        if axes is None:
+            template = template.replace(", argsort(axes)", "")
+        else:
+            order = sorted(range(len(axes)), key=lambda k: axes[k])
+            template = template.replace("argsort(axes)", _parameter(tuple(order)))
+    if op == "trace" and len(shape) == 2 and shape[0] == shape[1]:
+        template = template.replace("eye(n)", f"eye({shape[0]})")
+    if op not in REDUCTIONS:
+        return template
+    if not shape or (op == "norm" and attrs.get("ord", 2) != 2):
+        return None
+    axis, keepdims = attrs.get("axis"), attrs.get("keepdims", False)
+    axes = tuple(range(len(shape))) if axis is None else tuple(
+        a % len(shape) for a in (axis if isinstance(axis, tuple) else (axis,)))
+    count = 1
+    for a in axes:
+        count *= shape[a]
+    if op in ("reduce_max", "reduce_min"):
+        import numpy as np   # a tensor node: NumPy is loaded already
+
+        ties = np.sum(np.asarray(inputs[0]) == np.expand_dims(out, axes) if not keepdims and axis is not None
+                      else np.asarray(inputs[0]) == out)
+        if ties != np.size(out):
+            return None   # a tie: k differs between the slices
+        template = template.replace("/ k", "/ 1")
+    if axis is not None and "mean(a)" in template:
+        template = template.replace("mean(a)", f"mean(a, axis={_parameter(axis)}, keepdims=True)")
+        template = template.replace("spread(mean(", "(mean(")   # kept dims: it broadcasts itself
+    template = _expand_spread(template, shape, axes if axis is not None and not keepdims else ())
+    return re.sub(r"(?<![A-Za-z0-9_])n(?![A-Za-z0-9_(])", str(count), template)
+
+
+def _shape_text(shape: tuple) -> str:
+    return str(shape[0]) if len(shape) == 1 else _parameter(tuple(shape))
+
+
+def _expand_spread(template: str, shape: tuple, unsqueezed: tuple) -> str:
+    """Every spread(x) of a template as (x copied over a's shape): x unsqueezed at the reduced axes
+    (unless they were kept), times ones(shape)."""
+    while "spread(" in template:
+        start = template.index("spread(")
+        depth, end = 0, start + len("spread")
+        for end in range(start + len("spread"), len(template)):
+            depth += {"(": 1, ")": -1}.get(template[end], 0)
+            if depth == 0:
+                break
+        inner = template[start + len("spread("):end]
+        for axis in sorted(unsqueezed):
+            inner = f"unsqueeze({inner}, {axis})"
+        template = f"{template[:start]}({inner} * ones({_shape_text(shape)})){template[end + 1:]}"
+    return template
+
+
 def _summed(text: str, input_shape: tuple, out_shape: tuple) -> str:
     """The engine's sum back to an input's shape (a bias broadcast over a batch: sum(g, axis=0))."""
     if input_shape == out_shape:
@@ -306,6 +371,10 @@ def rule_texts(graph, values, names, node_id: int, position: int, upstream: str 
     if "e" in graph.variables:
         mapping["e"] = repr(2.718281828459045)
     template = row.rule[position]
+    if row.tensor:
+        template = _concrete(op, template, attrs, [values[i] for i in inputs], values[node_id])
+        if template is None:
+            return None, None
     if op == "pow" and position == 0 and graph.ops[inputs[1]] == "const" and not _shape(values[inputs[1]]):
         template = _power_rule(values[inputs[1]])   # x^2: 2*x, not 2*x^(2 - 1)
     if row.tensor:

@@ -164,8 +164,11 @@ def test_eval_steps_tensor_rules_in_json_and_table():
     assert "sum(g, axis=0)" in rules.values()
     assert [s["statement"] for s in document["forward_steps"]] == [
         "v1 = X @ W", "h = v1 + b", "v2 = h^2", "loss = sum(v2)"]
+    assert "(g * ones((2, 2)))" in rules.values()   # sum's spread(g), at the node's shape
     out = cgraph(*args)[1]
-    assert "sent g @ transpose(W)" in out and "rule: —" in out   # sum's spread(g) is not cgraph syntax
+    assert "sent g @ transpose(W)" in out and "rule: —" not in out
+    out = cgraph(args[0], "prod(b) + sum(X)", *args[2:])[1]   # prod's text is not cgraph syntax
+    assert "rule: —" in out and "sent (g * ones((2, 3)))" in out
 
 
 @pytest.mark.parametrize("columns", ["60", "80", "120"])
@@ -178,3 +181,33 @@ def test_steps_at_narrow_widths_never_cut_a_number(columns):
     for statement in document["forward_steps"]:
         value = float(statement["value"])
         assert f"{value:.6g}" in out, (columns, value)
+
+
+REDUCED = [
+    ("sum(u*w) + mean(A) + sum(sum(A, axis=0) * u) + sum(mean(A, axis=1, keepdims=True) * A)", dict(u=u, w=w, A=A)),
+    ("var(A) + std(u) + sum(var(A, axis=0) * u) + norm(u) + logsumexp(A) + sum(logsumexp(A, axis=1) * w)",
+     dict(u=u, w=w, A=A)),
+    ("max(u) + sum(max(A, axis=0) * w) + min(A) + trace(A) + sum(reshape(A, (9,)) * 2) + sum(flatten(A) * 3)"
+     " + sum(transpose(A) * A) + sum(transpose(X, (1, 0)) @ X)", dict(u=u, w=w, A=A, X=X)),
+]
+
+
+@pytest.mark.parametrize("source, bindings", REDUCED)
+def test_the_reductions_rules_are_written_at_the_nodes_shapes(source, bindings):
+    evaluation = run(source, bindings)
+    graph = evaluation.graph
+    names, head = trace.trace_names(graph), program(evaluation)
+    shown = 0
+    for step in backward_steps(evaluation):
+        for position, c in enumerate(step.contributions):
+            if c.gradient is None:
+                continue
+            rule, _ = trace.rule_texts(graph, evaluation.values, names, step.node, position)
+            op = graph.ops[step.node]
+            if trace.OPS[op].tensor and op not in ("matmul", "dot"):
+                assert rule is not None, op
+                shown += 1
+            if rule is not None:
+                got = run(f"{head}\n{rule}", {**bindings, "g": step.upstream}).value
+                assert close(got, c.gradient, ulps=8), (op, rule)
+    assert shown >= 5
