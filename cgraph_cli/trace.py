@@ -26,6 +26,7 @@ PLACES = ("a", "b", "c")
 # what the op rows' tensor templates write besides cgraph's functions: their own words (spread, n, N,
 # k, C) or an attribute (a.shape): a template using one is not cgraph syntax and is shown as `—`
 KNOWN = frozenset(FUNCTIONS) | {"g", "out", "True", "False", "pi", "e", *PLACES}
+INDEXED = frozenset({"cross_entropy", "softmax_cross_entropy"})   # b may hold class indices: one_hot(b, C)
 LOSSES = frozenset({"cross_entropy", "softmax_cross_entropy", "nll", "mse", "binary_cross_entropy"})
 
 
@@ -84,10 +85,20 @@ def _nested(item) -> str:
     return str(int(item)) if item.is_integer() and abs(item) < 2 ** 53 else repr(item)
 
 
+LITERAL = re.compile(r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+
+
 def operand_texts(graph, values, names) -> "callable":
+    """An input as a statement writes it: its trace name, or a literal as the user wrote it (1.1, not
+    11/10 under --exact) when that is a plain number, else its value's digits."""
     def operand(node_id):
         name = names[node_id]
-        return name if name is not None else number_text(values[node_id])
+        if name is not None:
+            return name
+        span = graph.spans[node_id]
+        if span and span[1] - span[0] <= 40 and LITERAL.fullmatch(graph.source, *span):
+            return graph.source[span[0]:span[1]]
+        return number_text(values[node_id])
     return operand
 
 
@@ -251,7 +262,7 @@ def _tensor_applies(op: str, attrs: dict, values: list) -> bool:
     if op == "diag":
         return len(shapes[0]) == 1
     if op in LOSSES and op != "nll":
-        return shapes[0] == shapes[1]
+        return shapes[0] == shapes[1] or (op in INDEXED and len(shapes[1]) == len(shapes[0]) - 1)
     return True
 
 
@@ -307,7 +318,20 @@ def _concrete(op: str, template: str, attrs: dict, inputs: list, out):
         template = template.replace("mean(a)", f"mean(a, axis={_parameter(axis)}, keepdims=True)")
         template = template.replace("spread(mean(", "(mean(")   # kept dims: it broadcasts itself
     template = _expand_spread(template, shape, axes if axis is not None and not keepdims else ())
+    if template.startswith("(") and template.endswith(")") and _balanced(template[1:-1]) \
+            and _outer(template):
+        template = template[1:-1]   # sum: g * ones((2, 3)), not in parentheses
     return re.sub(r"(?<![A-Za-z0-9_])n(?![A-Za-z0-9_(])", str(count), template)
+
+
+def _outer(text: str) -> bool:
+    """Does the first parenthesis close at the very end (one group, not `(a) * (b)`)?"""
+    depth = 0
+    for k, char in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0:
+            return k == len(text) - 1
+    return False
 
 
 def _shape_text(shape: tuple) -> str:
@@ -382,6 +406,11 @@ def rule_texts(graph, values, names, node_id: int, position: int, upstream: str 
         if not _template_ok(template) or not _tensor_applies(op, attrs, arguments):
             return None, None
         mapping.update(_loss_words(op, arguments))
+        if op in INDEXED and len(_shape(arguments[1])) < len(_shape(arguments[0])):
+            if position == 1:
+                return f"0*{mapping['b']}", None   # class indices get no gradient: zeros of their shape
+            template = IDENTIFIER.sub(lambda m: "one_hot(b, C)" if m.group(0) == "b" else m.group(0), template)
+            template = template.replace("one_hot(b, C)", "one_hot(" + mapping["b"] + ", " + mapping["C"] + ")")
         return substitute(template, mapping), None
     local = substitute(template, mapping)
     sent = times(upstream, local)
