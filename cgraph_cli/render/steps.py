@@ -122,11 +122,13 @@ def _forward_table(evaluation, names, options, number, Grid, Column, RULE):
 
 
 def _rule_cell(graph, values, names, node_id, input_id, position, upstream):
-    """`∂f/∂q = z` for a scalar row; `sent g @ transpose(W)` for a tensor row; `rule: —` without one."""
+    """`∂f/∂q = z` for a scalar row (and the engine's sum where the input was broadcast); `sent =
+    g @ transpose(W)` for a tensor row; `—` where the language cannot write the rule."""
     rule, local = trace.rule_texts(graph, values, names, node_id, position, upstream)
     if local is not None:
-        return f"∂{names[node_id]}/∂{names[input_id]} = {local}"
-    return f"sent {rule}" if rule is not None else "rule: —"
+        summed = f"; sent = {rule}" if rule.startswith("sum(") else ""
+        return f"∂{names[node_id]}/∂{names[input_id]} = {local}{summed}"
+    return f"sent = {rule}" if rule is not None else "—"
 
 
 def _trace_name(graph, node_id, names) -> str:
