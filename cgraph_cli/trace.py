@@ -294,7 +294,9 @@ def _concrete(op: str, template: str, attrs: dict, inputs: list, out):
         else:
             order = sorted(range(len(axes)), key=lambda k: axes[k])
             template = template.replace("argsort(axes)", _parameter(tuple(order)))
-    if op == "trace" and len(shape) == 2 and shape[0] == shape[1]:
+    if op == "trace":
+        if len(shape) != 2 or shape[0] != shape[1]:
+            return None
         template = template.replace("eye(n)", f"eye({shape[0]})")
     if op not in REDUCTIONS:
         return template
@@ -411,12 +413,26 @@ def rule_texts(graph, values, names, node_id: int, position: int, upstream: str 
                 return f"0*{mapping['b']}", None   # class indices get no gradient: zeros of their shape
             template = IDENTIFIER.sub(lambda m: "one_hot(b, C)" if m.group(0) == "b" else m.group(0), template)
             template = template.replace("one_hot(b, C)", "one_hot(" + mapping["b"] + ", " + mapping["C"] + ")")
-        return substitute(template, mapping), None
+        text = substitute(template, mapping)
+        return (text if _parses(text) else None), None
     local = substitute(template, mapping)
     sent = times(upstream, local)
     if graph.uses_tensors:
         sent = _summed(sent, _shape(values[inputs[position]]), _shape(values[node_id]))
     return sent, local
+
+
+@functools.lru_cache(maxsize=256)
+def _parses(text: str) -> bool:
+    """Is a tensor rule, its words replaced, cgraph syntax (the grammar's own check)?"""
+    from cgraph_cli.errors import CgraphError
+    from cgraph_cli.grammar import parse
+
+    try:
+        parse(text)
+    except CgraphError:
+        return False
+    return True
 
 
 def _power_rule(k) -> str:

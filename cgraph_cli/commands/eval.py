@@ -58,8 +58,9 @@ def bulk_options(function):
 @click.option("--full", is_flag=True, help="Print every element of a tensor (tree and table).")
 @seed_option
 @click.option("--steps", is_flag=True,
-              help="Show the backward pass step by step: upstream x local derivative, and the "
-                   "running total where a value fans out.")
+              help="Show the evaluation trace (one statement per node: q = x + y), then the backward "
+                   "pass step by step: each local derivative as a formula of the trace's names and its "
+                   "value (df/dq = z = -4), upstream x local, and the running total where a value fans out.")
 @order_option
 @exact_options("Compute with exact rationals (2.2 is 11/5; bindings such as 1/3 are exact); "
                "an irrational operation (exp, sqrt(2), pi) is an error, exit 3.",
