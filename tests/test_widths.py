@@ -229,3 +229,17 @@ def test_the_grid_never_cuts_a_number_and_fits_the_width(rows, width):
     found = set(re.findall(r"-?[\d.]+(?:e[+-]\d+)?|inf", out))
     for _, value, grad in rows:
         assert value in found and grad in found
+
+
+def test_the_tree_on_a_terminal_ends_with_where_to_look_next_and_a_pipe_does_not():
+    import re
+
+    from conftest import on_terminal
+
+    from cgraph_cli.render.tree import FOOTER
+
+    args = ["eval", "(x+y)*z", "--x", "1", "--y", "3", "--z", "-3"]
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", on_terminal(args, COLUMNS="60", NO_COLOR="1"))
+    assert shown.rstrip().splitlines()[-1].strip() == FOOTER and len(FOOTER) <= 60
+    piped = run_cgraph(*args)
+    assert FOOTER not in piped.out

@@ -3,6 +3,7 @@
 Hessian added with --order 2."""
 
 import functools
+import sys
 from typing import NamedTuple
 
 import click
@@ -88,7 +89,7 @@ def command(invocation, output_format, precision, show_all, full, seed, steps, o
         refused = eval_batch.Refused(bool(expectations), steps, show_all, full, seed is not None, order != 1)
         return eval_batch.run(invocation, bulk, output_format, explicit, precision, refused)
     evaluation, checks = evaluate_formula(invocation, seed, exact, expectations, expect.tolerance)
-    options = Options(precision, show_all, full)
+    options = Options(precision, show_all, full, hints=output_format == "tree" and sys.stdout.isatty())
     if order > 1:
         if steps:
             raise UsageError("--order 2 and --steps do not go together: use one at a time")

@@ -8,6 +8,7 @@ class Options(NamedTuple):
     precision: int | None = None   # significant digits; None: shortest round-trip (machine formats)
     show_all: bool = False         # --all: no elision in human formats
     full: bool = False             # --full: every element of a tensor in human formats
+    hints: bool = False            # the output is a terminal: the tree ends with where to look next
 
 
 def _tree(evaluation, options):

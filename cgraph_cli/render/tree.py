@@ -69,7 +69,13 @@ def render(evaluation, options):
         parts.append(Text(f"{left_out} of {len(graph)} nodes not shown: --all shows them "
                           "(or --format table --all).", style="yellow"))
     parts.append(inputs_table(evaluation, digits))
+    if options.hints:
+        parts.append(Text(FOOTER, style="dim"))
     return Group(*parts)
+
+
+# The tree's last line on a terminal: where a student looks next (issue 13, section 5).
+FOOTER = "--steps: the chain rule · cgraph graph: the picture"   # fits 60 columns
 
 
 def label(evaluation, node_id, digits, users) -> "Label":
