@@ -38,6 +38,7 @@ class PictureEdge(NamedTuple):
     target: str
     value: Optional[str]      # forward value, formatted (None: structure only)
     gradient: Optional[str]   # gradient along this use (None: a constant, or structure only)
+    local: Optional[str] = None   # --local: the rule along this use, `∂f/∂q = z` ("—": none written)
 
 
 class Picture(NamedTuple):
@@ -59,8 +60,15 @@ def describe(value, digits: int = PICTURE_DIGITS) -> str:
 
 
 def build_picture(graph, evaluation=None, max_nodes: int = MAX_NODES, digits: int = PICTURE_DIGITS,
-                  edge_gradients: Optional[dict] = None) -> Picture:
-    """The nodes and labelled edges to draw; `edge_gradients` maps (user, position) -> gradient."""
+                  edge_gradients: Optional[dict] = None, local: bool = False) -> Picture:
+    """The nodes and labelled edges to draw; `edge_gradients` maps (user, position) -> gradient;
+    `local` (with an evaluation): each edge also carries its rule, written with the trace's names
+    (the local derivative `∂f/∂q = z` of a scalar op, the gradient sent `sent = g @ transpose(W)`
+    of a tensor op), as `eval --steps` shows it."""
+    rule = _rules(graph, evaluation) if local and evaluation is not None else None
+    if rule is not None:   # the rules name unnamed nodes by their trace names: draw those names too
+        from cgraph_cli.trace import trace_names
+        trace = trace_names(graph)
     kept, reachable = _nearest_to_output(graph, max_nodes)
     values = evaluation.values if evaluation is not None else None
     grads = evaluation.grads if evaluation is not None else None
@@ -71,7 +79,10 @@ def build_picture(graph, evaluation=None, max_nodes: int = MAX_NODES, digits: in
     users = graph.users()
     nodes, edges, stubs = [], [], {}
     for node_id in sorted(kept):
-        nodes.append(_node(graph, node_id, users))
+        node = _node(graph, node_id, users)
+        if rule is not None and node.kind == "op" and node.name != trace[node_id]:
+            node = node._replace(name=trace[node_id])
+        nodes.append(node)
     for node_id in sorted(kept):
         for position, input_id in enumerate(graph.inputs[node_id]):
             source = f"n{input_id}"
@@ -86,7 +97,8 @@ def build_picture(graph, evaluation=None, max_nodes: int = MAX_NODES, digits: in
             if edge_gradients is not None and graph.needs_grad[input_id]:
                 sent = edge_gradients.get((node_id, position))
                 gradient = text(0.0 if sent is None else sent)   # None: the engine sent nothing
-            edges.append(PictureEdge(source, f"n{node_id}", value, gradient))
+            edges.append(PictureEdge(source, f"n{node_id}", value, gradient,
+                                     rule(node_id, position) if rule and graph.needs_grad[input_id] else None))
     nodes.extend(stubs[i] for i in sorted(stubs))
     output = graph.output
     nodes.append(PictureNode("out", "output-marker", "output", None, "the output"))
@@ -98,6 +110,21 @@ def build_picture(graph, evaluation=None, max_nodes: int = MAX_NODES, digits: in
         note = (f"showing {len(kept)} of {reachable} nodes, those nearest the output; "
                 f"{reachable - len(kept)} left out (--max-nodes N draws more)")
     return Picture(nodes, edges, note, evaluation is not None)
+
+
+def _rules(graph, evaluation):
+    from cgraph_cli.trace import rule_texts, trace_names
+
+    names = trace_names(graph)
+
+    def rule(node_id: int, position: int) -> str:
+        sent, local = rule_texts(graph, evaluation.values, names, node_id, position)
+        input_id = graph.inputs[node_id][position]
+        if local is not None:
+            summed = f"; sent = {sent}" if sent and "sum(" in sent else ""   # a broadcast summed back
+            return f"∂{names[node_id]}/∂{names[input_id]} = {local}{summed}"
+        return "—" if sent is None else f"sent = {sent}"
+    return rule
 
 
 def _node(graph, node_id: int, users: list) -> PictureNode:

@@ -28,7 +28,9 @@ EXTENSIONS = {".dot": "dot", ".gv": "dot", ".mmd": "mermaid", ".mermaid": "merma
 @click.option("--max-nodes", type=click.IntRange(1), default=150, show_default=True, metavar="N",
               help="Draw at most N nodes, those nearest the output; the picture says what it left out.")
 @precision_option("Significant digits on the edges.", default=4)
-def command(invocation, output_format, output, max_nodes, precision):
+@click.option("--local", is_flag=True, help="Write each edge's rule too, with the trace's names: the local "
+              "derivative (∂f/∂q = z), or a tensor op's gradient sent (needs every variable bound).")
+def command(invocation, output_format, output, max_nodes, precision, local):
     """Draw the computational graph, left to right: one node per operation, each edge labelled
     with its forward value (green) over its gradient (red). Without bindings, the structure alone.
 
@@ -36,6 +38,7 @@ def command(invocation, output_format, output, max_nodes, precision):
     Examples:
       cgraph graph "(x+y)*z" --x 1 --y 3 --z -3 -o graph.png
       cgraph graph "(x+y)*z" --x 1 --y 3 --z -3 --to mermaid
+      cgraph graph "q = x + y; f = q*z" --x -2 --y 5 --z -4 --local -o rules.png
       cgraph graph "1/(1+exp(-(w0*x0 + w1*x1 + w2)))" --to dot | dot -Tsvg > neuron.svg
     """
     output_format = _choose_format(output_format, output)
@@ -46,24 +49,26 @@ def command(invocation, output_format, output, max_nodes, precision):
         if shutil.which("dot") is None:
             raise GraphvizMissing(f"--to {output_format} needs Graphviz's `dot` program, which was not "
                                   f"found on PATH\n{INSTALL_GRAPHVIZ}")
-    picture = _picture(invocation, max_nodes, precision)
+    picture = _picture(invocation, max_nodes, precision, local)
     if picture.note:
         note(picture.note)
     _write(RENDERERS[output_format](picture, output_format), output)
 
 
-def _picture(invocation, max_nodes, precision):
+def _picture(invocation, max_nodes, precision, local=False):
     """Parse and build; evaluate when every variable is bound, else draw the structure alone."""
     _, values, graph = load_graph(invocation)
     unbound = sorted(name for name in graph.variables if name not in values)
     if unbound:
+        if local:
+            raise UsageError(f"--local writes the rules at a point: bind {', '.join(unbound)}")
         if values:   # some bound, some not: probably a typo, so say what is missing
             note(f"unbound {', '.join(unbound)}: drawing the structure without "
                  "values (bind every variable to see values and gradients)")
         return build_picture(graph, None, max_nodes, precision)
     evaluation = evaluate(graph, values)
     warn(evaluation.warnings)
-    return build_picture(graph, evaluation, max_nodes, precision, edge_gradients(evaluation))
+    return build_picture(graph, evaluation, max_nodes, precision, edge_gradients(evaluation), local)
 
 
 def _choose_format(output_format, output):

@@ -10,6 +10,7 @@ from html import escape
 
 VALUE_COLOUR = "#1a7f37"      # forward values: green
 GRADIENT_COLOUR = "#cf222e"   # gradients: red
+RULE_COLOUR = "#57606a"       # --local: the rule along the edge, grey
 INPUT_FILL = "#dbeafe"
 OP_FILL = "#f3f4f6"
 FONT = "Helvetica"
@@ -28,7 +29,7 @@ def digraph(picture):
         dot.node(node.key, **_node_attributes(node))
     for edge in picture.edges:
         attributes = {}
-        if edge.value is not None or edge.gradient is not None:
+        if edge.value is not None or edge.gradient is not None or edge.local is not None:
             attributes["label"] = _edge_label(edge)
         if edge.source.startswith("cut"):
             attributes["style"] = "dashed"
@@ -71,6 +72,8 @@ def _edge_label(edge) -> str:
         rows.append(f'<font color="{VALUE_COLOUR}">{escape(edge.value)}</font>')
     if edge.gradient is not None:
         rows.append(f'<font color="{GRADIENT_COLOUR}">{escape(edge.gradient)}</font>')
+    if edge.local is not None:
+        rows.append(f'<font color="{RULE_COLOUR}">{escape(edge.local)}</font>')
     return "<" + "<br/>".join(rows) + ">"
 
 
@@ -78,7 +81,9 @@ def _legend(picture) -> str:
     lines = []
     if picture.with_values:
         lines.append(f'<font color="{VALUE_COLOUR}">green, above: forward value</font>     '
-                     f'<font color="{GRADIENT_COLOUR}">red, below: gradient of the output</font>')
+                     f'<font color="{GRADIENT_COLOUR}">red, below: gradient of the output</font>'
+                     + (f'     <font color="{RULE_COLOUR}">grey: the rule (local derivative)</font>'
+                        if any(edge.local for edge in picture.edges) else ""))
     if picture.note:
         lines.append(escape(picture.note))
     return "<" + "<br/>".join(lines) + ">" if lines else ""

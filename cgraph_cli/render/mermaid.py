@@ -5,7 +5,7 @@ HTML spans as Mermaid's HTML labels allow. Text is put in double quotes with
 Mermaid's entity codes for the characters that would end or confuse a label.
 """
 
-from cgraph_cli.render.dot import GRADIENT_COLOUR, INPUT_FILL, OP_FILL, VALUE_COLOUR
+from cgraph_cli.render.dot import GRADIENT_COLOUR, INPUT_FILL, OP_FILL, RULE_COLOUR, VALUE_COLOUR
 
 ENTITIES = {"#": "#35;", '"': "#quot;", "<": "#lt;", ">": "#gt;", "|": "#124;", "&": "#amp;"}
 
@@ -45,6 +45,8 @@ def render(picture) -> str:
             rows.append(f"<span style='color:{VALUE_COLOUR}'>{quote(edge.value)}</span>")
         if edge.gradient is not None:
             rows.append(f"<span style='color:{GRADIENT_COLOUR}'>{quote(edge.gradient)}</span>")
+        if edge.local is not None:
+            rows.append(f"<span style='color:{RULE_COLOUR}'>{quote(edge.local)}</span>")
         label = f'|"{"<br/>".join(rows)}"|' if rows else ""
         lines.append(f"  {edge.source} {arrow}{label} {edge.target}")
     if picture.note:
