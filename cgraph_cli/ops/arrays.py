@@ -251,12 +251,18 @@ def _axes(axis, ndim: int) -> tuple:
     return axes
 
 
+def _refuse_axis_of_scalar(a, axis) -> None:
+    """A formula's scalar has no axis (NumPy would allow axis=0 on a 0-d array)."""
+    if axis is not None and np.ndim(a) == 0:
+        raise ValueError(f"axis {axis} is out of bounds for a scalar")
+
+
 def _reduction(function):
     """A reduction over `axis`; a formula's scalar has no axis to reduce over (NumPy would allow
     axis=0). The rules' own sums with keepdims=True (softmax's) pass a scalar through."""
     def reduce(a, axis=None, keepdims=False, **kwargs):
-        if axis is not None and np.ndim(a) == 0 and not keepdims:
-            raise ValueError(f"axis {axis} is out of bounds for a scalar")
+        if not keepdims:
+            _refuse_axis_of_scalar(a, axis)
         result = function(a, axis=axis, keepdims=bool(keepdims), **kwargs)
         return float(result) if np.ndim(result) == 0 else result
     return reduce
@@ -408,8 +414,7 @@ def _logsumexp_grad(g, out, a, axis, keepdims):
 
 
 def _cumsum(a, axis=None):
-    if axis is not None and np.ndim(a) == 0:
-        raise ValueError(f"axis {axis} is out of bounds for a scalar")
+    _refuse_axis_of_scalar(a, axis)
     return np.cumsum(a, axis=axis, dtype=float)
 
 
@@ -451,8 +456,7 @@ def _arg(function):
     """argmax/argmin as float64 indices: with a tuple of axes, the index in the reduced block
     (flattened in row-major order, as axis None flattens everything)."""
     def arg(a, axis=None, keepdims=False):
-        if axis is not None and np.ndim(a) == 0:
-            raise ValueError(f"axis {axis} is out of bounds for a scalar")
+        _refuse_axis_of_scalar(a, axis)
         flat, _ = _to_last(a, axis)
         result = function(flat, axis=-1).astype(float)
         if keepdims:

@@ -57,11 +57,7 @@ def render_table(evaluation, steps, options):
 
     forward = _forward_table(evaluation, names, options, number, Grid, Column, RULE)
 
-    rows = list(enumerate(steps, 1))
-    omitted = 0
-    if not options.show_all and len(rows) > HEAD_STEPS + TAIL_STEPS:
-        omitted = len(rows) - HEAD_STEPS - TAIL_STEPS
-        rows = rows[:HEAD_STEPS] + [None] + rows[-TAIL_STEPS:]
+    rows, omitted = _elided(list(enumerate(steps, 1)), options.show_all)
     cells = []
     for row in rows:
         cells.append(RULE)
@@ -86,13 +82,15 @@ def render_table(evaluation, steps, options):
                 pair += [_rule_cell(graph, evaluation.values, names, node, c.input, position, upstream),
                          number(c.local), sent, total]
             cells.append((first if c is step.contributions[0] else ["", "", "", ""]) + pair)
+
     def line(value):   # the closing line: a tensor on one line, as the tree's footer prints it
         return number(value) if isinstance(value, Fraction) else human(value, digits, options.full)
 
     gradients = "   ".join(f"d{name} = {line(g)}" for name, g in evaluation.gradients().items())
     caption = ("upstream: d(output)/d(node); rule and local: d(node)/d(input), as a formula of the trace's "
-               f"names and its value ({upstream}: the upstream gradient, for a tensor op's gradient sent); sent = upstream × local; total: the "
-               "input's gradient so far, where it receives several contributions (+=)")
+               f"names and its value ({upstream}: the upstream gradient, for a tensor op's gradient sent); "
+               "sent = upstream × local; total: the input's gradient so far, where it receives several "
+               "contributions (+=)")
     return Group(Text("Forward pass (the evaluation trace), in the order it runs"), forward,
                  Text("Backward pass, in the order it runs"),
                  Grid(columns, cells, break_before=[INPUT_COLUMN]),
@@ -101,14 +99,17 @@ def render_table(evaluation, steps, options):
                  Text(caption), Text(f"value {line(evaluation.value)}   {gradients}", style="bold"))
 
 
+def _elided(rows: list, show_all: bool) -> tuple:
+    """(rows, how many left out): past HEAD_STEPS + TAIL_STEPS rows, the first and last ones around a
+    None that marks the cut (unless --all)."""
+    if show_all or len(rows) <= HEAD_STEPS + TAIL_STEPS:
+        return rows, 0
+    return rows[:HEAD_STEPS] + [None] + rows[-TAIL_STEPS:], len(rows) - HEAD_STEPS - TAIL_STEPS
+
+
 def _forward_table(evaluation, names, options, number, Grid, Column, RULE):
     """The forward trace as rows: step, statement (`q = x + y`), value; long graphs cut as the steps."""
-    statements = trace.forward_trace(evaluation, names)
-    rows = list(enumerate(statements, 1))
-    omitted = 0
-    if not options.show_all and len(rows) > HEAD_STEPS + TAIL_STEPS:
-        omitted = len(rows) - HEAD_STEPS - TAIL_STEPS
-        rows = rows[:HEAD_STEPS] + [None] + rows[-TAIL_STEPS:]
+    rows, omitted = _elided(list(enumerate(trace.forward_trace(evaluation, names), 1)), options.show_all)
     cells = []
     for row in rows:
         if row is None:
