@@ -336,6 +336,9 @@ def check_data(graph: Graph, bound, where: str = "--const") -> None:
 def check_data_bound(data, bound, where: str = "--const") -> None:
     """Data needs a value: a data name that is not bound is a usage error."""
     for name in sorted(data):
+        if not name.isidentifier():
+            raise UsageError(f"{where} {name}: {where} takes the name of a variable of the formula, "
+                             f"and {name!r} is not a name")
         if name not in bound:
             raise UsageError(f"{where} {name}: {name} is not bound; data needs a value "
                              f"(--{name} VALUE), or drop {where} {name}")
