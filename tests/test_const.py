@@ -248,7 +248,7 @@ def test_each_line_needs_data_bound_but_not_used_by_every_line(cgraph):
     assert code == 0 and json.loads(out)["gradients"] == {"x": 1.0}
 
 
-def test_const_of_something_that_is_not_a_name_says_so():
+def test_const_of_something_that_is_not_a_name_says_so(cgraph):
     code, out, err = cgraph("eval", "x+1", "--x", 2, "--const", "1")
     assert code == 2 and out == ""
     assert "'1' is not a name" in err and "--1" not in err
