@@ -60,11 +60,13 @@ def junit_document(suites: list, name: str = "cgraph") -> str:
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def error_document(name: str, message: str, kind: str = "error", classname: str | None = None) -> str:
+def error_document(name: str, message: str, kind: str = "error", classname: str | None = None,
+                   title: str = "cgraph") -> str:
     """The document for a run that could not start (a malformed cases or key file): one suite named
-    `name` holding one testcase whose error is `message`, so a CI reporter shows the problem."""
+    `name` holding one testcase whose error is `message`, so a CI reporter shows the problem;
+    `title` names the <testsuites> as the command's usual document does."""
     case = Case(name, classname or name, error=message, kind=kind)
-    return junit_document([Suite(name, [case])])
+    return junit_document([Suite(name, [case])], title)
 
 
 def _counts(suite: Suite) -> dict:
