@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 from cgraph_cli.engine import evaluate, forward
 from cgraph_cli.errors import BindingError, CgraphError
-from cgraph_cli.expect import Tolerance, compare, is_tensor
+from cgraph_cli.expect import Tolerance, compare, is_tensor, shape_text
 from cgraph_cli.ops import JUMPS, table_for
 from cgraph_cli.text import machine
 
@@ -308,6 +308,10 @@ def check_formulas(graph, bindings: dict, formulas: dict, tolerance: Tolerance,
                                  _point(point, graph), compared)
                 break
             comparison = compare(reference, analytic, tolerance)
+            mine, theirs = (getattr(value, "shape", ()) for value in (analytic, reference))
+            if mine != theirs:
+                comparison = comparison._replace(note=f"the formula gives {shape_text(theirs)}; the gradient "
+                                                      f"of {name} has the shape of {name}, {shape_text(mine)}")
             relative = None if is_tensor(analytic) or is_tensor(reference) else \
                 relative_error(float(analytic), float(reference))
             if index == 0:

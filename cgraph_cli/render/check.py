@@ -21,7 +21,9 @@ def render_table(files: list, digits: int | None):
     parts = []
     for path, results in files:
         if len(files) > 1:
-            parts.append(Text(printable(path), style="bold underline"))
+            if parts:
+                parts.append(Text(""))
+            parts.append(Text(printable(path if path != "-" else "- (standard input)"), style="bold underline"))
         parts.append(_file_table(results, digits))
     if len(files) > 1:
         every = [result for _, results in files for result in results]
