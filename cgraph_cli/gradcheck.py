@@ -12,6 +12,11 @@ a kink on the other side (a relu or abs argument changes sign, a max/min changes
 jumps) or leaves the domain, the variable is inconclusive, not failed. Kink ops are piecewise
 linear, so "the same side" is "the same local derivative": their vjp with an upstream of 1 is
 compared between the point and each probe, for every op in the table that declares a kink.
+
+Hand-derived formulas (`--grad x="2*(x+y)"`, a check case's `grad_formula`): parsed by cgraph's own
+parser, evaluated at the bound point and at `samples` nearby points (`nearby_points`: each element
+moves by u*0.1*max(1, |x|), u uniform in [-1, 1] from random.Random(seed), variables sorted by name),
+and compared with the reverse-mode gradient there; the first point where they differ is reported.
 """
 
 import math

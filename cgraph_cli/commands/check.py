@@ -1,7 +1,10 @@
-"""`cgraph check CASES`: run a file of cases (cases.py) and report (render/check.py).
+"""`cgraph check CASES...`: run files of cases (cases.py) and report (render/check.py), a section,
+a JSON document and a JUnit testsuite per file.
 
 Exit codes: 0 all cases pass, 1 any fails (a case whose program does not parse or evaluate fails,
-its error shown as what was got), 2 the cases file itself is malformed (file, case, key and line).
+its error shown as what was got), 2 a cases file itself is malformed (file, case, key and line);
+then --format junit still writes a JUnit document with one error testcase on stdout (the one
+exception to "nothing on stdout on error": CI reporters show it), the message on stderr as always.
 """
 
 import click
@@ -14,7 +17,7 @@ from cgraph_cli.render.check import RENDERERS, render_malformed
 
 
 @click.command("check", context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.argument("cases_paths", metavar="CASES...", type=FILE, nargs=-1, required=True)
+@click.argument("cases_paths", metavar="CASES", type=FILE, nargs=-1, required=True)
 @click.option("-f", "--file", "program_file", metavar="FILE",
               help="The program for every case that gives no expr or file of its own (a student's answer).")
 @click.option("--allow-outside", is_flag=True,
