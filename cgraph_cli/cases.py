@@ -472,7 +472,7 @@ def case_checks(case: Case, evaluation) -> list:
         add(f"grad {variable}", expected, expect.variable_gradient(evaluation, variable))
     assigned = evaluation.graph.assigned
     for node_name, parts in case.nodes.items():
-        missing = "" if node_name in assigned else f"the program assigns no {node_name}"
+        missing = "" if node_name in assigned else f"{case.source_name or 'the program'} assigns no {node_name}"
         if "value" in parts:
             add(node_name, parts["value"], expect.assigned_value(evaluation, node_name), missing)
         if "grad" in parts:
@@ -481,6 +481,6 @@ def case_checks(case: Case, evaluation) -> list:
         for row in check_formulas(evaluation.graph, case.bindings, case.grad_formula, tolerance,
                                   case.samples, case.random_seed):
             note = "" if row.status == "ok" else row.note
-            checks.append(Check(f"grad_formula {row.variable}", row.reference, row.analytic,
+            checks.append(Check(f"grad {row.variable} formula", row.reference, row.analytic,
                                 Comparison(row.status == "ok", row.abs_error, note)))
     return checks

@@ -233,3 +233,11 @@ def test_the_course_example_reports_are_valid_junit(tmp_path):
         assert result.code in (0, 1) and junit10_errors(result.out) == []
         (suite,) = list(junitparser.JUnitXml.fromstring(result.out))
         assert suite.tests == 2 and suite.failures == (0 if student == "alice" else 2)
+
+
+def test_a_missing_node_names_the_program_file(tmp_path):
+    (tmp_path / "answer.cg").write_text("x*2\n")
+    (tmp_path / "cases.toml").write_text('[[case]]\nfile = "answer.cg"\nvars = { x = 1 }\n'
+                                         'nodes = { half = { value = 1 } }\n')
+    check = cgraph("check", tmp_path / "cases.toml", "--format", "json").json()["cases"][0]["checks"][0]
+    assert check["note"] == f"{tmp_path / 'answer.cg'} assigns no half"

@@ -248,7 +248,7 @@ def test_a_case_checks_its_formulas(tmp_path):
     assert good.code == 0, good.err
     checks = good.json()["cases"][0]["checks"]
     assert [(c["what"], c["expected"], c["got"], c["passed"]) for c in checks] == \
-        [("grad_formula x", 8, 8, True), ("grad_formula y", 8, 8, True)]
+        [("grad x formula", 8, 8, True), ("grad y formula", 8, 8, True)]
     bad = check_case(tmp_path, "2*x + 2")
     assert bad.code == 1
     assert bad.json()["cases"][0]["checks"][1]["note"] == "differs at the bound point"
@@ -287,3 +287,15 @@ def test_grad_formula_keys_must_be_bound_variables(tmp_path):
     assert "q is not one of this case's vars" in cgraph("check", path).err
     path.write_text('[[case]]\nexpr = "x"\nvars = { x = 1 }\ngrad_formula = { x = 1 }\n')
     assert "expected a formula as a string" in cgraph("check", path).err
+
+
+def test_formulas_in_exact_cases(tmp_path):
+    """--exact computes the case in rationals; its formulas are still compared (in float64)."""
+    path = tmp_path / "cases.toml"
+    path.write_text('[[case]]\nexpr = "x^3/3"\nvars = { x = "1/3" }\nvalue = "1/81"\ngrad_formula = { x = "x^2" }\n')
+    result = cgraph("check", path, "--exact", "--format", "json")
+    assert result.code == 0, result.out
+    check = result.json()["cases"][0]["checks"][1]
+    assert check["what"] == "grad x formula" and check["got"] == pytest.approx(1 / 9, rel=1e-12)
+    path.write_text(path.read_text().replace('"x^2"', '"x^2/2"'))
+    assert cgraph("check", path, "--exact").code == 1

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cgraph_cli.render.junit import Case, Suite, error_document, junit_document
+from cgraph_cli.render.junit import Case, Suite, error_document, junit_document, xml_safe
 
 # ----------------------------------------------------------------------------- the junit-10 structure
 # Element -> (allowed attributes, required attributes, allowed children). From junit-10.xsd: testsuites
@@ -140,9 +140,15 @@ def test_any_text_is_escaped_into_well_formed_xml(names, message, kind):
     parsed = ET.fromstring(text).findall("testsuite/testcase")
     assert len(parsed) == len(names)
     for element, name in zip(parsed, names):
-        if all(ch in "\t\n\r" or " " <= ch <= "\ud7ff" or "\ue000" <= ch <= "\ufffd" or ch >= "\U00010000"
-               for ch in name) and "\r" not in name and "\t" not in name and "\n" not in name:
-            assert element.get("name") == name
+        assert element.get("name") == element.get("classname") == xml_safe(name)
+        if message:
+            failure = element.find("failure")
+            assert failure.get("message") == xml_safe(message.split("\n", 1)[0])
+            # XML reads a line end in text as \n
+            assert failure.text == xml_safe(message).replace("\r\n", "\n").replace("\r", "\n")
+            assert failure.get("type", "") == xml_safe(kind)
+    if all(" " <= ch <= "~" for ch in names[0]):
+        assert xml_safe(names[0]) == names[0]   # printable text is kept as it is
 
 
 @pytest.mark.parametrize("seconds, shown", [(0, "0.000000"), (1e-9, "0.000000"), (12.5, "12.500000"),
@@ -150,3 +156,12 @@ def test_any_text_is_escaped_into_well_formed_xml(names, message, kind):
 def test_times_are_surefire_times(seconds, shown):
     root = ET.fromstring(junit_document([Suite("s", [Case("c", "k", seconds)])]))
     assert root.find("testsuite/testcase").get("time") == shown == root.get("time")
+
+
+@pytest.mark.parametrize("text, shown", [
+    ("x \x00 y", "x \\x00 y"), ("\x01", "\\x01"), ("\ud800", "\\ud800"), ("\ufffe", "\\ufffe"),
+    ("tab\tline\nret\r", "tab\tline\nret\r"), ("<&>\"'", "<&>\"'"), ("\U0001f600 é", "\U0001f600 é"),
+])
+def test_xml_safe_at_its_edges(text, shown):
+    assert xml_safe(text) == shown
+    ET.fromstring(junit_document([Suite(text, [Case(text, text, failure=text)])]))   # parses
