@@ -11,10 +11,18 @@ keys) and JSON Lines (one object per line, an optional first line `{"defaults": 
     grad  = { price = 2.2, count = 110, tax = 200 }   optional, any subset of the variables
     const = ["t"]                                     optional, vars that are data (no gradient, no grad key)
     nodes = { subtotal = { value = 200, grad = 1.1 } }  optional, named assignments (last assignment)
+    grad_formula = { price = "count*tax" }            optional, hand-derived d(output)/d(var), compared
+                                                      with reverse mode at the point and `samples`
+                                                      nearby points (default 5, seed `random_seed`)
     rtol  = 1e-9                                      optional, also atol
 
-Defaults may hold rtol, atol, vars (merged under each case's), expr and file. A key that is not in the
-schema is an error, never ignored: a misspelled `grda` must not turn a check into no check.
+Defaults may hold rtol, atol, vars (merged under each case's), expr, file, samples and random_seed. In
+JSON Lines a `{"defaults": ...}` line applies to the lines after it, up to the next one, so files
+written each with its own defaults line can be concatenated. A key that is not in the schema is an
+error, never ignored: a misspelled `grda` must not turn a check into no check.
+
+A case's program read from a file carries that file's name (`source_name`): its parse and evaluation
+errors start with it (`students/carol.cg: line 6, column 5: ...`).
 
 Exit codes: 0 all cases pass, 1 any fails (a case whose program does not parse or evaluate fails,
 its error shown as what was got), 2 the cases file itself is malformed (file, case, key and line).
@@ -34,12 +42,14 @@ from cgraph_cli.ast import names
 from cgraph_cli.engine import evaluate
 from cgraph_cli.errors import CgraphError, ExitStatus, UsageError
 from cgraph_cli.expect import Check, Comparison, Tolerance, compare, is_tensor, parse_expected, shape_text
+from cgraph_cli.gradcheck import DEFAULT_SAMPLES, DEFAULT_SEED, check_formulas, parse_formulas
 from cgraph_cli.grammar import parse
 from cgraph_cli.graph import build, check_data
 from cgraph_cli.text import NotText, decode_utf8
 
-CASE_KEYS = ("name", "expr", "file", "vars", "const", "value", "grad", "nodes", "rtol", "atol")
-DEFAULT_KEYS = ("rtol", "atol", "vars", "expr", "file")
+CASE_KEYS = ("name", "expr", "file", "vars", "const", "value", "grad", "nodes", "grad_formula", "samples",
+             "random_seed", "rtol", "atol")
+DEFAULT_KEYS = ("rtol", "atol", "vars", "expr", "file", "samples", "random_seed")
 NODE_KEYS = ("value", "grad")
 
 
@@ -61,6 +71,10 @@ class Case(NamedTuple):
     written_vars: dict = {}    # the vars as written (defaults merged in), read exactly by --exact
     const: frozenset = frozenset()   # vars that are data (as --const): no gradient
     own_vars: tuple = ()       # the names bound in the case's own vars (not the file's defaults)
+    source_name: str | None = None   # the program's file as shown in messages (None: written inline)
+    grad_formula: dict = {}    # variable -> (text, graph) of a hand-derived gradient formula
+    samples: int = DEFAULT_SAMPLES
+    random_seed: int = DEFAULT_SEED
 
 
 class CaseResult(NamedTuple):
@@ -144,21 +158,25 @@ def load(path: str, program_file: str | None = None, allow_outside: bool = False
         raise CasesError(f"{path}: {error.detail}") from None
     toml = _is_toml(path, text)
     where = _Where(path, text, toml, None if allow_outside else base)
-    defaults, raw_cases = _read_toml(text, where) if toml else _read_json_lines(text, where)
-    defaults = _check_keys(defaults, DEFAULT_KEYS, where, None, None, None, "a file-level default")
-    default_program = None
+    blocks = _read_toml(text, where) if toml else _read_json_lines(text, where)
+    forced = None
     if program_file is not None:
-        default_program = _read_program(Path(program_file), f"-f {program_file}")
-    elif "expr" in defaults or "file" in defaults:
-        default_program = _program(defaults, where, None, None, None, base)
-    default_vars = _bindings(defaults.get("vars", {}), where, None, None, None)
-    default_tolerance = _tolerance(defaults, Tolerance(), where, None, None, None)
-    if not raw_cases:
-        raise where.error("no cases: add a [[case]] table (TOML) or one JSON object per line")
+        forced = _read_program(Path(program_file), f"-f {program_file}") + (program_file,)
     cases = []
-    for index, (raw, line) in enumerate(raw_cases):
-        cases.append(_case(raw, index, line, where, base, default_program, default_vars, default_tolerance,
-                           defaults.get("vars", {})))
+    for defaults, defaults_line, raw_cases in blocks:   # TOML: one block; JSON Lines: one per defaults line
+        where.defaults_line = defaults_line
+        defaults = _check_keys(defaults, DEFAULT_KEYS, where, None, None, None, "a file-level default")
+        default_program = forced
+        if forced is None and ("expr" in defaults or "file" in defaults):
+            default_program = _program(defaults, where, None, None, None, base)
+        default_vars = _bindings(defaults.get("vars", {}), where, None, None, None)
+        default_tolerance = _tolerance(defaults, Tolerance(), where, None, None, None)
+        sampling = _sampling(defaults, (DEFAULT_SAMPLES, DEFAULT_SEED), where, None, None, None)
+        for raw, line in raw_cases:
+            cases.append(_case(raw, len(cases), line, where, base, default_program, default_vars,
+                               default_tolerance, defaults.get("vars", {}), sampling))
+    if not cases:
+        raise where.error("no cases: add a [[case]] table (TOML) or one JSON object per line")
     return cases
 
 
@@ -185,12 +203,14 @@ def _read_toml(text: str, where: _Where):
     cases = document.pop("case", [])
     if not isinstance(cases, list) or not all(isinstance(case, dict) for case in cases):
         raise where.error("'case' must be a list of tables: write each case as [[case]]", key="case")
-    return document, [(case, where.case_starts[i] + 1 if i < len(where.case_starts) else None)
-                      for i, case in enumerate(cases)]
+    return [(document, None, [(case, where.case_starts[i] + 1 if i < len(where.case_starts) else None)
+                              for i, case in enumerate(cases)])]
 
 
 def _read_json_lines(text: str, where: _Where):
-    defaults, cases = {}, []
+    """[(defaults, its line, [(case, line), ...]), ...]: a {"defaults": ...} line starts a new block
+    (concatenated files each keep their own defaults)."""
+    blocks = [({}, None, [])]
     for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
@@ -201,17 +221,16 @@ def _read_json_lines(text: str, where: _Where):
         except RecursionError:   # json reads nested arrays recursively
             raise where.error("arrays or objects nested too deeply to read", line=number)
         if not isinstance(item, dict):
-            raise where.error("each line must be a JSON object (a case, or {\"defaults\": {...}} first)",
+            raise where.error("each line must be a JSON object (a case, or {\"defaults\": {...}})",
                               line=number)
         if "defaults" in item:
-            if cases or defaults or len(item) != 1 or not isinstance(item["defaults"], dict):
-                raise where.error("{\"defaults\": {...}} must be the first line, alone in its object",
+            if len(item) != 1 or not isinstance(item["defaults"], dict):
+                raise where.error("{\"defaults\": {...}} must be alone in its object, and hold an object",
                                   line=number)
-            defaults = item["defaults"]
-            where.defaults_line = number
+            blocks.append((item["defaults"], number, []))
             continue
-        cases.append((item, number))
-    return defaults, cases
+        blocks[-1][2].append((item, number))
+    return blocks
 
 
 def _check_keys(table: dict, allowed: tuple, where, index, name, line, what: str) -> dict:
@@ -224,16 +243,17 @@ def _check_keys(table: dict, allowed: tuple, where, index, name, line, what: str
 
 
 def _case(raw: dict, index: int, line, where: _Where, base: Path, default_program,
-          default_vars: dict, default_tolerance: Tolerance, default_written_vars=None) -> Case:
+          default_vars: dict, default_tolerance: Tolerance, default_written_vars=None,
+          default_sampling=(DEFAULT_SAMPLES, DEFAULT_SEED)) -> Case:
     name = raw.get("name")
     if name is not None and not isinstance(name, str):
         raise where.error("name must be a string", index, None, "name", line)
     _check_keys(raw, CASE_KEYS, where, index, name, line, "a case")
     label = name or f"case {index + 1}"
     if "expr" in raw or "file" in raw:
-        source, source_error = _program(raw, where, index, name, line, base)
+        source, source_error, source_name = _program(raw, where, index, name, line, base)
     elif default_program is not None:
-        source, source_error = default_program
+        source, source_error, source_name = default_program
     else:
         raise where.error("the case has no program: give expr = \"...\" or file = \"answer.cg\" "
                           "(or a file-level default, or -f FILE)", index, name, None, line)
@@ -273,10 +293,36 @@ def _case(raw: dict, index: int, line, where: _Where, base: Path, default_progra
         _check_keys(expectations, NODE_KEYS, where, index, name, line, f"nodes.{node_name}")
         nodes[node_name] = {part: _expected(number, where, index, name, f"{key}.{part}", line)
                             for part, number in expectations.items()}
+    formulas = {}
+    for variable, text in _table(raw.get("grad_formula", {}), where, index, name, "grad_formula", line).items():
+        key = f"grad_formula.{variable}"
+        if variable in const or variable not in bindings:
+            why = "is data (const)" if variable in const else "is not one of this case's vars"
+            raise where.error(f"{variable} {why}: a gradient formula is for a bound variable", index, name,
+                              key, line)
+        if not isinstance(text, str):
+            raise where.error('expected a formula as a string, such as "2*(x+y)"', index, name, key, line)
+        try:
+            formulas.update(parse_formulas({variable: text}, bindings, const, lambda _: "the formula"))
+        except CgraphError as error:
+            raise where.error(error.message.removeprefix("the formula: "), index, name, key, line)
+    samples, seed = _sampling(raw, default_sampling, where, index, name, line)
     tolerance = _tolerance(raw, default_tolerance, where, index, name, line)
     written = {**(default_written_vars or {}), **raw.get("vars", {})}
     return Case(label, line, source, source_error, bindings, value, grad, nodes, tolerance, written, const,
-                tuple(raw.get("vars", {})))
+                tuple(raw.get("vars", {})), source_name, formulas, samples, seed)
+
+
+def _sampling(table: dict, default: tuple, where, index, name, line) -> tuple:
+    """(samples, random_seed) of the gradient formulas: integers, samples 0 to 10,000."""
+    values = list(default)
+    for i, (key, low, high) in enumerate((("samples", 0, 10_000), ("random_seed", -2**63, 2**63 - 1))):
+        if key in table:
+            value = table[key]
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise where.error(f"must be an integer from {low} to {high}", index, name, key, line)
+            values[i] = value
+    return tuple(values)
 
 
 def _const(value, bindings: dict, where, index, name, line) -> frozenset:
@@ -298,13 +344,15 @@ def _table(value, where, index, name, key, line) -> dict:
 
 
 def _program(table: dict, where, index, name, line, base: Path):
-    """(source, None), or (None, why) when the program file cannot be read: that case fails."""
+    """(source, None, file name or None), or (None, why, file name) when the program file cannot be
+    read: that case fails. The name is the path from where cgraph runs (the cases file's folder
+    joined to the file as written), as messages show it."""
     if "expr" in table and "file" in table:
         raise where.error("give expr or file, not both", index, name, "file", line)
     if "expr" in table:
         if not isinstance(table["expr"], str):
             raise where.error("expr must be a string", index, name, "expr", line)
-        return table["expr"], None
+        return table["expr"], None, None
     if not isinstance(table["file"], str):
         raise where.error("file must be a string (a path relative to the cases file)", index, name,
                           "file", line)
@@ -312,7 +360,8 @@ def _program(table: dict, where, index, name, line, base: Path):
     if where.confined_to is not None and not path.resolve().is_relative_to(where.confined_to):
         raise where.error(f"{table['file']} is outside the folder of the cases file ({where.confined_to}); "
                           "pass --allow-outside to read it", index, name, "file", line)
-    return _read_program(path, table["file"])
+    shown = table["file"] if where.path == "-" else str(Path(where.path).parent / table["file"])
+    return _read_program(path, table["file"]) + (shown,)
 
 
 def _read_program(path: Path, shown: str):
@@ -359,13 +408,23 @@ def _tolerance(table: dict, default: Tolerance, where, index, name, line) -> Tol
 
 # ----------------------------------------------------------------------------- running the cases
 
-def run_case(case: Case, exact: str | None = None) -> CaseResult:
-    """Evaluate one case and compare; `exact`: None, or "strict"/"auto" for --exact/--exact-auto."""
+def run_case(case: Case, exact: str | None = None, parsed: dict | None = None) -> CaseResult:
+    """Evaluate one case and compare; `exact`: None, or "strict"/"auto" for --exact/--exact-auto.
+    `parsed`: a dict the caller keeps across cases, so a program shared by many cases (a student's
+    file) is parsed once."""
     started = time.perf_counter()
     if case.source is None:
         return CaseResult(case, [], case.source_error, ExitStatus.USAGE, time.perf_counter() - started)
+    parsed = {} if parsed is None else parsed
     try:
-        program = parse(case.source)
+        if case.source not in parsed:
+            try:
+                parsed[case.source] = parse(case.source)
+            except CgraphError as error:
+                parsed[case.source] = error
+        program = parsed[case.source]
+        if isinstance(program, CgraphError):
+            raise program
         used = names(program)
         notes = tuple(f"{name} is bound but not used in the formula" for name in case.own_vars if name not in used)
         graph = build(program, case.source, frozenset(case.bindings), case.const)
@@ -379,10 +438,24 @@ def run_case(case: Case, exact: str | None = None) -> CaseResult:
             evaluation = exact_arithmetic.evaluate(graph, values, auto=exact == "auto")
         else:
             evaluation = evaluate(graph, case.bindings)
+        checks = case_checks(case, evaluation)
     except CgraphError as error:
-        return CaseResult(case, [], f"{error.kind}: {error.message}", int(error.exit_code),
+        message = error.message if case.source_name is None else in_file(case.source_name, error.message)
+        return CaseResult(case, [], f"{error.kind}: {message}", int(error.exit_code),
                           time.perf_counter() - started)
-    return CaseResult(case, case_checks(case, evaluation), None, None, time.perf_counter() - started, notes)
+    return CaseResult(case, checks, None, None, time.perf_counter() - started, notes)
+
+
+_AT = re.compile(r"(.*?),? at line (\d+), column (\d+):")
+
+
+def in_file(name: str, message: str) -> str:
+    """A message about a program, naming its file once: `unexpected '*' at line 6, column 5:` becomes
+    `students/carol.cg: line 6, column 5: unexpected '*'` (other messages get the name in front)."""
+    match = _AT.match(message)
+    if match is None:
+        return f"{name}: {message}"
+    return f"{name}: line {match[2]}, column {match[3]}: {match[1]}" + message[match.end():]
 
 
 def case_checks(case: Case, evaluation) -> list:
@@ -399,9 +472,15 @@ def case_checks(case: Case, evaluation) -> list:
         add(f"grad {variable}", expected, expect.variable_gradient(evaluation, variable))
     assigned = evaluation.graph.assigned
     for node_name, parts in case.nodes.items():
-        missing = "" if node_name in assigned else f"the program assigns no {node_name}"
+        missing = "" if node_name in assigned else f"{case.source_name or 'the program'} assigns no {node_name}"
         if "value" in parts:
             add(node_name, parts["value"], expect.assigned_value(evaluation, node_name), missing)
         if "grad" in parts:
             add(f"{node_name}.grad", parts["grad"], expect.assigned_gradient(evaluation, node_name), missing)
+    if case.grad_formula:
+        for row in check_formulas(evaluation.graph, case.bindings, case.grad_formula, tolerance,
+                                  case.samples, case.random_seed):
+            note = "" if row.status == "ok" else row.note
+            checks.append(Check(f"grad {row.variable} formula", row.reference, row.analytic,
+                                Comparison(row.status == "ok", row.abs_error, note)))
     return checks

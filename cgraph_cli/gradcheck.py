@@ -12,15 +12,21 @@ a kink on the other side (a relu or abs argument changes sign, a max/min changes
 jumps) or leaves the domain, the variable is inconclusive, not failed. Kink ops are piecewise
 linear, so "the same side" is "the same local derivative": their vjp with an upstream of 1 is
 compared between the point and each probe, for every op in the table that declares a kink.
+
+Hand-derived formulas (`--grad x="2*(x+y)"`, a check case's `grad_formula`): parsed by cgraph's own
+parser, evaluated at the bound point and at `samples` nearby points (`nearby_points`: each element
+moves by u*0.1*max(1, |x|), u uniform in [-1, 1] from random.Random(seed), variables sorted by name),
+and compared with the reverse-mode gradient there; the first point where they differ is reported.
 """
 
 import math
 from typing import NamedTuple
 
 from cgraph_cli.engine import evaluate, forward
-from cgraph_cli.errors import CgraphError
-from cgraph_cli.expect import Tolerance, compare, is_tensor
+from cgraph_cli.errors import BindingError, CgraphError
+from cgraph_cli.expect import Tolerance, compare, is_tensor, shape_text
 from cgraph_cli.ops import JUMPS, table_for
+from cgraph_cli.text import machine
 
 DEFAULT_EPS = 1e-6
 DEFAULT_ATOL = 1e-5
@@ -204,3 +210,141 @@ def compare_forms(evaluation, other, atol: float, rtol: float) -> list:
 def summary(rows: list) -> str:
     counts = {status: sum(row.status == status for row in rows) for status in ("ok", "fail", "inconclusive")}
     return f"{counts['ok']} ok, {counts['fail']} failed, {counts['inconclusive']} inconclusive"
+
+
+# ----------------------------------------------------------------------------- hand-derived formulas
+
+DEFAULT_SAMPLES = 5
+DEFAULT_SEED = 0
+SPREAD = 0.1   # a nearby point moves each element by at most this times max(1, |element|)
+
+
+class FormulaRow(NamedTuple):
+    """A hand-derived formula for d(output)/d(variable) against reverse mode, at the bound point and
+    the nearby points; analytic/reference/errors are at the first point where they disagree (at the
+    bound point when they agree everywhere)."""
+    variable: str
+    formula: str
+    analytic: object         # reverse mode
+    reference: object        # the formula's value (None when it fails there)
+    abs_error: float | None
+    rel_error: float | None  # |a-b| / max(|a|,|b|) for a scalar; None for a tensor
+    status: str              # "ok" or "fail"
+    note: str                # where they disagree, or how many points agreed
+    point: dict | None       # the disagreeing point (variable -> number or nested list); None: they agree
+    points: int              # points compared (the bound point and the nearby ones that evaluate)
+
+
+def parse_formulas(formulas: dict, bound, data, label) -> dict:
+    """name -> (text, graph) for each formula text, parsed and built by cgraph's own parser (never
+    eval); an error names where the formula came from: `label(name)` ("--grad x", "grad_formula.x")."""
+    from cgraph_cli.grammar import parse
+    from cgraph_cli.graph import build
+
+    graphs = {}
+    for name, text in formulas.items():
+        try:
+            graph = build(parse(text), text, frozenset(bound), frozenset(data))
+        except CgraphError as error:
+            raise type(error)(f"{label(name)}: {error.message}") from None
+        unbound = sorted(set(graph.variables) - set(bound))
+        if unbound:
+            raise BindingError(f"{label(name)}: the formula uses {', '.join(unbound)}, which "
+                               f"{'is' if len(unbound) == 1 else 'are'} not bound (bound: "
+                               f"{', '.join(sorted(bound)) or 'none'})")
+        graphs[name] = (text, graph)
+    return graphs
+
+
+def nearby_points(bindings: dict, names, samples: int = DEFAULT_SAMPLES, seed: int = DEFAULT_SEED) -> list:
+    """`samples` points near the bound one, the same for the same seed: each element of each named
+    variable (sorted by name, a tensor's elements in order) moves by u * SPREAD * max(1, |element|),
+    u uniform in [-1, 1] from Python's random.Random(seed); other bindings (data) stay."""
+    import random
+
+    generator = random.Random(seed)
+    points = []
+    for _ in range(samples):
+        point = dict(bindings)
+        for name in sorted(names):
+            value = bindings[name]
+            if is_tensor(value):
+                moved = value.astype(float, copy=True)
+                flat = moved.reshape(-1)
+                for i in range(flat.size):
+                    flat[i] += generator.uniform(-1.0, 1.0) * SPREAD * max(1.0, abs(float(flat[i])))
+                point[name] = moved
+            else:
+                value = float(value)
+                point[name] = value + generator.uniform(-1.0, 1.0) * SPREAD * max(1.0, abs(value))
+        points.append(point)
+    return points
+
+
+def check_formulas(graph, bindings: dict, formulas: dict, tolerance: Tolerance,
+                   samples: int = DEFAULT_SAMPLES, seed: int = DEFAULT_SEED) -> list:
+    """One FormulaRow per formula (`formulas`: name -> (text, graph) from parse_formulas): its value
+    against the reverse-mode gradient at the bound point, then at each nearby point; the first point
+    where they differ is reported. A nearby point where the program itself cannot be evaluated (out of
+    its domain) is skipped; one where only the formula fails is a disagreement."""
+    points = [bindings] + nearby_points(bindings, graph.differentiable(), samples, seed)
+    gradients_at = []
+    for index, point in enumerate(points):
+        try:
+            gradients_at.append(evaluate(graph, point).gradients())
+        except CgraphError:
+            if index == 0:
+                raise   # the program fails at its own point: the caller's error, as without formulas
+            gradients_at.append(None)
+    rows = []
+    for name, (text, formula) in formulas.items():
+        row = None
+        compared = 0
+        for index, (point, gradients) in enumerate(zip(points, gradients_at)):
+            if gradients is None:
+                continue
+            compared += 1
+            analytic = gradients[name]
+            try:
+                reference = forward(formula, point, table_for(formula, point))[formula.output]
+            except CgraphError as error:
+                row = FormulaRow(name, text, analytic, None, None, None, "fail",
+                                 f"the formula fails {_where(index, point, name)}: {error.message.splitlines()[0]}",
+                                 _point(point, graph), compared)
+                break
+            comparison = compare(reference, analytic, tolerance)
+            mine, theirs = (getattr(value, "shape", ()) for value in (analytic, reference))
+            if mine != theirs:
+                comparison = comparison._replace(note=f"the formula gives {shape_text(theirs)}; the gradient "
+                                                      f"of {name} has the shape of {name}, {shape_text(mine)}")
+            relative = None if is_tensor(analytic) or is_tensor(reference) else \
+                relative_error(float(analytic), float(reference))
+            if index == 0:
+                first = (analytic, reference, comparison.difference, relative)
+            if not comparison.passed:
+                detail = f" ({comparison.note})" if comparison.note else ""
+                row = FormulaRow(name, text, analytic, reference, comparison.difference, relative, "fail",
+                                 f"differs {_where(index, point, name)}{detail}", _point(point, graph), compared)
+                break
+        if row is None:
+            skipped = len(points) - compared
+            note = f"agrees at {compared} points" + (f" ({skipped} nearby points outside the program's domain)"
+                                                     if skipped else "")
+            row = FormulaRow(name, text, *first, "ok", note, None, compared)
+        rows.append(row)
+    return rows
+
+
+def _point(point: dict, graph) -> dict:
+    return {name: point[name].tolist() if is_tensor(point[name]) else float(point[name])
+            for name in sorted(graph.variables)}
+
+
+def _where(index: int, point: dict, name: str) -> str:
+    if index == 0:
+        return "at the bound point"
+    shown = ", ".join(f"{key}={machine(float(value))}" for key, value in sorted(point.items()) if not is_tensor(value))
+    tensors = sorted(key for key, value in point.items() if is_tensor(value))
+    if tensors:
+        shown += (", " if shown else "") + ", ".join(tensors) + " moved"
+    return f"at nearby point {index} ({shown})"
