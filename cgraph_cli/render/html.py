@@ -67,7 +67,7 @@ def page(picture, graph, evaluation=None, digits: int = 4) -> str:
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{escape(policy)}">
+<meta http-equiv="Content-Security-Policy" content="{escape(policy, quote=False)}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <title>cgraph walk-through: {escape(graph.excerpt(graph.output, 60, escape=False))}</title>
@@ -92,7 +92,7 @@ Enter) for its op, formula, value, gradient and local derivatives.</p></section>
 {legend}
 {more}
 </main>
-<footer><p>Written by cgraph {escape(__version__)} · layout: {escape(layout)} · one file: no network,
+<footer><p>Written by cgraph {escape(__version__)} · layout: {escape(layout, quote=False)} · one file: no network,
 no external script, style or font. Keys: ← → step, Home / End, or the slider; <code>#step=N</code> in the
 address opens step N.</p></footer>
 <script type="application/json" id="walk-data">{data}</script>
@@ -421,7 +421,7 @@ def _node_svg(node, cx, cy, size) -> str:
     top = cy - (len(lines) - 1) * 7
     texts = "".join(f'<text text-anchor="middle" x="{cx:.1f}" y="{top + 14 * k + 4:.1f}" font-size="{s}" '
                     f'font-weight="{weight}">{escape(t)}</text>' for k, (t, s, weight) in enumerate(lines))
-    return (f'<g id="walk-{key}" class="node"><title>{escape(node.tooltip)}</title>{shape}{texts}</g>')
+    return (f'<g id="walk_{key}" class="node"><title>{escape(node.tooltip)}</title>{shape}{texts}</g>')
 
 
 def _rounded(x, y, w, h, r=6) -> str:
@@ -447,6 +447,6 @@ def _edge_svg(k, edge, start, end) -> str:
     labels = "".join(f'<text text-anchor="middle" x="{mx:.1f}" y="{ty:.1f}" font-size="11" fill="{colour}">'
                      f'{escape(t)}</text>' for t, ty, colour in texts)
     dash = ' stroke-dasharray="5,2"' if edge.source.startswith("cut") else ""
-    return (f'<g id="walk-e{k}" class="edge"><title>{escape(edge.source)}→{escape(edge.target)}</title>'
+    return (f'<g id="walk_e{k}" class="edge"><title>{escape(edge.source)}→{escape(edge.target)}</title>'
             f'<path fill="none" stroke="black"{dash} d="{path}"/>'
             f'<polygon fill="black" stroke="black" points="{arrow}"/>{labels}</g>')

@@ -21,7 +21,7 @@
 
   Object.keys(data.nodes).forEach(function (key) {
     var info = data.nodes[key];
-    var g = $("walk-" + key);
+    var g = $("walk_" + key);
     if (!g) { return; }
     g.classList.add("walk-kind-" + info.kind);
     nodes[key] = { info: info, g: g };
@@ -36,7 +36,7 @@
   });
 
   data.edges.forEach(function (info, k) {
-    var g = $("walk-e" + k);
+    var g = $("walk_e" + k);
     var texts = g ? g.querySelectorAll("text") : [];
     var next = 0;
     var edge = { info: info, g: g, value: null, gradient: null, rule: null };
