@@ -260,10 +260,16 @@ def check_scalar_walk(states, document):
         if entry["rule"] != "g":
             shown_up, shown_local = re.match(rf"({NUMBER})\*({NUMBER}) = ", label).groups()
             assert close(shown_up, step["upstream"]) and close(shown_local, entry["local"]), label
-        assert active["texts"]["rule"].endswith(" = " + entry["local_rule"]), active
+        rule = active["texts"]["rule"]   # the local derivative: its formula, and its value at this step
+        if re.fullmatch(NUMBER, entry["local_rule"]):
+            assert rule.endswith(" = " + entry["local_rule"]), rule
+        else:
+            head, value = rule.rsplit(" = ", 1)
+            assert head.endswith(" = " + entry["local_rule"]) and close(value, entry["local"]), rule
         if k + 1 < len(states):   # once passed, the edge keeps the gradient sent
             (after,) = [e for e in states[k + 1]["edges"] if e["id"] == active["id"]]
             assert close(after["texts"]["gradient"], entry["sent"])
+            assert after["texts"]["rule"].endswith(" = " + entry["local_rule"])
     gradients = [edge["texts"].get("gradient") for edge in states[len(forward)]["edges"]]
     assert all(g is None for g in gradients)   # the end of the forward pass: no gradient yet
     for name, gradient in document["gradients"].items():

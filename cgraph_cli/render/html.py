@@ -136,7 +136,8 @@ def _walk(picture, graph, evaluation, digits: int) -> dict:
     nodes = {node.key: {"kind": node.kind, "symbol": node.symbol, "name": node.name, "text": node.tooltip,
                         "fstep": 0} for node in picture.nodes}
     edges = [{"source": e.source, "target": e.target, "value": e.value, "gradient": e.gradient,
-              "rule": e.local, "vstep": 0, "gstep": None, "active": e.gradient} for e in picture.edges]
+              "rule": e.local, "vstep": 0, "gstep": None, "active": e.gradient, "activeRule": e.local}
+             for e in picture.edges]
     walk = {"schema": 1, "evaluated": evaluation is not None, "nodes": nodes, "edges": edges, "steps": [],
             "inputs": []}
     variables = sorted((i for i in graph.variables.values() if i in kept))
@@ -219,6 +220,8 @@ def _walk(picture, graph, evaluation, digits: int) -> dict:
                            else f"{sent_rule} = {up}*{local} = {sent}")
                 caption = ["backward: ", statements[node_id], " sends ", formula, " to ", input_name]
                 active = f"{up}*{local} = {sent}"
+                if edge is not None and rule and rule.startswith("∂") and not _is_number(local_rule):
+                    edges[edge]["activeRule"] = f"{rule} = {local}"   # the local derivative's value too
             else:
                 caption = ["backward: ", statements[node_id], " sends ",
                            f"{sent_rule} = {number(c.gradient)}" if sent_rule else number(c.gradient),
@@ -248,6 +251,14 @@ def _walk(picture, graph, evaluation, digits: int) -> dict:
             _add(steps[-1]["caption"], "; done: ", ", ".join(final))
             _add(steps[-1]["caption"], more)
     return walk
+
+
+def _is_number(text) -> bool:
+    try:
+        float(text)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _add(parts: list, words: str, code: str = None) -> None:
@@ -284,7 +295,8 @@ def _dot_program():
 def _svg(picture, walk) -> tuple:
     """(svg text, which layout drew it)."""
     drawn = picture._replace(note=None, with_values=False, edges=[
-        edge._replace(gradient=data["active"] if data["active"] is not None else edge.gradient)
+        edge._replace(gradient=data["active"] if data["active"] is not None else edge.gradient,
+                      local=data["activeRule"])   # the longer texts of the edge's own step: room for them
         for edge, data in zip(picture.edges, walk["edges"])])
     if _dot_program() is not None:
         import graphviz
@@ -356,7 +368,8 @@ def _layered(picture) -> str:
         left += gap.get(r, 40) if r != min(layers) else 0
         x[r] = left + width / 2
         left += width
-    row = max(max(h for _, h in size) + GAP_Y, 3 * LINE + 24)
+    lines = max((sum(t is not None for t in (e.value, e.gradient, e.local)) for e in picture.edges), default=0)
+    row = max(max(h for _, h in size) + GAP_Y, 2 * (lines * LINE + 12))   # two labels a row: no overlap
     tallest = max(len(layer) for layer in layers.values())
     y = {}
     for r, layer in layers.items():

@@ -46,6 +46,18 @@
     edges.push(edge);
   });
 
+  (function fit() {   // a small graph drawn up to 1.5 times larger, as wide as the figure allows
+    var svg = document.querySelector("#walk-figure svg");
+    var box = $("walk-figure");
+    if (!svg || !svg.viewBox || !svg.viewBox.baseVal || !svg.viewBox.baseVal.width) { return; }
+    var width = svg.width.baseVal.value;
+    var scale = Math.min(1.5, (box.clientWidth - 20) / width);
+    if (scale > 1) {
+      svg.style.width = (width * scale) + "px";
+      svg.style.height = (svg.height.baseVal.value * scale) + "px";
+    }
+  }());
+
   function hide(e, hidden) { if (e) { e.classList.toggle("walk-hidden", hidden); } }
 
   function caption(target, parts) {
@@ -72,6 +84,7 @@
       hide(edge.rule, !sent);
       var active = here.edge === k;
       if (edge.gradient) { edge.gradient.textContent = active ? info.active : info.gradient; }
+      if (edge.rule) { edge.rule.textContent = active ? info.activeRule : info.rule; }
       if (edge.g) {
         edge.g.classList.toggle("walk-active", active);
         edge.g.classList.toggle("walk-fresh", here.kind === "forward" && info.source === here.node);
