@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from conftest import run_cgraph
-from seeds import STAGED
+from seeds import STAGED, staged_reference
 
 from cgraph_cli.render import html as html_renderer
 
@@ -93,6 +93,28 @@ def test_the_html_extension_and_standard_output_choose_the_page(tmp_path):
     assert result.code == 0 and result.out.startswith("<!DOCTYPE html>")
     path, _ = write_page(tmp_path, SUM_TIMES_Z, "page.htm")
     assert path.read_text("utf-8") == result.out
+
+
+def test_numbers_at_the_pictures_precision(tmp_path):
+    path = tmp_path / "staged.cg"
+    path.write_text(STAGED)
+    args = ["-f", str(path), "--x", "3", "--y", "-4"]
+    default, _ = write_page(tmp_path, args)
+    finer, _ = write_page(tmp_path, args, "fine.html", "--precision", "7")
+    first = "".join(page_data(default)["steps"][-1]["caption"])
+    assert "dx = 2.06, dy = 1.592" in first   # 4 significant digits: 2.0596 shown as 2.06 (trailing 0 dropped)
+    _, _, reference = staged_reference()   # the seed's hand-written backward pass
+    assert f"dx = {reference['x']:.7g}, dy = {reference['y']:.7g}" in "".join(page_data(finer)["steps"][-1]["caption"])
+
+
+def test_a_zero_upstream_gradient_sends_nothing_and_says_so(tmp_path):
+    args = ["relu(x*y)*z", "--x", "-1", "--y", "2", "--z", "3"]   # relu'(-2) = 0: x*y's gradient is 0
+    path, _ = write_page(tmp_path, args)
+    captions = ["".join(step["caption"]) for step in page_data(path)["steps"]]
+    assert len(captions) == 1 + 3 + 5
+    assert captions[7].startswith("backward: v1 = x*y has gradient 0: it sends nothing to x")
+    assert captions[-1].endswith("; done: dx = 0, dy = 0, dz = 0")
+    assert steps_json(args)["gradients"] == {"x": 0, "y": 0, "z": 0}
 
 
 def test_structure_only_without_bindings(tmp_path):
@@ -372,6 +394,13 @@ def test_fragment_buttons_slider_and_node_details(browser, tmp_path):
     assert opened.state()["counter"] == "step 0 of 6" and page.is_disabled("#walk-prev")
     page.keyboard.press("ArrowRight")
     assert opened.state()["counter"] == "step 1 of 6"
+    page.evaluate("() => window.dispatchEvent(new Event('beforeprint'))")   # printing: the final state
+    assert opened.state()["counter"] == "step 6 of 6" and page.evaluate("() => document.getElementById('walk-all').open")
+    page.evaluate("() => window.dispatchEvent(new Event('afterprint'))")
+    assert opened.state()["counter"] == "step 1 of 6"
+    page.emulate_media(media="print")
+    assert not page.is_visible("#walk-controls") and page.is_visible("#walk-figure")
+    page.emulate_media(media="screen")
     page.goto(opened.url + "#step=99")
     assert opened.state()["counter"] == "step 6 of 6"
     page.click("#walk_n4")   # f = q*z: its local derivatives as a table

@@ -214,6 +214,8 @@ def _walk(picture, graph, evaluation, digits: int) -> dict:
                 caption = ["backward: ", statements[node_id], " has gradient 0: it sends nothing to ",
                            input_name, " (0)"]
                 active = None
+                if f"n{input_id}" in total_of and not total_of[f"n{input_id}"]:
+                    total_of[f"n{input_id}"].append([len(steps), number(0.0), ""])
             elif scalar and c.local is not None:
                 up, local, sent = (human(float(v), digits) for v in (step.upstream, c.local, c.gradient))
                 formula = (f"{sent_rule} = {sent}" if sent_rule == upstream_name or sent_rule is None
@@ -228,7 +230,7 @@ def _walk(picture, graph, evaluation, digits: int) -> dict:
                            " to ", input_name]
                 active = None
             if c and c.count > 1:
-                _add(caption, f" ({c.index} of {c.count} contributions to it): ",
+                _add(caption, f"; {input_name} gathers {c.count} contributions: ",
                      f"{input_name} += {number(c.gradient)}, now {number(c.total)}")
                 _add(caption, f" ({c.index}/{c.count})")
             if c and f"n{input_id}" in total_of:
@@ -246,10 +248,12 @@ def _walk(picture, graph, evaluation, digits: int) -> dict:
             edges[k]["gstep"] = min(first_backward, last) if edge.gradient is not None else None
             edges[k]["vstep"] = nodes[edge.source]["fstep"]
     if last > 0:
-        final = [f"d{i['name']} = {i['totals'][-1][1]}" for i in inputs[:CAPTION_INPUTS] if i["totals"]]
+        final = [f"d{graph.names[i]} = {number(grads[i])}" for i in variables[:CAPTION_INPUTS]
+                 if grads[i] is not None]
         if final:
             _add(steps[-1]["caption"], "; done: ", ", ".join(final))
-            _add(steps[-1]["caption"], more)
+            if more:
+                _add(steps[-1]["caption"], more)
     return walk
 
 

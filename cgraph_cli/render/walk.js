@@ -151,11 +151,11 @@
     var table = element("table");
     row(table, "kind", info.kind === "op" ? "operation " + (info.op || "") : info.kind);
     row(table, "source", info.text, true);
-    if (info.statement) { row(table, "formula", info.statement, true); }
+    if (info.statement && info.statement !== info.text) { row(table, "formula", info.statement, true); }
     if (info.shape) { row(table, "shape", info.shape.join("×")); }
     if (data.evaluated && info.kind !== "output-marker") {
       row(table, "value", info.value);
-      row(table, "gradient", info.gradient === null ? "none (no gradient flows to it)" : info.gradient);
+      row(table, "gradient (at the end)", info.gradient === null ? "none (no gradient flows to it)" : info.gradient);
       if (info.fstep > 0) { row(table, "computed at", "step " + info.fstep); }
     }
     box.appendChild(table);
