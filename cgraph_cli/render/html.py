@@ -178,7 +178,7 @@ def _walk(picture, graph, evaluation, digits: int) -> dict:
         arguments = [values[i] for i in graph.inputs[node_id]]
         caption = ["forward: ", statement]
         if scalar and arguments:
-            numbers = trace.expression(graph, node_id, lambda i: human(float(values[i]), digits))
+            numbers = trace.expression(graph, node_id, lambda i: _operand(graph.ops[node_id], values[i], digits))
             caption += [" = ", f"{numbers} = {number(values[node_id])}"]
         else:
             caption += [" gives ", number(values[node_id])]
@@ -255,6 +255,12 @@ def _walk(picture, graph, evaluation, digits: int) -> dict:
             if more:
                 _add(steps[-1]["caption"], more)
     return walk
+
+
+def _operand(op: str, value, digits: int) -> str:
+    """A number in a forward caption: (-3)^2, -(-2) and 5 - (-4), not -3^2, --2 and 5 - -4."""
+    text = human(float(value), digits)
+    return f"({text})" if text.startswith("-") and op in ("pow", "neg", "sub") else text
 
 
 def _is_number(text) -> bool:
