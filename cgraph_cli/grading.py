@@ -121,11 +121,11 @@ class Graded(NamedTuple):
     points: float              # scored
     diagnosis: str | None
     message: str
-    slip: str | None = None    # the diagnosis's short name (SLIPS), or "no answer" / "not read"
+    slip: str | None = None    # the diagnosis's short name (SLIPS)
 
 
-SLIPS = ("sign", "value", "other gradient", "local derivative", "factor 2", "power of 10")
-# and for answers not judged by their number: "blank", "unread", "few digits", "shape"
+SLIPS = ("sign", "value", "other-grad", "local", "factor-2", "decimal")
+# and: "number" (a number for a formula), "shape"; not judged by the number: "blank", "unread", "digits"
 
 
 class Student(NamedTuple):
@@ -362,8 +362,9 @@ def truths(key: Key, seed: int = DEFAULT_SEED) -> list:
             result.append(Truth(correct, [correct], [], [(slip, text, [value]) for slip, text, value
                                                          in _candidates(question, evaluation, correct)]))
             continue
-        points = [question.bindings] + _near(question, fail, seed)
-        runs = [evaluation] + [_evaluate(question, point, fail) for point in points[1:]]
+        near = _near(question, fail, seed)
+        points = [question.bindings] + [point for point, _ in near]
+        runs = [evaluation] + [run for _, run in near]
         targets = [_target(question, run) for run in runs]
         per_point = [{text: (slip, value) for slip, text, value in _candidates(question, run, target)}
                      for run, target in zip(runs, targets)]
@@ -386,7 +387,7 @@ def _evaluate(question: Question, bindings: dict, fail):
 
 
 def _near(question: Question, fail, seed: int) -> list:
-    """The SAMPLES points near the key's point (see POINTS); each where the program evaluates."""
+    """(point, evaluation) at the SAMPLES points near the key's (see POINTS) where the program evaluates."""
     rng = random.Random(seed)
     variables = sorted(name for name in question.bindings if name not in question.const)
     points, tries = [], 0
@@ -396,13 +397,11 @@ def _near(question: Question, fail, seed: int) -> list:
             value = question.bindings[name]
             point[name] = value + rng.uniform(-1, 1) * SPREAD * max(1.0, abs(value))
         try:
-            _evaluate(question, point, lambda message, part=None: CgraphError(message))
+            points.append((point, _evaluate(question, point, lambda message, part=None: CgraphError(message))))
         except CgraphError:
             tries += 1
             if tries > 20 * SAMPLES:
                 raise fail(f"the question's program cannot be evaluated at points near its vars ({POINTS})")
-            continue
-        points.append(point)
     return points
 
 
@@ -499,18 +498,18 @@ def _candidates(question: Question, evaluation, correct) -> list:
             node = graph.variables.get(other, graph.assigned.get(other))
             if node == own or node == graph.output:
                 continue
-            found.append(("other gradient", f"that is the gradient of {other}",
+            found.append(("other-grad", f"that is the gradient of {other}",
                           pick(expect.variable_gradient(evaluation, other) if other in graph.variables
                                else expect.assigned_gradient(evaluation, other))))
         local = _local(evaluation, own)
         if local is not None:
             user, value = local
-            found.append(("local derivative", f"that is the local derivative of {graph.excerpt(user, 40)} "
+            found.append(("local", f"that is the local derivative of {graph.excerpt(user, 40)} "
                           f"with respect to {name}: the upstream gradient is missing", pick(value)))
-    found += [("factor 2", "a factor of 2 too large", correct * 2),
-              ("factor 2", "a factor of 2 too small", correct / 2)]
+    found += [("factor-2", "a factor of 2 too large", correct * 2),
+              ("factor-2", "a factor of 2 too small", correct / 2)]
     for power in (1, 2, 3, -1, -2, -3):
-        found.append(("power of 10", f"a factor of {10 ** abs(power)} too {'large' if power > 0 else 'small'}",
+        found.append(("decimal", f"a factor of {10 ** abs(power)} too {'large' if power > 0 else 'small'}",
                       correct * 10.0 ** power))
     tight = Tolerance(1e-9, 1e-12)
     return [(slip, text, value) for slip, text, value in found
@@ -674,7 +673,8 @@ def _column_notes(path: str, names: list, ids: list, what: str, present=None) ->
     if extra:
         hints = []
         for name in extra:
-            close = difflib.get_close_matches(name, [i for i in ids if i not in names], n=1)
+            unused = [i for i in ids if i not in names]
+            close = [i for i in unused if i.lower() == name.lower()] or difflib.get_close_matches(name, unused, n=1)
             hints.append(f"{name} (did you mean {close[0]}?)" if close else name)
         notes.append(f"{path}: {what}s that are no question of the key, not graded: " + ", ".join(hints))
     missing = [qid for qid in ids if qid not in (names if present is None else present)]
@@ -930,7 +930,7 @@ def grade_cell(question: Question, truth: Truth, text: str | None, decimal_comma
             return _graded(question, text, False, None,
                            f"{head}: your answer {shown} has {few.digits} significant digit"
                            f"{'s' if few.digits != 1 else ''}{' in ' + few.text if len(answer.elems) > 1 else ''};"
-                           f" give at least {question.min_digits}", truth, hide_correct, slip="few digits")
+                           f" give at least {question.min_digits}", truth, hide_correct, slip="digits")
     if within(answer, truth.correct, question):
         return _graded(question, text, True, None, f"{head}: your answer {shown} is right", truth, hide_correct)
     slip, diagnosis = next(((slip, diagnosis) for slip, diagnosis, values in truth.candidates

@@ -104,13 +104,13 @@ def _only(students: list, wanted: str) -> list:
 
 def _write_feedback(report, folder: Path, output_format: str) -> None:
     """One file per student, named by the id (characters other than letters, digits, . _ - become _;
-    a name taken twice gets -2, -3, ...)."""
+    a name taken twice, whatever its case, gets -2, -3, ...)."""
     render, suffix = FEEDBACK[output_format]
     try:
         folder.mkdir(parents=True, exist_ok=True)
         taken = set()
         for student in report.students:
-            stem = re.sub(r"[^A-Za-z0-9._-]+", "_", student.student).strip("._") or "student"
+            stem = re.sub(r"[^\w.-]+", "_", student.student).strip(".") or "student"
             name, count = stem, 1
             while name.lower() in taken:
                 count += 1

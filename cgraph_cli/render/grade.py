@@ -30,17 +30,17 @@ def render_table(report: Report):
                       Column("points", None, "right", "number"), Column("right", None, "right", "number"),
                       Column("slips seen", kind="words")],
                      [[printable(question.id), printable(question.ask), points_text(question.points),
-                       f"{right} of {len(report.students)}", slips or "—"]
+                       f"{right}/{len(report.students)}", slips or "—"]
                       for question, right, slips in _per_question(report)])
     return Group(students, questions, Text(summary(report), style="bold"))
 
 
 def _per_question(report: Report):
-    """(question, how many got it right, "sign (3), blank (2)") for each question."""
+    """(question, how many got it right, "sign(3), blank(2)") for each question."""
     for k, question in enumerate(report.questions):
         graded = [student.answers[k] for student in report.students]
         counts = Counter(g.slip for g in graded if not g.passed and g.slip)
-        slips = ", ".join(f"{slip} ({count})" for slip, count in counts.most_common())
+        slips = ", ".join(f"{slip}({count})" for slip, count in counts.most_common())
         yield question, sum(g.passed for g in graded), slips
 
 
