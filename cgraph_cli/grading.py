@@ -13,7 +13,8 @@ helpers): an unknown key is an error with its line and a "did you mean".
 
 Judging a number: with `digits = "given"` it is right when |answer - true| is less than one unit in
 its last significant digit as written (leading zeros do not count, trailing zeros do: `0.20` has 2,
-`110` 3, `1.1e2` 2), or within 1e-9 of |true| (digits beyond float64's are not held against it);
+`110` 3, `1.1e2` 2; the true value read as its shortest decimal, 0.2 and not 0.2000000000000000111),
+or within 1e-9 of |true| (digits beyond float64's are not held against it);
 a fraction (`11/5`), an answer of zero or a true value of 0 is compared with the question's
 rtol/atol, as `check` compares (|a - t| <= max(rtol * max(|a|, |t|), atol); defaults 1e-6, 1e-9).
 Tensors element by element. A formula answer is evaluated at the key's point and at 5 points near it
@@ -874,7 +875,8 @@ def _elem_within(elem: Elem, target: float, question: Question) -> bool:
         return True
     if difference > unit * (1 + 1e-9):
         return False
-    return abs(Fraction(elem.text) - Fraction(target)) < elem.unit   # at the edge: exactly
+    # at the edge: exactly, against the true value's shortest decimal (0.2, not 0.2000000000000000111)
+    return abs(Fraction(elem.text) - Fraction(repr(target))) < elem.unit
 
 
 def _formula_differs(values: list, targets: list, question: Question) -> int | None:

@@ -252,7 +252,7 @@ def test_one_unit_in_the_last_digit_is_exclusive_and_exact():
     assert not right("0.4", 0.5) and not right("0.6", 0.5) and right("0.4", 0.49)
     assert not right("199", 200.0) and not right("201", 200.0) and right("2.0e2", 195.5) and right("200.0", 200.0)
     assert right("1.1e2", 115.0) and not right("110", 115.0)      # 10 units against 1
-    assert not right("0.3", 0.2) and right("0.25", 0.2) and not right("0.30", 0.2)
+    assert not right("0.3", 0.2) and right("0.2", 0.24) and not right("0.20", 0.24)   # trailing zeros count
     # every digit of float64 written out: right, though a unit of 1e-16 is finer than the float
     assert right(repr(0.1 + 0.2), 0.30000000000000004) and right("0.30000000000000004441", 0.1 + 0.2)
 
@@ -270,7 +270,7 @@ def test_zero_answers_fractions_and_a_true_zero_use_the_tolerance():
 def reference_right(text: str, true: float, rtol=1e-3, atol=1e-9) -> bool:
     """The issue's rule written with Decimal: within one unit of the last significant digit as written
     (or 1e-9 relative), rtol/atol for a zero answer or a true 0."""
-    answer, exact = Decimal(text), Decimal(true)
+    answer, exact = Decimal(text), Decimal(repr(true))   # the true value as its shortest decimal
     difference = abs(answer - exact)
     if answer == 0 or true == 0:
         return difference <= max(Decimal(rtol) * max(abs(answer), abs(exact)), Decimal(atol))
