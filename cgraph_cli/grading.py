@@ -35,15 +35,14 @@ from fractions import Fraction
 from pathlib import Path
 from typing import NamedTuple
 
-from cgraph_cli import cases, expect
-from cgraph_cli.ast import names
-from cgraph_cli.bindings import DATA_FILE_LIMIT, FRACTION, NAME, NUMBER, read_data_file, read_limited
+from cgraph_cli import ast, cases, expect
+from cgraph_cli.bindings import DATA_FILE_LIMIT, FRACTION, MAX_DIMENSIONS, NUMBER, read_data_file, read_limited
 from cgraph_cli.engine import evaluate, forward, node_functions
 from cgraph_cli.errors import CgraphError, UsageError
 from cgraph_cli.expect import Tolerance, is_tensor
 from cgraph_cli.grammar import parse
 from cgraph_cli.graph import build, check_data, refuse_data, require_scalar
-from cgraph_cli.ops import OPS, table_for
+from cgraph_cli.ops import FUNCTIONS, OPS, table_for
 from cgraph_cli.text import NotText, decode_utf8, machine, printable, short_text
 
 QUESTION_KEYS = ("id", "ask", "expr", "file", "vars", "const", "digits", "min_digits", "rtol", "atol",
@@ -708,6 +707,7 @@ def _ranges(numbers: list) -> str:
 NUMBER_PARTS = re.compile(r"[+-]?([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?\Z")
 DECIMAL_COMMA = re.compile(r"[+-]?[0-9]*,[0-9]+(?:[eE][+-]?[0-9]+)?\Z")
 TOKEN = re.compile(r"\s*(\[|\]|,|[^\[\],\s]+)")
+CONSTRUCTORS = {name for name, op in FUNCTIONS.items() if isinstance(op, str) and OPS[op].arity == 0}
 
 
 class Refused(Exception):
@@ -735,7 +735,7 @@ def read_number(text: str, decimal_comma: bool = False) -> Elem:
     if not NUMBER.match(t):
         if DECIMAL_COMMA.match(t):
             raise Refused(f"not a number: {text.strip()!r} (a decimal comma: write {t.replace(',', '.')})")
-        raise Refused(f"not a number: {short_text(printable(text.strip()), 40)!r}")
+        raise Refused(f"not a number: '{short_text(printable(text.strip()), 40)}'")
     whole, fraction, exponent = NUMBER_PARTS.match(t).groups()
     exponent = int(exponent or 0)
     if abs(exponent) > 400:
@@ -809,6 +809,8 @@ def _read_tensor(text: str) -> Answer:
         if len(sizes) != 1 or -1 in sizes or 0 in sizes:
             raise Refused("not a tensor: its rows differ in length (or one is empty)")
         shape.append(sizes.pop())
+        if len(shape) > MAX_DIMENSIONS:
+            raise Refused(f"not a tensor: more than {MAX_DIMENSIONS} dimensions")
         level = [element for item in level for element in item]
     if any(isinstance(item, list) for item in level):
         raise Refused("not a tensor: numbers and lists mixed at one depth")
@@ -822,6 +824,10 @@ def read_formula(text: str, question: Question, truth: Truth) -> Answer:
         return Answer("bad", problem=f"your formula is longer than {FORMULA_LIMIT:,} characters")
     try:
         program = parse(text)
+        if any(type(node) in (ast.Tensor, ast.Index) or (type(node) in (ast.Call, ast.Method)
+                                                         and node.func in CONSTRUCTORS)
+               for node in ast.postorder(program)):   # refused before the graph builds ones((10^4, 10^4))
+            return Answer("bad", problem="your formula uses tensors; this answer is a number")
         variables = set(truth.points[0])
         graph = build(program, text, frozenset(variables))
     except CgraphError as error:
@@ -833,7 +839,7 @@ def read_formula(text: str, question: Question, truth: Truth) -> Answer:
                                      f"of this question ({', '.join(sorted(variables))})")
     if graph.uses_tensors:
         return Answer("bad", problem="your formula uses tensors; this answer is a number")
-    constant = ("constant",) if not names(program) & variables else ()
+    constant = ("constant",) if not ast.names(program) & variables else ()
     values = []
     for point in truth.points:
         try:

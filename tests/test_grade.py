@@ -6,7 +6,6 @@ Correct values are computed here with math (the course's formulas), never by cgr
 
 import csv
 import io
-import json
 import math
 import re
 import xml.etree.ElementTree as ET
@@ -213,7 +212,7 @@ def test_tensor_answers_element_by_element_and_their_diagnoses(tmp_path):
 # ----------------------------------------------------------------------------- digits as written
 
 def test_digits_given_follows_the_issues_examples(tmp_path):
-    body = f'[[question]]\nid = "q"\nfile = "staged.cg"\nvars = {{ x = 3, y = -4 }}\nask = "grad x"\n'
+    body = '[[question]]\nid = "q"\nfile = "staged.cg"\nvars = { x = 3, y = -4 }\nask = "grad x"\n'
     (tmp_path / "staged.cg").write_text((EXAMPLE / "staged.cg").read_text())
     sheet = "student,q\n" + "".join(f"s{k},{a}\n" for k, a in enumerate(["2.06", "2.05", "2.1", "2.04", "2.0596",
                                                                            "2.060", "2.07", "2", "1.9"]))
@@ -639,3 +638,38 @@ def test_the_truth_of_a_gradient_question_is_the_derivative(a, b, x):
         return a * v * v + b * math.sin(v)
 
     assert correct == pytest.approx((f(x + h) - f(x - h)) / (2 * h), rel=1e-5, abs=1e-6)
+
+
+def test_formula_slips_of_the_apple_example():
+    result = run_cgraph("grade", KEY, ANSWERS, "--format", "json")
+    assert answers_of(result, "mateo")["fprice"]["diagnosis"] == \
+        "that is the local derivative of price*count with respect to price: the upstream gradient is missing"
+    assert answers_of(result, "lena")["fprice"]["diagnosis"] == "that is the gradient of tax"
+    assert answers_of(result, "jade")["fprice"]["diagnosis"] == "that is the output's value, not a gradient"
+    assert answers_of(result, "dev")["fprice"]["passed"]        # 2*1.1*count/2*tax/1.1 is count*tax
+    hidden = run_cgraph("grade", KEY, ANSWERS, "--format", "json", "--hide-correct", "--student", "mateo")
+    assert answers_of(hidden)["fprice"]["message"] == (
+        "fprice formula price: your formula count gives 2 at the key's point (count = 2, price = 100, tax = 1.1), "
+        "which is not right (that is the local derivative of price*count with respect to price: the upstream "
+        "gradient is missing)")
+
+
+@pytest.mark.parametrize("cell, message", [
+    ("1e999", "1e999 is outside the range of numbers (exponent 999)"),
+    ("\x1b[31m2", "not a number: '\\x1b[31m2'"),
+    ("[" * 40 + "1" + "]" * 40, "not a tensor: more than 32 dimensions"),
+    ("1/3/4", "not a number: '1/3/4'"),
+    ("0x10", "not a number: '0x10'"),
+    ("[]", "not a tensor: its rows differ in length (or one is empty)"),
+    ("9" * 401, "(longer than 400 characters)"),
+])
+def test_odd_cells_fail_their_question_with_a_message(tmp_path, cell, message):
+    answer = diagnose(tmp_path, "x", "{ x = 2 }", "value", f'"{cell}"')
+    assert message in answer["message"] and not answer["passed"]
+
+
+@pytest.mark.parametrize("formula", ["ones((10000, 10000))", "np.zeros((10000, 10000))", "[x, 1]", "x[0]"])
+def test_a_formula_answer_with_tensors_is_refused_before_it_is_built(tmp_path, formula):
+    result = grade(tmp_path, SIG, f'student,q\nana,"{formula}"\n', "--format", "json")
+    assert answers_of(result)["q"]["message"].startswith("q formula x: your formula uses tensors; this answer is "
+                                                         "a number")
