@@ -58,7 +58,7 @@ def command(key_path, answers_path, id_column, output_format, out_dir, student, 
       cgraph grade key.toml answers.csv
       cgraph grade key.toml answers.csv --format md --out-dir feedback/
       cgraph grade key.toml answers.csv --format junit > grades.xml
-    \b
+
     Formula answers are checked at the key's point and at 5 points near it: each variable moved
     by u*0.1*max(1, |v|), u uniform in [-1, 1] from Python's random.Random(N), N 0 unless
     --random-seed. Exit status: 0 graded; 1 with --fail-under; 2 a malformed key or sheet.
