@@ -463,7 +463,7 @@ def _target(question: Question, evaluation):
 
 
 def _candidates(question: Question, evaluation, correct) -> list:
-    """(diagnosis, value) of each slip this question admits, in the issue's order: the sign; the value
+    """(slip, diagnosis, value) of each slip this question admits, in the issue's order: the sign; the value
     instead of the gradient (or the reverse); another variable's or node's gradient; the local
     derivative (an input or node used once); a factor of 2 or 1/2; a power of ten."""
     graph, name, index = evaluation.graph, question.name, question.index
@@ -588,11 +588,12 @@ def read_sheet(path: str, questions: list, id_column: str | None = None) -> Shee
 def _read_csv(path: str, text: str, questions: list, id_column: str | None) -> Sheet:
     header_line = text.lstrip("\r\n").split("\n", 1)[0]
     delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
-    try:
-        table = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    csv.field_size_limit(max(csv.field_size_limit(), DATA_FILE_LIMIT))   # a long cell is the cell's problem
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:   # (the line a row starts on: a quoted cell may hold line breaks)
+        numbered = [(reader.line_num - row_lines(row) + 1, row) for row in reader if any(c.strip() for c in row)]
     except csv.Error as error:
-        raise SheetError(f"{path}: not a CSV file: {error}")
-    numbered = [(number, row) for number, row in enumerate(table, start=1) if any(cell.strip() for cell in row)]
+        raise SheetError(f"{path}: line {reader.line_num}: not a CSV file: {error}")
     if not numbered:
         raise SheetError(f"{path}: no header: the first line names the columns (student, then question ids)")
     (_, header), body = numbered[0], numbered[1:]
@@ -617,14 +618,22 @@ def _read_csv(path: str, text: str, questions: list, id_column: str | None) -> S
         problem = ""
         if len(row) > len(header) and any(cell.strip() for cell in row[len(header):]):
             long_rows.append(number)
-            problem = (f"the row has {len(row)} cells and the header {len(header)}: a decimal comma in a "
-                       f"','-separated sheet? (write 0.39, or separate the cells with ';')")
+            problem = f"the row has {len(row)} cells and the header {len(header)}: " + (
+                "a decimal comma in a ','-separated sheet? (write 0.39, or separate the cells with ';')"
+                if delimiter == "," else "a stray ';'?")
         cells = {qid: (row[k] if k < len(row) else "") for qid, k in columns.items()}
         rows.append(Row(student or f"(line {number})", number, cells, problem))
     if long_rows:
-        notes.append(f"{path}: lines {_ranges(long_rows)} have more cells than the header; their answers "
-                     "are not graded (a decimal comma? write 0.39, or separate the cells with ';')")
+        several = len(long_rows) > 1
+        notes.append(f"{path}: line{'s' * several} {_ranges(long_rows)} {'have' if several else 'has'} more cells "
+                     f"than the header; {'their' if several else 'its'} answers are not graded" + (" (a decimal comma? write 0.39, or separate the cells with ';')"
+                                         if delimiter == "," else ""))
     return Sheet(rows, delimiter == ";", notes + _id_notes(path, rows))
+
+
+def row_lines(row: list) -> int:
+    """How many lines a CSV row spans (its quoted cells' line breaks)."""
+    return 1 + sum(cell.count("\n") for cell in row)
 
 
 def _read_answer_lines(path: str, text: str, questions: list, id_key: str) -> Sheet:

@@ -345,7 +345,7 @@ def test_extra_and_missing_columns_are_reported_once(tmp_path):
 def test_a_row_longer_than_its_header_is_not_graded_cell_by_cell(tmp_path):
     body = question("x", "{ x = 0.39 }", "value")
     result = grade(tmp_path, body, "student,q\nana,0,39\nben,0.39\n", "--format", "json")
-    assert result.err.count("have more cells than the header") == 1
+    assert result.err.count("line 2 has more cells than the header; its answers are not graded") == 1
     assert answers_of(result, "ana")["q"]["message"].startswith("q value: the row has 3 cells and the header 2")
     assert answers_of(result, "ben")["q"]["passed"]
 
@@ -673,3 +673,14 @@ def test_a_formula_answer_with_tensors_is_refused_before_it_is_built(tmp_path, f
     result = grade(tmp_path, SIG, f'student,q\nana,"{formula}"\n', "--format", "json")
     assert answers_of(result)["q"]["message"].startswith("q formula x: your formula uses tensors; this answer is "
                                                          "a number")
+
+
+def test_csv_rows_are_named_by_the_line_they_start_on_and_long_cells_are_cells(tmp_path):
+    body = question("x", "{ x = 2 }", "value")
+    result = grade(tmp_path, body, 'student,q\nana,"2\n"\n,2.0\n' + "ben," + "7" * 200_000 + "\n", "--format", "json")
+    assert result.code == 0, result.err
+    students = result.json()["students"]
+    assert [s["student"] for s in students] == ["ana", "(line 4)", "ben"]
+    assert students[2]["answers"]["q"]["message"].startswith("q value: not a number: '7777")
+    semicolon = grade(tmp_path, body, "student;q\nana;2,0;x\n", "--format", "json")
+    assert answers_of(semicolon)["q"]["message"].startswith("q value: the row has 3 cells and the header 2: a stray ';'?")
