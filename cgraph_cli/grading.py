@@ -191,7 +191,7 @@ def load_key(path: str, allow_outside: bool = False) -> Key:
     where = _Where(path, text, toml, None if allow_outside else base)
     defaults, raw = _read_toml(text, where) if toml else _read_json_lines(text, where)
     cases._check_keys(defaults, DEFAULT_KEYS, where, None, None, None, "a file-level default")
-    default_program = cases._program(defaults, where, None, None, None, base) \
+    default_program = cases._program(defaults, where, None, None, None, base)[:2] \
         if "expr" in defaults or "file" in defaults else None
     default_vars = cases._bindings(defaults.get("vars", {}), where, None, None, None)
     default_tolerance = cases._tolerance(defaults, Tolerance(), where, None, None, None)
@@ -265,7 +265,7 @@ def _question(raw: dict, index: int, line, where, base, default_program, default
     cases._check_keys(raw, QUESTION_KEYS, where, index, qid, line, "a question")
     default_program, origin = default_program
     if "expr" in raw or "file" in raw:
-        source, source_error = cases._program(raw, where, index, qid, line, base)
+        source, source_error, _ = cases._program(raw, where, index, qid, line, base)
         origin = raw.get("file")
     elif default_program is not None:
         source, source_error = default_program
