@@ -179,6 +179,64 @@ def contributions(graph: Graph, values: list, grads: list, ops: dict = OPS, redu
                 yield node_id, input_id, upstream, contribution, sent
 
 
+def forward_tangents(graph: Graph, values: list, seeds: dict, ops=OPS) -> list:
+    """Forward mode: every node's tangent, its directional derivative along `seeds` (variable name ->
+    its tangent: a float, Fraction or array of the variable's shape; other variables get 0), from the
+    forward `values`, in one pass over the tape: tangent[node] = op.jvp(tangents of its inputs, ...).
+
+    A node depending on no seeded variable (or only through an op without a gradient) carries no
+    tangent while the pass runs (None: its users skip it) and gets a zero of its value's kind at the
+    end (0.0, Fraction 0, zeros of its shape). `ops`: the table of the values' backend."""
+    tangents = [None] * len(graph)
+    for name, tangent in seeds.items():
+        if name not in graph.variables:
+            raise BindingError(f"--tangent {printable(name)}: no such variable in the formula")
+        tangents[graph.variables[name]] = tangent
+    rules = node_functions(graph, ops, "jvp")
+    arrays = ops.backend.unbroadcast is not None   # an elementwise op's tangent may need its node's shape
+    node_id = -1
+    try:
+        with ops.backend.backward_guard():
+            for node_id, rule, arguments, out in zip(range(len(graph)), rules, graph.inputs, values):
+                if len(arguments) == 2:
+                    a, b = arguments
+                    da, db = tangents[a], tangents[b]
+                    if da is not None or db is not None:
+                        tangents[node_id] = rule((da, db), out, values[a], values[b])
+                elif len(arguments) == 1:
+                    da = tangents[arguments[0]]
+                    if da is not None:
+                        tangents[node_id] = rule((da,), out, values[arguments[0]])
+                elif arguments:
+                    dots = [tangents[i] for i in arguments]
+                    if any(dot is not None for dot in dots):
+                        tangents[node_id] = rule(dots, out, *[values[i] for i in arguments])
+                if arrays and tangents[node_id] is not None:
+                    tangents[node_id] = _at_shape(tangents[node_id], out)
+    except EVALUATION_ERRORS as error:
+        raise _evaluation_error(graph, values, node_id, error) from None
+    if arrays:
+        return [_zero_tangent(value) if tangent is None else tangent for tangent, value in zip(tangents, values)]
+    zero = ops.backend.parameter(0)   # the backend's 0: 0.0, Fraction(0), the expression 0
+    return [zero if tangent is None else tangent for tangent in tangents]
+
+
+def _at_shape(tangent, value):
+    """A tangent at its node's shape (an elementwise op's input broadcast against a larger one)."""
+    import numpy
+
+    shape = numpy.shape(value)
+    if numpy.shape(tangent) == shape:
+        return tangent
+    return numpy.broadcast_to(tangent, shape).astype(float) if shape else float(tangent)
+
+
+def _zero_tangent(value):
+    if type(value) is float:
+        return 0.0
+    return value * 0 if hasattr(value, "shape") or hasattr(value, "denominator") else 0.0
+
+
 def _scalar_backward(graph: Graph, values: list, grads: list, ops: dict) -> None:
     """`contributions` summed into `grads`, written out for backends without broadcasting
     (floats, rationals, expressions): the same skip rules, without a generator's cost per edge."""
