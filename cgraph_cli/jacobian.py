@@ -18,8 +18,7 @@ from typing import NamedTuple
 
 from fractions import Fraction
 
-from cgraph_cli import engine
-from cgraph_cli.engine import backward, forward
+from cgraph_cli.engine import backward, forward, forward_tangents
 from cgraph_cli.errors import EvalError
 from cgraph_cli.ops import exact_table, table_for
 
@@ -117,8 +116,8 @@ def _forward(graph, values, names, output_shape, shapes, ops, tensors, exact) ->
     output = graph.output
     if not tensors:   # scalars: one pass per variable, on floats (or rationals)
         one, zero = (Fraction(1), Fraction(0)) if exact else (1.0, 0.0)
-        tangents = (engine.forward_tangents(graph, values, {name: one}, ops)[output] for name in names)
-        return {name: zero if t is None or t == 0 else t for name, t in zip(names, tangents)}
+        tangents = (forward_tangents(graph, values, {name: one}, ops)[output] for name in names)
+        return {name: zero if t == 0 else t for name, t in zip(names, tangents)}
     import numpy
 
     jacobians = {}
@@ -131,8 +130,8 @@ def _forward(graph, values, names, output_shape, shapes, ops, tensors, exact) ->
                 seed[index] = 1.0
             else:
                 seed = 1.0
-            tangent = engine.forward_tangents(graph, values, {name: seed}, ops)[output]
-            result[(Ellipsis,) + index] = numpy.broadcast_to(0.0 if tangent is None else tangent, output_shape)
+            tangent = forward_tangents(graph, values, {name: seed}, ops)[output]
+            result[(Ellipsis,) + index] = numpy.broadcast_to(tangent, output_shape)
         jacobians[name] = result
     return jacobians
 
