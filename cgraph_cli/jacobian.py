@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 from fractions import Fraction
 
-from cgraph_cli.engine import backward, forward, forward_tangents
+from cgraph_cli.engine import backward, forward, forward_tangents, gradient_warnings
 from cgraph_cli.errors import EvalError
 from cgraph_cli.ops import exact_table, table_for
 
@@ -36,6 +36,7 @@ class Jacobian(NamedTuple):
     output_shape: tuple
     shapes: dict           # name -> the variable's shape
     bindings: dict         # the point (for the renderers' title)
+    warnings: list = []    # --exact-auto's notes; where a local derivative is not finite
 
 
 def shape_of(value) -> tuple:
@@ -89,8 +90,26 @@ def jacobian(graph, bindings: dict, names: list, mode: str = "auto", exact: str 
     else:
         jacobians = _forward(graph, values, names, output_shape, shapes, ops, tensors, bool(exact))
     other = "forward" if chosen == "reverse" else "reverse"
+    warnings = list(evaluation.warnings) if evaluation is not None else []
+    if not exact and not all(_finite(jacobians[name]) for name in names):
+        seed = 1.0 if not output_shape else _ones(output)   # one more backward pass, to name the node
+        warnings += gradient_warnings(graph, values, backward(graph, values, seed, ops), ops)
     return Jacobian(output, list(names), jacobians, chosen, counts[chosen], counts[other], output_shape,
-                    shapes, bindings)
+                    shapes, bindings, warnings)
+
+
+def _finite(value) -> bool:
+    if not getattr(value, "shape", ()):
+        return math.isfinite(value)
+    import numpy
+
+    return bool(numpy.isfinite(value).all())
+
+
+def _ones(value):
+    import numpy
+
+    return numpy.ones_like(value, dtype=float)
 
 
 def _reverse(graph, values, names, output_shape, shapes, ops, evaluation) -> dict:

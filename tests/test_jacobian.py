@@ -331,3 +331,23 @@ def test_a_too_large_jacobian_is_refused_before_any_pass():
     point = {"W": np.zeros((400, 300)), "x": np.zeros(300)}
     with pytest.raises(EvalError, match="would have"):
         jacobian(graph_of("W @ x", point), point, ["W", "x"])
+
+
+def test_a_non_finite_local_derivative_is_named_on_stderr():
+    result = run_cgraph("jacobian", "sqrt(x)", "--x", "[0, 4]", "--format", "json")
+    assert result.code == 0
+    jac = result.json()["jacobian"]["x"]
+    assert jac[0][0] == "inf" and jac[1][1] == pytest.approx(0.25, rel=RTOL)   # 1 / (2 sqrt(4))
+    assert "warning: gradient of sqrt(x)" in result.err and "not finite" in result.err
+    clean = run_cgraph("jacobian", "sqrt(x)", "--x", "[1, 4]", "--format", "json")
+    assert clean.code == 0 and clean.err == ""
+
+
+def test_exact_auto_says_where_it_left_the_rationals():
+    result = run_cgraph("jacobian", "exp(x)*y", "--x", "1", "--y", "2", "--exact-auto", "--format", "json")
+    assert result.code == 0 and "not rational" in result.err
+    body = result.json()
+    assert body["jacobian"]["x"] == pytest.approx(2 * math.e, rel=RTOL)
+    assert body["jacobian"]["y"] == pytest.approx(math.e, rel=RTOL)
+    strict = run_cgraph("jacobian", "exp(x)*y", "--x", "1", "--y", "2", "--exact")
+    assert strict.code == 3 and "Traceback" not in strict.err

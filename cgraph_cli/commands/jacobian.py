@@ -6,7 +6,7 @@ import difflib
 import click
 
 from cgraph_cli.commands.support import (binding_command, const_option, emit, exact_options, format_option,
-                                         input_options, load_graph, precision_option, wrt_option)
+                                         input_options, load_graph, precision_option, warn, wrt_option)
 from cgraph_cli.errors import BindingError, UsageError
 from cgraph_cli.graph import refuse_data
 from cgraph_cli.jacobian import MODES, jacobian
@@ -49,6 +49,7 @@ def command(invocation, wrt, output_format, precision, full, mode, exact):
     if exact:
         bindings = invocation.exact_bindings(bindings)
     result = jacobian(graph, bindings, names, mode, exact, refuse_csv if output_format == "csv" else None)
+    warn(result.warnings)
     emit(RENDERERS[output_format](graph, result, Options(precision, full)))
 
 

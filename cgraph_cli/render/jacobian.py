@@ -40,12 +40,17 @@ def shown_indexes(count: int, full: bool) -> list:
 
 
 def matrix(result, name: str):
-    """The Jacobian of `name` as (output elements) x (variable elements): a list of rows."""
+    """The Jacobian of `name` as (output elements) x (variable elements): rows of Python numbers
+    (a 2-D array's rows when `result` holds arrays; its elements are read with float())."""
     value = result.jacobians[name]
-    rows, columns = _size(result.output_shape), _size(result.shapes[name])
     if not getattr(value, "ndim", 0):
         return [[value]]
-    return value.reshape(rows, columns).tolist()
+    return value.reshape(_size(result.output_shape), _size(result.shapes[name]))
+
+
+def _number(value):
+    """A float from an array's element; a float or Fraction as it is."""
+    return float(value) if hasattr(value, "dtype") else value   # (NumPy's float64 is a float, with its own repr)
 
 
 def _size(shape: tuple) -> int:
@@ -79,7 +84,8 @@ def render_table(graph, result, options):
             var_labels = labels(printable(name), result.shapes[name])
             for j in shown_indexes(len(var_labels), options.full):
                 header.append("…" if j is None else var_labels[j])
-                columns.append(["…" if i is None or j is None else human(values[i][j], digits) for i in rows])
+                columns.append(["…" if i is None or j is None else human(_number(values[i][j]), digits)
+                                for i in rows])
         shape = result.output_shape + result.shapes[names[0]]
         what = f"d value / d {', '.join(names)}" + (f": shape {shape}" if shape else "")
         parts += [Text(""), Text(printable(what), style="bold"),
@@ -124,7 +130,7 @@ def mode_line(result) -> str:
     """`reverse mode: 3 backward passes, one per output element (forward mode: 4)`."""
     other = "forward" if result.mode == "reverse" else "reverse"
     if result.mode == "reverse" and not result.output_shape:
-        return f"reverse mode: 1 backward pass, the gradient of the scalar output ({other} mode: {result.other_passes:,})"
+        return f"reverse mode: 1 backward pass: a scalar output's gradient ({other} mode: {result.other_passes:,})"
     kind, per = ("backward", "output element") if result.mode == "reverse" else ("tangent", "variable element")
     plural = "es" if result.passes != 1 else ""
     return (f"{result.mode} mode: {result.passes:,} {kind} pass{plural}, one per {per} "
@@ -165,7 +171,7 @@ def render_plain(graph, result, options) -> str:
     for name in result.names:
         var_labels = labels(name, result.shapes[name])
         for i, row in enumerate(matrix(result, name)):
-            lines += [f"jacobian {out_labels[i]} {var_labels[j]} {machine(v, precision)}"
+            lines += [f"jacobian {out_labels[i]} {var_labels[j]} {machine(_number(v), precision)}"
                       for j, v in enumerate(row)]
     return "".join(line + "\n" for line in lines)
 
@@ -188,7 +194,8 @@ def render_csv(graph, result, options) -> str:
     values = [v for _, v in elements("value", result.value)]
     lines = [",".join(_csv_field(h) for h in header)]
     for i, value in enumerate(values):
-        fields = [str(i), machine(value, precision)] + [machine(v, precision) for m in matrices for v in m[i]]
+        fields = [str(i), machine(value, precision)] + [machine(_number(v), precision)
+                                                         for m in matrices for v in m[i]]
         lines.append(",".join(fields))
     return "".join(line + "\n" for line in lines)
 
