@@ -351,3 +351,18 @@ def test_exact_auto_says_where_it_left_the_rationals():
     assert body["jacobian"]["y"] == pytest.approx(math.e, rel=RTOL)
     strict = run_cgraph("jacobian", "exp(x)*y", "--x", "1", "--y", "2", "--exact")
     assert strict.code == 3 and "Traceback" not in strict.err
+
+
+def test_the_examples_of_the_help_run():
+    import shlex
+
+    from cgraph_cli.commands.jacobian import command
+
+    examples = [line.strip() for line in command.help.splitlines() if line.strip().startswith("cgraph jacobian")]
+    assert len(examples) == 3
+    for example in examples:
+        words = shlex.split(example)[1:]
+        if any(word.startswith("@") for word in words):   # a file of weights: bound inline here instead
+            words = [json.dumps(np.eye(2).tolist()) if word.startswith("@") else word for word in words]
+        result = run_cgraph(*words)
+        assert result.code == 0, (example, result.err)

@@ -42,7 +42,7 @@ def command(invocation, wrt, output_format, precision, full, mode, exact):
     Examples:
       cgraph jacobian "softmax(a)" --a "[1, 2, 3]"
       cgraph jacobian "tanh(W @ x)" --W @W.npy --x "[1, 2]" --wrt x --format json
-      cgraph jacobian "W @ x" --W "[[1, 2], [3, 4]]" --x "[5, 6]" --format csv
+      cgraph jacobian "W @ x" --W "[[1, 2], [3, 4]]" --x "[5, 6]" --wrt x --format csv
     """
     _, bindings, graph = load_graph(invocation)
     names = chosen_variables(graph, wrt)
