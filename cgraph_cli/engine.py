@@ -27,6 +27,7 @@ class Evaluation(NamedTuple):
     warnings: list       # messages about non-finite gradients
     reduced: dict = {}   # node id -> [{"input": id, "axes": [...]}]: gradients summed back by broadcasting
     seed: object = None  # the upstream gradient of the output: None for 1.0, else the array used
+    tangents: list = None   # eval --tangent: every node's tangent (forward_tangents), else None
 
     @property
     def value(self):
@@ -351,6 +352,17 @@ def unbound_message(missing: list, bound=()) -> str:
     example = " ".join(f"--{name} VALUE" for name in shown[:3])
     noun = "variable" if len(missing) == 1 else "variables"
     return f"unbound {noun}: {names}\ngive a value with {example} (or -v NAME=VALUE, or --vars FILE.json)"
+
+
+def did_you_mean(name: str, known) -> str | None:
+    """The known name a mistyped one most likely means (w_1 for W1; a close spelling), else None."""
+    import difflib
+
+    spelled = {_spelling(other): other for other in known}
+    if _spelling(name) in spelled:
+        return spelled[_spelling(name)]
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return close[0] if close else None
 
 
 def _spelling(name: str) -> str:

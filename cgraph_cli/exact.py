@@ -19,7 +19,7 @@ import math
 from fractions import Fraction
 
 from cgraph_cli import rational
-from cgraph_cli.engine import Evaluation, backward, contributions, find_kinks, unbound_message
+from cgraph_cli.engine import Evaluation, backward, contributions, find_kinks, forward_tangents, unbound_message
 from cgraph_cli.errors import BindingError, EvalError, caret_context
 from cgraph_cli.graph import require_scalar
 from cgraph_cli.ops import INFIX, exact_table
@@ -53,6 +53,18 @@ def evaluate(graph, bindings: dict, auto: bool = False):
     grads = [ZERO if isinstance(g, float) and g == 0 else g for g in grads]
     _check_gradients(graph, values, grads, ops, auto, notes)
     return Evaluation(graph, values, grads, find_kinks(graph, values, ops), notes)
+
+
+def tangents(graph, values: list, seeds: dict) -> list:
+    """engine.forward_tangents over the exact table: exact tangents (Fractions), a tangent with more
+    than rational.MAX_DIGITS digits an error naming its node (exit 3)."""
+    try:
+        return forward_tangents(graph, values, seeds, exact_table())
+    except GradientTooLarge as error:
+        candidates = [i for i, v in enumerate(values) if v is error.out and graph.ops[i] == error.op]
+        node_id = max(candidates) if candidates else graph.output
+        raise EvalError(f"exact arithmetic: the tangent through {_where(graph, node_id)} has more than "
+                        f"{rational.MAX_DIGITS:,} digits; leave out --exact to compute in float64")
 
 
 def _forward(graph, bindings: dict, ops, auto: bool, notes: list) -> list:
