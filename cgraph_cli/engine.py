@@ -218,8 +218,8 @@ def forward_tangents(graph: Graph, values: list, seeds: dict, ops=OPS) -> list:
         raise _evaluation_error(graph, values, node_id, error) from None
     if arrays:
         return [_zero_tangent(value) if tangent is None else tangent for tangent, value in zip(tangents, values)]
-    zero = ops.backend.parameter(0)   # the backend's 0: 0.0, Fraction(0), the expression 0
-    return [zero if tangent is None else tangent for tangent in tangents]
+    zero = {None: ops.backend.parameter(0)}   # the backend's 0: 0.0, Fraction(0), the expression 0
+    return list(map(zero.get, tangents, tangents))   # None -> 0, any other tangent kept (a C loop)
 
 
 def _at_shape(tangent, value):

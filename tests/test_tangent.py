@@ -4,6 +4,7 @@ and against central finite differences, on random points and directions."""
 
 import json
 import math
+import re
 from fractions import Fraction
 
 import numpy as np
@@ -347,3 +348,192 @@ def test_a_seed_of_an_unknown_name_is_a_binding_error():
     graph = graph_of("x * 2", {"x": 1.0})
     with pytest.raises(BindingError):
         forward_tangents(graph, forward(graph, {"x": 1.0}), {"y": 1.0})
+
+
+# ---------------------------------------------------------------------------------------------
+# eval --tangent
+# ---------------------------------------------------------------------------------------------
+
+# (a tangent's name is its name with U+0307, a combining dot above, after the first letter: "y\u0307";
+# the strings below are written decomposed so, NFD)
+SUM_TIMES_Z = ["eval", "q = x + y; f = q*z", "--x", "1", "--y", "3", "--z", "-4"]
+
+
+def sigmoid(s):
+    return 1 / (1 + math.exp(-s))
+
+
+def test_json_has_a_tangent_on_every_node_and_the_outputs_at_the_top():
+    document = run_cgraph(*SUM_TIMES_Z, "--tangent", "x=1", "--tangent", "z=0.5", "--format", "json").json()
+    # f = (x + y) z: df = z dx + (x + y) dz = -4*1 + 4*0.5
+    assert document["tangent"] == -2.0
+    by_name = {node["name"]: node["tangent"] for node in document["nodes"]}
+    assert by_name == {"x": 1.0, "y": 0.0, "z": 0.5, "q": 1.0, "f": -2.0}
+    assert document["gradients"] == {"x": -4.0, "y": -4.0, "z": 4.0}   # reverse mode as before
+    plain = run_cgraph(*SUM_TIMES_Z, "--format", "json").json()
+    assert "tangent" not in plain and all("tangent" not in node for node in plain["nodes"])
+
+
+def test_the_neuron_along_w0_is_the_sigmoid_slope_times_x0():
+    args = ["eval", "s = w0*x0 + w1*x1 + w2; f = sigmoid(s)", "--w0", "2", "--x0", "-1", "--w1", "-3",
+            "--x1", "-2", "--w2", "-3", "--tangent", "w0=1", "--tangent", "x1=0.25"]
+    document = run_cgraph(*args, "--format", "json").json()
+    s = 2 * -1 + -3 * -2 - 3
+    expected = sigmoid(s) * (1 - sigmoid(s)) * (-1 * 1 + -3 * 0.25)
+    assert math.isclose(document["tangent"], expected, rel_tol=1e-12)
+
+
+def test_tree_table_and_plain_show_the_tangents():
+    tree = run_cgraph(*SUM_TIMES_Z, "--tangent", "x=1", "--tangent", "z=0.5")
+    assert tree.code == 0
+    first = tree.out.splitlines()[0]
+    assert "tangent -2" in first and "grad 1" in first
+    assert re.search(r"z\s+│\s+-4\s+│\s+4\s+│\s+0.5", tree.out)     # the inputs' table: a tangent column
+    table = run_cgraph(*SUM_TIMES_Z, "--tangent", "x=1", "--format", "table").out
+    assert "tangent" in table.splitlines()[1] and "output: #4   value -16   tangent -4" in table
+    plain = run_cgraph(*SUM_TIMES_Z, "--tangent", "x=1", "--format", "plain").out
+    assert plain.splitlines() == ["value -16", "tangent -4", "x -4", "y -4", "z 4"]
+    assert "tangent" not in run_cgraph(*SUM_TIMES_Z).out
+
+
+def test_a_tensor_variable_takes_a_tensor_of_its_shape():
+    W = np.array([[1.0, 2.0, -1.0], [0.5, 3.0, 2.0]])
+    x = np.array([0.2, -0.4, 1.5])
+    v = np.array([1.0, 0.0, -2.0])
+    args = ["eval", "tanh(W @ x)", "--W", json.dumps(W.tolist()), "--x", json.dumps(x.tolist()),
+            "--tangent", "x=" + json.dumps(v.tolist())]
+    document = run_cgraph(*args, "--format", "json").json()
+    expected = (1 - np.tanh(W @ x) ** 2) * (W @ v)
+    close(document["tangent"], expected)
+    plain = run_cgraph(*args, "--format", "plain").out.splitlines()
+    assert [line.split()[0] for line in plain[:4]] == ["value[0]", "value[1]", "tangent[0]", "tangent[1]"]
+    assert math.isclose(float(plain[2].split()[1]), expected[0], rel_tol=1e-12)
+
+
+def test_exact_tangents():
+    document = run_cgraph("eval", "x^2*y + x/y", "--x", "1/3", "--y", "2", "--tangent", "x=1/2",
+                          "--tangent", "y=5", "--exact", "--format", "json").json()
+    x, y = Fraction(1, 3), Fraction(2)
+    expected = (2 * x * y + 1 / y) * Fraction(1, 2) + (x * x - x / (y * y)) * 5
+    assert document["tangent"] == str(expected) == "19/18"
+    tree = run_cgraph("eval", "x^2*y", "--x", "1/3", "--y", "2", "--tangent", "x=1/2", "--exact").out
+    assert "tangent 2/3" in tree.splitlines()[0]
+
+
+def test_steps_show_each_statements_tangent_rule_and_value():
+    document = run_cgraph(*SUM_TIMES_Z, "--tangent", "x=1", "--tangent", "y=2", "--tangent", "z=0.5",
+                          "--steps", "--format", "json").json()
+    steps = document["forward_steps"]
+    assert [(s["tangent_rule"], s["tangent"]) for s in steps] == [("q̇ = ẋ + ẏ", 3.0), ("ḟ = q̇*z + ż*q", -10.0)]
+    table = run_cgraph(*SUM_TIMES_Z, "--tangent", "x=1", "--steps").out
+    assert "tangent rule" in table and "q̇ = ẋ" in table and "ḟ = q̇*z" in table
+    plain = run_cgraph(*SUM_TIMES_Z, "--tangent", "x=1", "--steps", "--format", "plain").out.splitlines()
+    assert plain[0].split("\t") == ["forward", "1", "q", "q = x + y", "4", "q̇ = ẋ", "1"]
+    assert plain[1].split("\t")[-2:] == ["ḟ = q̇*z", "-4"]
+    assert plain[2].startswith("backward\t")
+    without = run_cgraph(*SUM_TIMES_Z, "--steps", "--format", "json").json()["forward_steps"]
+    assert all("tangent" not in step for step in without)
+
+
+def test_steps_tangent_rules_of_tensor_rows():
+    args = ["eval", "sum(softmax(W @ x))", "--W", "[[1, 2], [3, 4]]", "--x", "[0.5, -1]",
+            "--tangent", "x=[1, 0]", "--steps", "--format", "json"]
+    steps = run_cgraph(*args).json()["forward_steps"]
+    rules = [step["tangent_rule"] for step in steps]
+    assert rules[0] == "v̇1 = W @ ẋ"
+    assert rules[1] == "v̇2 = v2 * (v̇1 - sum(v̇1 * v2, axis=-1, keepdims=True))"   # out is v2 itself
+    assert rules[2] == "v̇3 = sum(v̇2)"
+    assert math.isclose(steps[-1]["tangent"], 0.0, abs_tol=1e-12)   # a softmax sums to 1 along any direction
+
+
+@pytest.mark.parametrize("words, message", [
+    (["--tangent", "q=1"], "--tangent q: no variable q in the formula (it has: x, y, z)"),
+    (["--tangent", "X=1"], "did you mean x?"),
+    (["--tangent", "x=[1, 2]"], "--tangent x: the tangent is shape (2,) but x is a scalar"),
+    (["--tangent", "x=abc"], "--tangent x: expected a number"),
+    (["--tangent", "x=nan"], "not a finite number"),
+    (["--tangent", "x"], "expected NAME=VALUE"),
+    (["--tangent", "x=1", "--tangent", "x=2"], "--tangent x is given twice"),
+])
+def test_bad_tangents_are_binding_errors(words, message):
+    result = run_cgraph(*SUM_TIMES_Z, *words)
+    assert result.code == 2 and result.out == ""
+    assert message in result.err and len(result.err.strip().splitlines()) == 1 and "Traceback" not in result.err
+
+
+def test_a_tensor_tangent_of_the_wrong_shape():
+    result = run_cgraph("eval", "sum(x)", "--x", "[1, 2, 3]", "--tangent", "x=[1, 2]")
+    assert result.code == 2 and "the tangent is shape (2,) but x is shape (3,)" in result.err
+    result = run_cgraph("eval", "sum(x)", "--x", "[1, 2, 3]", "--tangent", "x=1")
+    assert result.code == 2 and "the tangent is a scalar but x is shape (3,)" in result.err
+
+
+@pytest.mark.parametrize("words, named", [(["--each-line"], "--each-line"), (["--order", "2"], "--order 2"),
+                                          (["--format", "jsonl"], "--format jsonl")])
+def test_tangents_with_bulk_runs_or_the_hessian_are_usage_errors(words, named):
+    result = run_cgraph("eval", "x*y", "--x", "1", "--y", "2", "--tangent", "x=1", *words)
+    assert result.code == 2 and named in result.err and "--tangent" in result.err
+
+
+def test_tangents_with_points_are_a_usage_error(tmp_path):
+    points = tmp_path / "p.csv"
+    points.write_text("x,y\n1,2\n")
+    result = run_cgraph("eval", "x*y", "--points", str(points), "--tangent", "x=1")
+    assert result.code == 2 and "--points" in result.err
+
+
+def test_a_tangent_for_data_is_a_usage_error():
+    result = run_cgraph("eval", "x*t", "--x", "1", "--t", "2", "--const", "t", "--tangent", "t=1")
+    assert result.code == 2 and "t is data (--const t): it has no tangent" in result.err
+    ok = run_cgraph("eval", "x*t", "--x", "1", "--t", "2", "--const", "t", "--tangent", "x=1", "--format", "json")
+    assert ok.json()["tangent"] == 2.0
+
+
+def test_the_footer_names_the_tangents():
+    from cgraph_cli.render.tree import FOOTER
+    assert "--tangent" in FOOTER and "--steps" in FOOTER and "cgraph graph" in FOOTER and len(FOOTER) <= 60
+
+
+# ---- widths: a tangent is a number, never cut (render/layout.py) ----
+
+NEURON = ["1/(1+exp(-(w0*x0 + w1*x1 + w2)))", "--w0", "2.123456789", "--w1", "-3", "--w2", "-3",
+          "--x0", "-1", "--x1", "-2", "--tangent", "w0=1.23456789", "--tangent", "x1=0.3333333333"]
+AFFINE = ["X @ W + b", "--X", "[[1.5, 2.0, -3.0], [0.25, 5.0, 6.0]]",
+          "--W", "[[1.0, 2.0, 3.0, 4.0], [0.5, -1.0, 2.0, 0.125], [3.0, 3.0, 3.0, 3.0]]",
+          "--b", "[0.1, -0.2, 0.3, 0.5]", "--tangent", "b=[1, 0.5, -0.25, 0.123456789]",
+          "--tangent", "X=[[1, 0, 0], [0, 0.333333, 1]]"]
+
+
+@pytest.mark.parametrize("columns", ["60", "80", None])
+@pytest.mark.parametrize("args", [NEURON, AFFINE], ids=["neuron", "affine"])
+def test_every_tangent_appears_unbroken_in_the_tree_and_table(args, columns):
+    from test_widths import records, shown, tokens
+    document = run_cgraph("eval", *args, "--format", "json").json()
+    for output_format in ("tree", "table"):
+        result = run_cgraph("eval", *args, "--format", output_format, env={"COLUMNS": columns})
+        assert result.code == 0, result.err
+        found = tokens(result.out)
+        for node in document["nodes"]:
+            assert set(shown(node["tangent"])) <= found, (output_format, node["id"], result.out)
+            assert set(shown(node["value"])) <= found
+        if args is NEURON:
+            assert max(map(len, result.out.splitlines())) <= int(columns or 80), result.out
+        if output_format == "table":   # each node's tangent on its own row
+            rows = records(result.out)
+            for node in document["nodes"]:
+                assert set(shown(node["tangent"])) <= tokens(rows[node["id"]]), (node["id"], rows[node["id"]])
+
+
+@pytest.mark.parametrize("columns", ["60", "80"])
+def test_steps_with_tangents_fit_the_width(columns):
+    import unicodedata
+    result = run_cgraph("eval", *NEURON, "--steps", env={"COLUMNS": columns})
+    assert result.code == 0
+    def cells(line):   # a combining dot (ẇ0) takes no column
+        return sum(1 for char in line if not unicodedata.combining(char))
+    assert max(map(cells, result.out.splitlines())) <= int(columns), result.out
+    document = run_cgraph("eval", *NEURON, "--steps", "--format", "json").json()
+    from test_widths import tokens
+    found = tokens(result.out)
+    for step in document["forward_steps"]:
+        assert "%.6g" % step["tangent"] in found or "%.6g" % step["tangent"] == "-0"
