@@ -344,6 +344,49 @@ def test_exact_tangents_are_fractions():
     assert all(isinstance(t, Fraction) for t in tangents)
 
 
+@settings(max_examples=25, deadline=None)
+@given(x=floats(-3, 3), y=floats(0.5, 4), dx=floats(-2, 2), dy=floats(-2, 2))
+def test_one_sweep_gives_what_the_two_passes_give(x, y, dx, dy):
+    from cgraph_cli.engine import forward_with_tangents
+    source = "q = x*y + sin(x); r = q/y - max(x, y)^2; sigmoid(r) * log(y) + relu(x - 1)"
+    bindings, seeds = {"x": x, "y": y}, {"x": dx, "y": dy}
+    graph = graph_of(source, bindings)
+    values, tangents = forward_with_tangents(graph, bindings, seeds)
+    assert values == forward(graph, bindings)
+    assert tangents == forward_tangents(graph, values, seeds)
+    assert evaluate(graph, bindings, tangents=seeds).tangents == tangents
+    # against the formula's derivative written here
+    q = x * y + math.sin(x)
+    r = q / y - max(x, y) ** 2
+    dq = dx * y + x * dy + math.cos(x) * dx
+    m = max(x, y)
+    dm = dx if x > y else dy if y > x else (dx + dy) / 2
+    dr = dq / y - q * dy / y ** 2 - 2 * m * dm
+    s = 1 / (1 + math.exp(-r))
+    expected = s * (1 - s) * dr * math.log(y) + s * dy / y + (dx if x > 1 else 0.0)
+    assert math.isclose(tangents[graph.output], expected, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def test_one_sweep_reports_an_evaluation_error_as_forward_does():
+    from cgraph_cli.engine import forward_with_tangents
+    from cgraph_cli.errors import EvalError
+    graph = graph_of("x / (y - 1)", {"x": 1.0, "y": 1.0})
+    with pytest.raises(EvalError) as two:
+        forward(graph, {"x": 1.0, "y": 1.0})
+    with pytest.raises(EvalError) as one:
+        forward_with_tangents(graph, {"x": 1.0, "y": 1.0}, {"x": 1.0})
+    assert str(one.value) == str(two.value)
+
+
+def test_evaluate_with_tangents_on_arrays():
+    bindings = {"W": np.array([[1.0, 2.0], [3.0, -1.0]]), "x": np.array([0.5, 2.0])}
+    graph = graph_of("sum(relu(W @ x))", bindings)
+    v = np.array([1.0, -1.0])
+    evaluation = evaluate(graph, bindings, tangents={"x": v})
+    y = bindings["W"] @ bindings["x"]
+    close(evaluation.tangents[graph.output], np.sum(np.where(y > 0, bindings["W"] @ v, 0.0)))
+
+
 def test_a_seed_of_an_unknown_name_is_a_binding_error():
     graph = graph_of("x * 2", {"x": 1.0})
     with pytest.raises(BindingError):

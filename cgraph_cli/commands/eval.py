@@ -98,9 +98,8 @@ def command(invocation, output_format, precision, show_all, full, seed, steps, o
         explicit = click.get_current_context().get_parameter_source("output_format") != ParameterSource.DEFAULT
         refused = eval_batch.Refused(bool(expectations), steps, show_all, full, seed is not None, order != 1)
         return eval_batch.run(invocation, bulk, output_format, explicit, precision, refused)
-    evaluation, checks = evaluate_formula(invocation, seed, exact, expectations, expect.tolerance)
-    if tangent_words:
-        evaluation = with_tangents(evaluation, tangent_words, exact)
+    tangents = None if not tangent_words else functools.partial(read_tangents, words=tangent_words, exact=exact)
+    evaluation, checks = evaluate_formula(invocation, seed, exact, expectations, expect.tolerance, tangents)
     options = Options(precision, show_all, full, hints=output_format == "tree" and sys.stdout.isatty())
     if order > 1:
         if steps:
@@ -127,24 +126,7 @@ def with_hessian(evaluation, output_format: str, options, exact):
     return with_eval(evaluation, output_format, options, names, rows)
 
 
-def with_tangents(evaluation, words, exact):
-    """The evaluation with every node's tangent (engine.forward_tangents; exact ones with --exact)."""
-    from cgraph_cli.engine import forward_tangents
-    from cgraph_cli.ops import table_for
-
-    graph, values = evaluation.graph, evaluation.values
-    seeds = read_tangents(graph, values, words, exact)
-    if exact:
-        from cgraph_cli import exact as exact_arithmetic
-
-        tangents = exact_arithmetic.tangents(graph, values, seeds)
-    else:
-        ops = table_for(graph, {name: values[node_id] for name, node_id in graph.variables.items()})
-        tangents = forward_tangents(graph, values, seeds, ops)
-    return evaluation._replace(tangents=tangents)
-
-
-def read_tangents(graph, values, words, exact) -> dict:
+def read_tangents(graph, bindings, words, exact) -> dict:
     """--tangent NAME=VALUE words -> {name: tangent}: a variable of the formula (not data), once, a
     number or a tensor of the variable's shape (binding errors, exit 2, otherwise)."""
     from cgraph_cli.bindings import parse_exact_binding, parse_value
@@ -168,8 +150,8 @@ def read_tangents(graph, values, words, exact) -> dict:
         if name in seeds:
             raise BindingError(f"{source} is given twice")
         value = parse_exact_binding(text, source) if exact else parse_value(text, source)
-        have, want = getattr(value, "shape", ()), getattr(values[graph.variables[name]], "shape", ())
-        if have != want:
+        have, want = getattr(value, "shape", ()), getattr(bindings.get(name), "shape", ())
+        if have != want and name in bindings:   # (an unbound variable: the evaluation's own error)
             def shown(shape):
                 return "a scalar" if not shape else f"shape {tuple(shape)}"
             raise BindingError(f"{source}: the tangent is {shown(have)} but {name} is {shown(want)}; "
