@@ -580,3 +580,11 @@ def test_steps_with_tangents_fit_the_width(columns):
     found = tokens(result.out)
     for step in document["forward_steps"]:
         assert "%.6g" % step["tangent"] in found or "%.6g" % step["tangent"] == "-0"
+
+
+def test_a_matrix_tangents_rows_line_up_under_its_first_in_the_tree():
+    out = run_cgraph("eval", "2 * X", "--X", "[[1.5, 2.0], [0.25, 5.0]]", "--tangent", "X=[[1, 0], [0, 3]]",
+                     env={"COLUMNS": "80"}).out.splitlines()
+    first = next(k for k, line in enumerate(out) if line.startswith("tangent "))
+    assert out[first] == "tangent [[2, 0],"
+    assert out[first + 1] == "         [0, 6]]"

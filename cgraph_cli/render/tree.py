@@ -152,9 +152,10 @@ class Label:
             lines.append([part for pair in zip(packed, [(v, s) for _, v, s in scalars]) for part in pair])
         else:
             for name, value, style in self.fields:
-                indent = " " * 6
-                rows = [part for row in value.split("\n") for part in wrap_numbers(row, width - 6)]
-                lines.append([(f"{name:<5} ", "dim"), (rows[0], style)])
+                tag = f"{name:<5} "   # (tangent is longer than value and grad: its rows indent under it)
+                indent = " " * len(tag)
+                rows = [part for row in value.split("\n") for part in wrap_numbers(row, width - len(tag))]
+                lines.append([(tag, "dim"), (rows[0], style)])
                 lines += [[(indent, None), (row, style)] for row in rows[1:]]
         return lines + self._notes(width)
 
