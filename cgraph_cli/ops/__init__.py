@@ -342,14 +342,17 @@ def _tensor_rows(B) -> tuple:
     # takes the product rule; a reduction's tangent sums ȧ times what its vjp sends for an upstream
     # of ones (max's 1/k on tied maxima, prod's product of the others: the vjp's conventions); a loss
     # (a scalar) is <its gradient, ȧ> summed over its inputs.
-    def linear(forward):
-        return lambda dots, out, *inputs, **params: forward(
-            *[x * 0 if dot is None else dot for dot, x in zip(dots, inputs)], **params)
+    def linear(forward):   # (`linear` and `product` tell the trace how to write the rule: trace.py)
+        def jvp(dots, out, *inputs, **params):
+            return forward(*[x * 0 if dot is None else dot for dot, x in zip(dots, inputs)], **params)
+        jvp.linear = True
+        return jvp
 
     def bilinear(product):
         def jvp(dots, out, a, b):
             da, db = dots
             return product(a, db) if da is None else product(da, b) if db is None else product(da, b) + product(a, db)
+        jvp.product = True
         return jvp
 
     def weighted(vjp):
