@@ -24,7 +24,7 @@ LAYERS = {
     1: {"ast", "grammar", "ops"},
     2: {"graph", "calls", "engine", "bindings", "words"},
     3: {"exact", "derivatives", "steps", "trace", "gradcheck", "optimize", "expect", "picture", "reference",
-        "formula", "cases", "batch", "grading"},
+        "formula", "cases", "batch", "grading", "jacobian"},
     4: {"render"},
     5: {"commands"},
     6: {"cli"},
