@@ -83,6 +83,7 @@ def command(invocation, output_format, precision, show_all, full, seed, steps, o
       echo "x*y" | cgraph eval --x 2 --y 3 --format json
       cgraph eval -f prog.cg --vars point.json --format plain
       cgraph eval "(x+y)*z" --x 1 --y 3 --z -3 --steps
+      cgraph eval "(x+y)*z" --x 1 --y 3 --z -3 --tangent x=1 --tangent z=0.5
     """
     if exact and (bulk.each_line or bulk.points):
         raise UsageError("--exact evaluates one expression at one point: not with --each-line or --points")
