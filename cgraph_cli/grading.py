@@ -29,7 +29,6 @@ import difflib
 import io
 import json
 import math
-import random
 import re
 from fractions import Fraction
 from pathlib import Path
@@ -40,6 +39,7 @@ from cgraph_cli.bindings import DATA_FILE_LIMIT, FRACTION, MAX_DIMENSIONS, NUMBE
 from cgraph_cli.engine import evaluate, forward, node_functions
 from cgraph_cli.errors import CgraphError, UsageError
 from cgraph_cli.expect import Tolerance, is_tensor
+from cgraph_cli.gradcheck import SPREAD, nearby_points
 from cgraph_cli.grammar import parse
 from cgraph_cli.graph import build, check_data, refuse_data, require_scalar
 from cgraph_cli.ops import FUNCTIONS, OPS, table_for
@@ -56,7 +56,6 @@ FORMULA_LIMIT = 10_000      # characters of a formula answer
 NUMBER_LIMIT = 400          # characters of a number answer (more digits than that say nothing)
 SAMPLES = 5                 # formula answers: points near the key's point, besides the key's own
 DEFAULT_SEED = 0            # random.Random(seed) draws them (--random-seed)
-SPREAD = 0.1                # each variable moves by u * SPREAD * max(1, |v|), u uniform in [-1, 1]
 FLOAT_SLACK = 1e-9          # digits = "given": |a - t| <= 1e-9 |t| is right whatever was written
 POINTS = (f"{SAMPLES} points drawn by Python's random.Random(seed) (seed {DEFAULT_SEED} unless "
           f"--random-seed): each variable, in alphabetical order, moved by u*{SPREAD}*max(1, |v|), u "
@@ -387,22 +386,18 @@ def _evaluate(question: Question, bindings: dict, fail):
 
 
 def _near(question: Question, fail, seed: int) -> list:
-    """(point, evaluation) at the SAMPLES points near the key's (see POINTS) where the program evaluates."""
-    rng = random.Random(seed)
-    variables = sorted(name for name in question.bindings if name not in question.const)
-    points, tries = [], 0
-    while len(points) < SAMPLES:
-        point = dict(question.bindings)
-        for name in variables:
-            value = question.bindings[name]
-            point[name] = value + rng.uniform(-1, 1) * SPREAD * max(1.0, abs(value))
+    """(point, evaluation) at the SAMPLES points near the key's (see POINTS) where the program evaluates:
+    gradcheck's nearby points, a point outside the program's domain drawn again (up to 20 times each)."""
+    variables = [name for name in question.bindings if name not in question.const]
+    points = []
+    for point in nearby_points(question.bindings, variables, 21 * SAMPLES, seed):
         try:
             points.append((point, _evaluate(question, point, lambda message, part=None: CgraphError(message))))
         except CgraphError:
-            tries += 1
-            if tries > 20 * SAMPLES:
-                raise fail(f"the question's program cannot be evaluated at points near its vars ({POINTS})")
-    return points
+            continue
+        if len(points) == SAMPLES:
+            return points
+    raise fail(f"the question's program cannot be evaluated at points near its vars ({POINTS})")
 
 
 def _check_ask(question: Question, evaluation, fail) -> None:
