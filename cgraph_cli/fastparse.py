@@ -45,10 +45,10 @@ TOKEN = re.compile(f"({SKIP.pattern})(?:({NUMBER_PATTERN})|({NAME_PATTERN})|([-+
 # operators that bind at least `pops` tightly: a right-associative one leaves its equals (2^3^2 is
 # 2^(3^2)), so does a comparison (then refused: a < b < c); markers (parentheses, calls, an
 # assignment) bind 0, the bottom of the stack -1.
-BINARY = {sign: (binding, NODE[sign]) for sign, (binding, _) in PRECEDENCE.items() if sign in NODE}
-BINARY.update({sign: (COMPARE, name) for sign, name in COMPARISONS.items()})
-POPS = {sign: binding + (associativity != "left") for sign, (binding, associativity) in PRECEDENCE.items()}
-POPS.update(dict.fromkeys([")", ",", ";", "\n", ""], 1))
+# token -> (pops, binding, node); binding None for the tokens that are not operators
+AFTER_OPERAND = {sign: (binding + (associativity != "left"), binding, NODE.get(sign) or COMPARISONS[sign])
+                 for sign, (binding, associativity) in PRECEDENCE.items()}
+AFTER_OPERAND.update(dict.fromkeys([")", ",", ";", "\n", ""], (1, None, None)))
 AUGMENTED = {"=", "+=", "-=", "*=", "/="}
 PAREN, CALL, STATEMENT = "(", "call", "="   # the markers on the stack
 
@@ -123,8 +123,8 @@ def _parse(text: str):
                     raise _Unsupported
                 continue
             # after an operand: first apply the pending operators that bind at least `pops` tightly
-            pops = POPS.get(token)
-            if pops is None:
+            action = AFTER_OPERAND.get(token)
+            if action is None:
                 if token == "(":
                     if not bare_name():
                         raise _Unsupported   # an operand then "(": implicit multiplication
@@ -146,22 +146,21 @@ def _parse(text: str):
                     raise _Unsupported
                 operand = True
                 continue
+            pops, binding, kind = action
             while bindings[-1] >= pops:
-                kind, operator_start, _ = stack.pop()
+                pending, operator_start, _ = stack.pop()
                 if bindings.pop() == UNARY:
                     span = (operator_start, spans[-1][1])
-                    node = new(Unary, (kind, values[-1], span))
+                    node = new(Unary, (pending, values[-1], span))
                 else:
                     right = values.pop()
                     right_end = spans.pop()[1]
                     span = (spans[-1][0], right_end)
-                    node = new(Binary, (kind, values[-1], right, span))
+                    node = new(Binary, (pending, values[-1], right, span))
                 values[-1] = node
                 spans[-1] = span
                 keep(node)
-            sign = BINARY.get(token)
-            if sign is not None:
-                binding, kind = sign
+            if binding is not None:
                 if binding == COMPARE and bindings[-1] == COMPARE:
                     raise _Unsupported   # a < b < c: a parse error
                 stack.append((kind, start, None))

@@ -133,3 +133,47 @@ def test_precision_takes_the_pure_path(tmp_path, monkeypatch):
     result = run_cgraph("eval", "x*y", "--points", path, "--precision", 3)
     assert result.code == 0, result.err
     assert result.out == "x,y,value,d_x,d_y\n1,2,2,2,1\n"
+
+
+# ---------------------------------------------------------------------------------- reading
+
+FIELDS = st.one_of(FLOATS.filter(math.isfinite).map(repr), st.integers(-10**6, 10**6).map(str),
+                   st.sampled_from(["1e5", "+2", "-0", ".5", "5.", " 3", "4 ", '"6.5"', "1E-3", "007"]))
+
+
+def read_both(tmp_path, text: str, monkeypatch):
+    """read_points with polars (when installed) and without: (columns or error message) for each."""
+    from cgraph_cli import batch
+    from cgraph_cli.errors import UsageError
+
+    path = tmp_path / "p.csv"
+    path.write_text(text)
+    outcomes = []
+    for hide in ([False] if find_spec("polars") is None else [False, True]) + [True]:
+        with monkeypatch.context() as patch:
+            if hide:
+                patch.setitem(sys.modules, "polars", None)
+            try:
+                data = batch.read_points(str(path))
+                outcomes.append({name: data.columns[name].tolist() for name in data.names})
+            except UsageError as error:
+                outcomes.append(error.message)
+    return outcomes
+
+
+@settings(max_examples=50, deadline=None)
+@given(rows=st.lists(st.tuples(FIELDS, FIELDS), min_size=1, max_size=20))
+def test_reading_with_and_without_polars_gives_the_same_numbers(tmp_path_factory, rows):
+    tmp_path = tmp_path_factory.mktemp("read")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        outcomes = read_both(tmp_path, "x,y\n" + "".join(f"{a},{b}\n" for a, b in rows), monkeypatch)
+    assert all(outcome == outcomes[-1] for outcome in outcomes)
+    if isinstance(outcomes[-1], dict):   # NumPy's reading, against float() of each field here
+        assert outcomes[-1]["x"] == [float(a.strip().strip('"')) for a, _ in rows]
+
+
+@pytest.mark.parametrize("text", ["x,y\n1,2\n3\n", "x,y\n1,2\n3,abc\n", "x,y\n1,2\n3,\n", "x,y\n1,2,3\n",
+                                  "x,y\n1,inf\n", "x,y\n1,nan\n", "x,y\n1,2\n\n3,4\n", "x\n1e999\n"])
+def test_a_bad_row_gives_the_same_message_either_way(tmp_path, monkeypatch, text):
+    outcomes = read_both(tmp_path, text, monkeypatch)
+    assert len(set(map(str, outcomes))) == 1, outcomes
