@@ -203,7 +203,7 @@ def _subset_program(r: random.Random) -> str:
         if kind < 0.3:
             text = f"{r.choice(['a', 'b', 'loss'])}{r.choice([' = ', '=', ' += ', '*='])}{text}"
         if r.random() < 0.15:
-            text += " # note"
+            text += " # note\n"   # the comment ends at the newline, before any separator
         lines.append(text)
     text = lines[0]
     for line in lines[1:]:
