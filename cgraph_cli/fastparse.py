@@ -16,7 +16,7 @@ gives the caret message.
 
 import re
 
-from cgraph_cli.ast import AstBuilder, Binary, Name, Num, Unary
+from cgraph_cli.ast import NULLARY, AstBuilder, Binary, Call, Name, Num, Unary
 from cgraph_cli.ops import COMPARISONS
 
 # (binding, associativity) by operator, loosest first, as the rules of grammar/cgraph.lark nest:
@@ -36,7 +36,7 @@ NODE = {"+": "add", "-": "sub", "*": "mul", "/": "div", "@": "matmul", "^": "pow
 # before a token, a number, a name, any other token); the matches tile the text, so a token's
 # offset is the sum of the lengths before it (findall is several times faster than a match object
 # per token). The last match is the empty token at the end; "." stands for any other character.
-SKIP = re.compile(r"(?:[ \t\f\r]+|#[^\n]*)*")
+SKIP = re.compile(r"[ \t\f\r]*(?:#[^\n]*)?")   # what the grammar ignores: a comment runs to the newline
 NUMBER_PATTERN = r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"   # the grammar's NUMBER and NAME
 NAME_PATTERN = r"[A-Za-z_][A-Za-z0-9_]*"
 TOKEN = re.compile(f"({SKIP.pattern})(?:({NUMBER_PATTERN})|({NAME_PATTERN})|([-+*/=<>!]=|\\*\\*|.|\\Z))",
@@ -177,7 +177,11 @@ def _parse(text: str):
                     spans[-1] = span
                 elif kind == CALL:
                     function, base = detail
-                    node = builder.call(span, function, *values[base:])
+                    if base == len(values) - 1 and function not in NULLARY:   # f(x): AstBuilder.call's case
+                        node = new(Call, (function, (values[-1],), span))
+                        keep(node)
+                    else:
+                        node = builder.call(span, function, *values[base:])
                     del values[base:], spans[base:]
                     values.append(node)
                     spans.append(span)

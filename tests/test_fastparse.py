@@ -68,7 +68,7 @@ def check(text, handled=None):
     "a - -b", "a-b-c", "a/b/c", "a/b*c", "a+b*c", "(a+b)*c", "a @ b * c", "((x))", "(-x)^2", "-(x)",
     "x^(y)", "a < b", "(a < b) < c", "x = a <= b + 1", "f(x == 0)", "-a < -b", "a != b", "a >= b + 1",
     "f()", "f ( )", " f ( x ) ", "max(1, 2) + (3)", "sin(x)^2", "f(g(h(x)))", "f(a,b,c)", "sum(x, 0)",
-    "relu(x) * sigmoid(y - 1)",
+    "relu(x) * sigmoid(y - 1)", "ones(3)", "eye(3) * 2", "arange(4) + x", "max(x, y, z)", "f(-x)", "f((x))",
     "", " ", "\n", ";", ";;", "x", " x ; ", "\n\n x;", "x;y", "x\ny", "x ;\n y", "x\r\ny", "a = 1; a",
     "a += 1", "a -= 2*x", "a *= -1", "a /= 2", "a = -x^2\nb = a + 1\nb",
     "# only a comment", "x # c", "  # c\n x", "x # c\n# d", "(x # inside\n + 1)", "f(\n x ,\n (y))\n",
