@@ -18,6 +18,10 @@ Every tool computes the value and the 4 gradients (x=0.7, y=-1.3, z=2.1, w=0.4) 
 
     python bench/each_line.py                         # micrograd, torch, lark
     python bench/each_line.py --anchors micrograd,torch,jax,sympy,lark --repeat 3
+    python bench/each_line.py --anchors micrograd --repeat 5 --baseline /other/venv/bin/python   # before/after
+
+--baseline PYTHON also runs both cgraph measurements with another interpreter (another checkout's venv:
+the "before" of a change), interleaved with the rest; the machine's load average is printed.
 
 Targets: ahead of PyTorch eager, JAX and SymPy; at least 0.8x the rate at which Lark alone recognises the
 file; the ratio to micrograd is reported.
@@ -84,20 +88,20 @@ def child(path: str) -> None:
     os._exit(0)
 
 
-def run_child(path: Path) -> dict:
-    done = subprocess.run([sys.executable, __file__, "--child", str(path)], capture_output=True, text=True,
-                          cwd=REPO)
+def run_child(path: Path, python: str = sys.executable) -> dict:
+    done = subprocess.run([python, __file__, "--child", str(path)], capture_output=True, text=True,
+                          cwd="/")   # from /: the interpreter's own cgraph_cli, not the current directory's
     for line in done.stdout.splitlines():
         if line.startswith("CGRAPH "):
             return json.loads(line[7:])
     return {"error": done.stderr.strip()[-300:]}
 
 
-def run_whole(path: Path, out: str) -> dict:
-    command = [sys.executable, "-m", "cgraph_cli", "eval", "-f", str(path), "--each-line", *BINDINGS]
+def run_whole(path: Path, out: str, python: str = sys.executable) -> dict:
+    command = [python, "-m", "cgraph_cli", "eval", "-f", str(path), "--each-line", *BINDINGS]
     started = time.perf_counter()
     with open(out, "w") as handle:
-        done = subprocess.run(command, stdout=handle, stderr=subprocess.PIPE, text=True, cwd=REPO)
+        done = subprocess.run(command, stdout=handle, stderr=subprocess.PIPE, text=True, cwd="/")
     wall = time.perf_counter() - started
     if done.returncode != 0:
         return {"error": f"exit {done.returncode}: {done.stderr.strip()[-300:]}"}
@@ -148,6 +152,7 @@ def main() -> int:
     parser.add_argument("--data", default=None, help="directory of the workload files")
     parser.add_argument("--anchors-dir", default=str(ANCHORS_DIR))
     parser.add_argument("--anchor-python", default=ANCHOR_PYTHON)
+    parser.add_argument("--baseline", default=None, help="another interpreter with its own cgraph_cli, run alike")
     args = parser.parse_args()
     if args.child:
         child(args.child)
@@ -161,23 +166,33 @@ def main() -> int:
     anchors_dir = Path(args.anchors_dir)
     print(f"cgraph python: {sys.executable}; anchors: {args.anchor_python}; data: {path}")
     print(f"point {POINT}; repeat {args.repeat} (medians)")
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} cores)")
 
     with tempfile.TemporaryDirectory() as scratch:
         ours_out, micrograd_out = os.path.join(scratch, "cgraph.jsonl"), os.path.join(scratch, "micrograd.tsv")
         inside, wholes, theirs = [], [], {name: [] for name in anchors}
         runs = [lambda: inside.append(run_child(path)), lambda: wholes.append(run_whole(path, ours_out))]
+        base_inside, base_wholes = [], []
+        if args.baseline:
+            base_out = os.path.join(scratch, "baseline.jsonl")
+            runs += [lambda: base_inside.append(run_child(path, args.baseline)),
+                     lambda: base_wholes.append(run_whole(path, base_out, args.baseline))]
         runs += [lambda name=name: theirs[name].append(run_anchor(
             name, path, args.anchor_python, anchors_dir, args.timeout, micrograd_out if name == "micrograd" else None))
             for name in anchors]
         for repeat in range(args.repeat):   # interleaved, in a rotating order: a noisy moment hits every tool alike
             for run in runs[repeat % len(runs):] + runs[:repeat % len(runs)]:
                 run()
-        errors = [run["error"] for run in inside + wholes if "error" in run]
+        print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        errors = [run["error"] for run in inside + wholes + base_inside + base_wholes if "error" in run]
         if errors:
             print(f"cgraph failed: {errors[0]}")
             return 1
         compared = agreement(ours_out, micrograd_out) if "micrograd" in anchors and os.path.exists(micrograd_out) \
             else ""
+        if args.baseline:
+            compared += "; output " + ("the same as" if Path(ours_out).read_bytes() == Path(base_out).read_bytes()
+                                       else "DIFFERENT from") + " the baseline's"
 
     count = inside[0]["count"]
     seconds = {stage: statistics.median(run["seconds"][stage] for run in inside)
@@ -190,6 +205,16 @@ def main() -> int:
                                        ("parse", "build", "evaluate", "render", "total")) +
           f"  ->  {rate:,.0f} expressions/s (cpu {seconds['cpu']:.3f} s)")
     print(f"  whole process (start-up, grammar, output written): {whole:.3f} s  ->  {count / whole:,.0f} expressions/s")
+    if base_inside:
+        base = {stage: statistics.median(run["seconds"][stage] for run in base_inside)
+                for stage in ("parse", "build", "evaluate", "render", "total", "cpu")}
+        base_whole = statistics.median(run["wall"] for run in base_wholes)
+        print("  baseline:   " + "  ".join(f"{stage} {base[stage]:.3f}" for stage in
+                                           ("parse", "build", "evaluate", "render", "total")) +
+              f"  ->  {count / base['total']:,.0f} expressions/s; whole process {base_whole:.3f} s")
+        print("  cgraph/baseline: " + "  ".join(f"{stage} {seconds[stage] / base[stage]:.2f}" for stage in
+                                                ("parse", "build", "evaluate", "render", "total", "cpu")) +
+              f"  whole {whole / base_whole:.2f}")
     if compared:
         print(f"  values and gradients vs micrograd: {compared}")
 
@@ -215,6 +240,9 @@ def main() -> int:
         print("targets: " + "; ".join(f"{text} {'PASS' if ok else 'FAIL'}" for text, ok in checks))
     if "micrograd" in rates:
         print(f"ratio to micrograd (Python's own C parser, the anchor to catch next): {rate / rates['micrograd']:.2f}x")
+        ok = rate >= rates["micrograd"] and count / whole >= rates["micrograd"]
+        print(f"issue 17's target: >= 1.0x micrograd's rate in-process ({rate / rates['micrograd']:.2f}x) and whole "
+              f"process ({count / whole / rates['micrograd']:.2f}x) {'PASS' if ok else 'FAIL'}")
     return 0
 
 

@@ -16,8 +16,15 @@
     python bench/points.py                          # numpy and jax
     python bench/points.py --anchors numpy,jax,micrograd --repeat 3
 
+    python bench/points.py --anchors numpy --repeat 5 --pure   # also the pure-Python CSV path, alternating
+
+cgraph writes the CSV with polars when it is installed (the optional extra cgraph[fast]); --pure also runs
+every cgraph measurement with polars hidden (the pure-Python writer), as the tools `pure` and `pure whole`.
+The output is checked: the first 1,000 rows' value and d_NAME fields against repr(float) of the numbers
+read back, and the checksums against the hand-written NumPy script's.
+
 Targets: evaluation <= 2x the hand-written NumPy compute; whole process <= 1.5x the hand-written script
-writing the same CSV (--out).
+writing the same CSV (--out). Issue 17's: whole process <= 0.5x that script.
 """
 
 import argparse
@@ -42,10 +49,15 @@ ANCHORS = {
 }
 
 
-def child(path: str, expr: str, out: str) -> None:
+HIDE_POLARS = "import sys; sys.modules['polars'] = None; "   # the pure-Python CSV path
+
+
+def child(path: str, expr: str, out: str, pure: bool = False) -> None:
     """cgraph's --points pipeline in-process, stage by stage (as commands/eval_batch.points_run runs it)."""
     import gc
 
+    if pure:
+        sys.modules["polars"] = None
     gc.disable()
     clock = time.perf_counter
     t = clock()
@@ -77,17 +89,19 @@ def child(path: str, expr: str, out: str) -> None:
     os._exit(0)
 
 
-def run_child(path: Path, expr: str, out: str) -> dict:
-    done = subprocess.run([sys.executable, __file__, "--child", str(path), "--expr", expr, "--out", out],
-                          capture_output=True, text=True, cwd=REPO)
+def run_child(path: Path, expr: str, out: str, pure: bool = False) -> dict:
+    done = subprocess.run([sys.executable, __file__, "--child", str(path), "--expr", expr, "--out", out]
+                          + ["--pure"] * pure, capture_output=True, text=True, cwd=REPO)
     for line in done.stdout.splitlines():
         if line.startswith("CGRAPH "):
             return json.loads(line[7:])
     return {"error": done.stderr.strip()[-300:]}
 
 
-def run_whole(path: Path, expr: str, out: str) -> dict:
+def run_whole(path: Path, expr: str, out: str, pure: bool = False) -> dict:
     command = [sys.executable, "-m", "cgraph_cli", "eval", expr, "--points", str(path), "--out", out]
+    if pure:
+        command[1:3] = ["-c", HIDE_POLARS + "from cgraph_cli.cli import main; sys.argv[0] = 'cgraph'; main()"]
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
     seconds = time.perf_counter() - started
@@ -115,6 +129,16 @@ def run_anchor(name: str, path: Path, out: str, python: str, anchors_dir: Path, 
     return {"error": f"exit {done.returncode}: {(done.stderr.strip().splitlines() or [''])[-1][:200]}"}
 
 
+def check_text(out: str, rows: int = 1000) -> str:
+    """The first `rows` rows' output fields (after the input columns) against repr(float) of their value."""
+    lines = Path(out).read_text().split("\n", rows + 1)[:rows + 1]
+    header = lines[0].split(",")
+    outputs = len([name for name in header if name == "value" or name.startswith("d_")])
+    bad = [line for line in lines[1:] if any(field != repr(float(field)) for field in line.split(",")[-outputs:])]
+    return f"{len(lines) - 1} rows' {outputs} output fields " + \
+        ("are repr(float) (shortest round-trip)" if not bad else f"DIFFER from repr(float): {bad[0]!r}")
+
+
 def anchor_sums(python: str, anchors_dir: Path, path: Path) -> list:
     """The hand-written NumPy script's checksums (it prints fsum of value, dx, dy without --quiet)."""
     done = subprocess.run([python, str(anchors_dir / "anchor_numpy_points.py"), str(path)],
@@ -139,9 +163,10 @@ def main() -> int:
     parser.add_argument("--data", default=None, help="directory of the workload files")
     parser.add_argument("--anchors-dir", default=str(ANCHORS_DIR))
     parser.add_argument("--anchor-python", default=ANCHOR_PYTHON)
+    parser.add_argument("--pure", action="store_true", help="also run cgraph with polars hidden")
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.expr, args.out)
+        child(args.child, args.expr, args.out, args.pure)
         return 0
     anchors = [a for a in args.anchors.split(",") if a and a != "none"]
     unknown = set(anchors) - set(ANCHORS)
@@ -153,12 +178,17 @@ def main() -> int:
     anchors_dir = Path(args.anchors_dir)
     print(f"cgraph python: {sys.executable}; anchors: {args.anchor_python}; data: {path}")
     print(f"expression: {expr}; repeat {args.repeat} (medians)")
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} cores)")
 
     with tempfile.TemporaryDirectory() as scratch:
-        out = os.path.join(scratch, "out.csv")
+        out, pure_out = os.path.join(scratch, "out.csv"), os.path.join(scratch, "pure.csv")
         stages, wholes, theirs = [], [], {name: [] for name in anchors}
+        pure_stages, pure_wholes = [], []
         runs = [lambda: stages.append(run_child(path, expr, out)),
                 lambda: wholes.append(run_whole(path, expr, out))]
+        if args.pure:
+            runs += [lambda: pure_stages.append(run_child(path, expr, pure_out, pure=True)),
+                     lambda: pure_wholes.append(run_whole(path, expr, pure_out, pure=True))]
         runs += [lambda name=name: theirs[name].append(run_anchor(
             name, path, os.path.join(scratch, f"{name}.tsv"), args.anchor_python, anchors_dir, args.timeout))
             for name in anchors]
@@ -167,11 +197,16 @@ def main() -> int:
             # after one that wrote 60 MB or used much memory finds the kernel busier (page cache, huge pages)
             for run in runs[repeat % len(runs):] + runs[:repeat % len(runs)]:
                 run()
-        errors = [run["error"] for run in stages + wholes if "error" in run]
+        errors = [run["error"] for run in stages + wholes + pure_stages + pure_wholes if "error" in run]
         if errors:
             print(f"cgraph failed: {errors[0]}")
             return 1
+        print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         written = Path(out).read_text().split("\n", 2)[:2]
+        text_check = check_text(out)
+        if args.pure:
+            same = Path(out).read_bytes() == Path(pure_out).read_bytes()
+            text_check += f"; the pure path's file is {'the same' if same else 'DIFFERENT'}"
         sums = anchor_sums(args.anchor_python, anchors_dir, path) if "numpy" in anchors else []
 
     stage_names = ("imports", "tables", "read", "parse", "evaluate", "evaluate_cpu", "write")
@@ -181,7 +216,13 @@ def main() -> int:
     print("cgraph --points, in-process stages (seconds, medians)")
     print("  " + "  ".join(f"{name} {seconds[name]:.3f}" for name in stage_names))
     print(f"  whole process (python -m cgraph_cli eval ... --points ... --out FILE): {whole:.3f}")
+    if args.pure:
+        pure = {name: statistics.median(run["seconds"][name] for run in pure_stages) for name in stage_names}
+        print("  pure:  " + "  ".join(f"{name} {pure[name]:.3f}" for name in stage_names))
+        print(f"  pure whole process: {median(pure_wholes, 'wall'):.3f}; polars/pure: write "
+              f"{seconds['write'] / pure['write']:.2f}x, whole {whole / median(pure_wholes, 'wall'):.2f}x")
     print(f"  output: {written[0]} / first row {written[1]}")
+    print(f"  text: {text_check}")
     ours = stages[0]["sums"]
     if sums:
         worst = max(abs(a - b) / max(abs(b), 1e-300) for a, b in zip(ours, sums))
@@ -208,6 +249,12 @@ def main() -> int:
         print(f"targets: evaluation <= 2x hand-written NumPy ({evaluation_ratio:.2f}x) "
               f"{'PASS' if evaluation_ratio <= 2 else 'FAIL'}; whole process <= 1.5x the hand-written script "
               f"writing the CSV ({whole_ratio:.2f}x) {'PASS' if whole_ratio <= 1.5 else 'FAIL'}")
+        line = f"issue 17's target: whole process <= 0.5x the hand-written script ({whole_ratio:.2f}x) " \
+               f"{'PASS' if whole_ratio <= 0.5 else 'FAIL'}"
+        if args.pure:
+            pure_ratio = median(pure_wholes, "wall") / median(runs, "wall")
+            line += f"; pure path {pure_ratio:.2f}x {'PASS' if pure_ratio <= 0.5 else 'FAIL'}"
+        print(line)
     return 0
 
 

@@ -19,8 +19,15 @@ For each workload (data/chain_N.txt, data/deep_N.txt; x=0.7, y=-1.3, z=2.1, w=0.
     python bench/scale.py                                   # chain 1000, 100000; deep 100000
     python bench/scale.py --sizes 1000,100000,1000000       # with the 1M chain
     python bench/scale.py --anchors micrograd --timeout 300 # fewer anchors; "none" for cgraph only
+    python bench/scale.py --repeat 5 --baseline /path/to/other/venv/bin/python   # before/after, alternating
+
+With --repeat N the tools run in turn, in a rotating order (a noisy moment hits every tool alike), and
+the medians are shown; the machine's load average is printed before and after. --baseline PYTHON also
+runs the child with another interpreter (another checkout's venv: the "before" of a change), shown as
+the tool `baseline`, with cgraph/baseline stage by stage.
 
 Targets (1M chain): cgraph <= 2.5x micrograd (no gc), <= 0.5x PyTorch; peak < 1 GB; backward <= 2x forward.
+Issue 17's targets: 1M chain <= 0.7x micrograd and peak <= 600 MB; deep_100000 <= 0.7x micrograd.
 """
 
 import argparse
@@ -95,10 +102,10 @@ def child(path: str) -> None:
 
 # ------------------------------------------------------------------ parent
 
-def run_cgraph(path: Path, timeout: float) -> dict:
-    command = [sys.executable, os.path.abspath(__file__), "--child", str(path)]
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+def run_cgraph(path: Path, timeout: float, python: str = sys.executable) -> dict:
+    command = [python, os.path.abspath(__file__), "--child", str(path)]
+    try:   # from /, so that the interpreter's own cgraph_cli is imported (not the current directory's)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd="/")
     except subprocess.TimeoutExpired:
         return {"error": f"timeout {timeout:.0f}s"}
     for line in done.stdout.splitlines():
@@ -169,6 +176,7 @@ def main() -> int:
     parser.add_argument("--data", default=None, help="directory of the workload files")
     parser.add_argument("--anchors-dir", default=str(ANCHORS_DIR))
     parser.add_argument("--anchor-python", default=ANCHOR_PYTHON)
+    parser.add_argument("--baseline", default=None, help="another interpreter with its own cgraph_cli, run alike")
     args = parser.parse_args()
     if args.child:
         child(args.child)
@@ -184,6 +192,9 @@ def main() -> int:
     print(f"cgraph python: {sys.executable}; anchors: {args.anchor_python} {args.anchors_dir}; data: {data}")
     print(f"point {POINT}; repeat {args.repeat}; timeout {args.timeout:.0f}s per run; cgraph with gc disabled")
     print(f"cgraph measured: {source_stamp()}")
+    if args.baseline:
+        print(f"baseline measured: {source_stamp(args.baseline)}")
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} cores)")
 
     results = {}
     for workload in workloads:
@@ -191,16 +202,25 @@ def main() -> int:
         if not path.is_file():
             print(f"  {workload}: {path} missing, skipped")
             continue
-        row = {}
         started = time.perf_counter()
-        row["cgraph"] = median_run([run_cgraph(path, args.timeout) for _ in range(args.repeat)],
-                                   key=lambda r: r["seconds"]["total"])
+        runs = {"cgraph": lambda: run_cgraph(path, args.timeout)}
+        if args.baseline:
+            runs["baseline"] = lambda: run_cgraph(path, args.timeout, args.baseline)
         for name in anchors:
-            row[name] = median_run([run_anchor(name, path, args.timeout, args.anchor_python,
-                                               Path(args.anchors_dir)) for _ in range(args.repeat)],
-                                   key=lambda r: r["seconds"])
+            runs[name] = lambda name=name: run_anchor(name, path, args.timeout, args.anchor_python,
+                                                      Path(args.anchors_dir))
+        done = {name: [] for name in runs}
+        order = list(runs)
+        for repeat in range(args.repeat):   # interleaved, in a rotating order
+            for name in order[repeat % len(order):] + order[:repeat % len(order)]:
+                done[name].append(runs[name]())
+        row = {name: median_run(done[name], key=lambda r: r["seconds"]["total"])
+               for name in ("cgraph", "baseline") if name in done}
+        for name in anchors:
+            row[name] = median_run(done[name], key=lambda r: r["seconds"])
         results[workload] = row
         print(f"  {workload}: done in {time.perf_counter() - started:.1f}s", flush=True)
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
     print()
     print("cgraph, in-process, gc off (seconds; total = parse+build+forward+backward)")
@@ -209,14 +229,21 @@ def main() -> int:
     print(header)
     print("-" * len(header))
     for workload, row in results.items():
-        ours = row["cgraph"]
-        if "error" in ours:
-            print(f"{workload:<15} cgraph failed: {ours['error']}")
-            continue
-        s = ours["seconds"]
-        print(f"{workload:<15}{ours['nodes']:>9}" + "".join(f"{s[k]:>9.3f}" for k in (*STAGES, "total"))
-              + f"{s['backward'] / s['forward']:>8.2f}{ours['maxrss_mb']:>9.0f}{ours['base_mb']:>8.0f}"
-              f"{s['tables']:>8.3f}{s['kinks']:>8.3f}")
+        for tool in ("cgraph", "baseline"):
+            if tool not in row:
+                continue
+            ours = row[tool]
+            label = workload if tool == "cgraph" else "  (baseline)"
+            if "error" in ours:
+                print(f"{label:<15} {tool} failed: {ours['error']}")
+                continue
+            s = ours["seconds"]
+            print(f"{label:<15}{ours['nodes']:>9}" + "".join(f"{s[k]:>9.3f}" for k in (*STAGES, "total"))
+                  + f"{s['backward'] / s['forward']:>8.2f}{ours['maxrss_mb']:>9.0f}{ours['base_mb']:>8.0f}"
+                  f"{s['tables']:>8.3f}{s['kinks']:>8.3f}")
+        if "baseline" in row and "error" not in row["baseline"] and "error" not in row["cgraph"]:
+            mine, theirs = row["cgraph"]["seconds"], row["baseline"]["seconds"]
+            print(f"{'  cgraph/base':<15}{'':>9}" + "".join(f"{mine[k] / theirs[k]:>9.2f}" for k in (*STAGES, "total")))
 
     if anchors:
         print()
@@ -257,6 +284,19 @@ def main() -> int:
         print()
         print(f"targets on {TARGET_WORKLOAD}: " + "; ".join(f"{text} {'PASS' if ok else 'FAIL'}"
                                                            for text, ok in checks))
+    issue = []
+    for workload, limit_mb in ((TARGET_WORKLOAD, 600), ("deep_100000", None)):
+        row = results.get(workload, {})
+        if "error" in row.get("cgraph", {"error": 1}):
+            continue
+        if limit_mb:
+            issue.append((f"{workload} peak <= {limit_mb} MB ({row['cgraph']['maxrss_mb']:.0f})",
+                          row["cgraph"]["maxrss_mb"] <= limit_mb))
+        if "micrograd" in row and "error" not in row["micrograd"]:
+            ratio = row["cgraph"]["seconds"]["total"] / row["micrograd"]["seconds"]
+            issue.append((f"{workload} cgraph/micrograd <= 0.7 ({ratio:.2f})", ratio <= 0.7))
+    if issue:
+        print("issue 17's targets: " + "; ".join(f"{text} {'PASS' if ok else 'FAIL'}" for text, ok in issue))
     return 0
 
 

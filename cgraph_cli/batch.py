@@ -95,15 +95,34 @@ def read_points(path: str) -> PointsData:
         line_numbers = [i + 2 for i, row in enumerate(rows) if row.strip()]
         rows = [row for row in rows if row.strip()]
     names = [name.strip() for name in _csv_fields(header)]
-    try:
-        values = numpy.loadtxt(rows, delimiter=",", quotechar='"', comments=None, dtype=float, ndmin=2) \
-            if rows else numpy.zeros((0, len(names)))
-    except ValueError:
-        values = None
+    values = _read_polars(rows, len(names)) if rows else numpy.zeros((0, len(names)))
+    if values is None:
+        try:
+            values = numpy.loadtxt(rows, delimiter=",", quotechar='"', comments=None, dtype=float, ndmin=2)
+        except ValueError:
+            values = None
     if values is None or values.shape[1] != len(names) or not numpy.isfinite(values).all():
         raise _first_bad_row(path, names, rows, line_numbers)
     columns = {name: numpy.ascontiguousarray(values[:, j]) for j, name in enumerate(names)}
     return PointsData(names, header, rows, line_numbers, columns)
+
+
+def _read_polars(rows: list, count: int):
+    """The rows' numbers as a (rows, count) array, read by polars in native code when it is installed
+    (the optional extra cgraph[fast]); None when it is not, or when polars does not read every field
+    as a number: NumPy then reads the rows, or says which row and column is wrong."""
+    try:
+        import polars
+    except ImportError:
+        return None
+    try:
+        frame = polars.read_csv(("\n".join(rows) + "\n").encode(), has_header=False, quote_char='"',
+                                schema={str(i): polars.Float64 for i in range(count)})
+    except Exception:   # polars' own errors (ComputeError, ...) and a malformed row
+        return None
+    if frame.shape != (len(rows), count) or any(frame.null_count().row(0)):
+        return None
+    return frame.to_numpy()
 
 
 def _csv_fields(line: str) -> list:

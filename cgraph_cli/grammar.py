@@ -17,7 +17,7 @@ import os
 import re
 from pathlib import Path
 
-from cgraph_cli import __version__
+from cgraph_cli import __version__, fastparse
 from cgraph_cli.ast import AstBuilder, Program, Tuple
 from cgraph_cli.errors import ParseError, caret_context
 
@@ -402,5 +402,9 @@ def get_parser() -> Parser:
 
 
 def parse(text: str) -> Program:
-    """Parse a program; a ParseError carries the caret message."""
-    return get_parser().parse(text)
+    """Parse a program; a ParseError carries the caret message.
+
+    The common subset goes through fastparse (the same Program, tests/test_fastparse.py); the rest,
+    and every text with an error, through the LALR driver."""
+    program = fastparse.parse(text)
+    return program if program is not None else get_parser().parse(text)

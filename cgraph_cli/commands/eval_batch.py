@@ -107,9 +107,44 @@ def write_points(out: str | None, data, outputs: list, results: list, precision)
             handle, close = open(out, "w", encoding="utf-8", newline="\n"), True
         except OSError as error:
             raise UsageError(f"--out {out}: cannot write it ({error.strerror or error})")
+    chunks = None if precision else points_csv_polars(data, outputs, results)
     try:
-        for text in points_csv(data, outputs, results, precision):
+        for text in chunks or points_csv(data, outputs, results, precision):
             handle.write(text)
     finally:
         if close:
             handle.close()
+
+
+POLARS_CHUNK_ROWS = 1 << 18   # rows written at a time by the polars path (about 16 MB of text)
+
+
+def points_csv_polars(data, outputs: list, results: list):
+    """The same text as render/batch.points_csv (shortest round-trip floats), formatted by polars in
+    native code when it is installed (the optional extra `cgraph[fast]`), else None.
+
+    Polars writes a float as Python's repr does wherever repr writes it without an exponent
+    (1e-4 <= |x| < 1e16), and 0, -0.0, inf, -inf alike; the other values (1e-05, 1e+16, nan) are
+    written by repr itself (tests/test_points_fast.py holds both to repr)."""
+    try:
+        import polars
+    except ImportError:
+        return None
+    import numpy
+
+    def chunks():
+        yield ",".join([data.header.rstrip()] + outputs) + "\n"
+        for start in range(0, len(data.rows), POLARS_CHUNK_ROWS):
+            stop = start + POLARS_CHUNK_ROWS
+            columns = {"0": polars.Series(data.rows[start:stop], dtype=polars.String)}
+            for i, result in enumerate(results, start=1):
+                column = numpy.ascontiguousarray(result[start:stop], dtype=float)
+                text = polars.Series(column).cast(polars.String)
+                size = numpy.abs(column)
+                other = numpy.flatnonzero(~(((size >= 1e-4) & (size < 1e16)) | (size == 0) | numpy.isinf(size)))
+                if other.size:
+                    text = text.scatter(other, [repr(value) for value in column[other].tolist()])
+                columns[str(i)] = text
+            yield polars.DataFrame(columns).write_csv(include_header=False, quote_style="never",
+                                                      line_terminator="\n")
+    return chunks()

@@ -1,0 +1,219 @@
+"""A fast path in front of the LALR driver, for the common subset of the language.
+
+Numbers, names, + - * / @ ^ **, comparisons, unary minus and plus, calls with positional
+arguments, parentheses, assignments (= += -= *= /=), `;` and newlines, comments. The tokens
+are found by one regular expression and the operators are ordered by precedence climbing,
+written as a loop with an explicit stack (a 10^5-deep nesting needs no recursion). The
+nodes are built in the order a bottom-up parser reduces them, with the spans the LALR
+driver gives them, so the Program is exactly the driver's (tests/test_fastparse.py compares
+them on generated programs, and checks PRECEDENCE against grammar/cgraph.lark).
+
+`parse` returns None for anything else: indexing, methods, attributes, tensors, tuples,
+keywords, any character it does not know, and every syntax error. The caller
+(grammar.parse) then runs the LALR driver, which is the definition of the language and
+gives the caret message.
+"""
+
+import re
+
+from cgraph_cli.ast import NULLARY, AstBuilder, Binary, Call, Name, Num, Unary
+from cgraph_cli.ops import COMPARISONS
+
+# (binding, associativity) by operator, loosest first, as the rules of grammar/cgraph.lark nest:
+# compare < sum < product < unary < power. Comparisons do not chain.
+PRECEDENCE = {
+    "<": (1, "none"), "<=": (1, "none"), ">": (1, "none"), ">=": (1, "none"), "==": (1, "none"),
+    "!=": (1, "none"),
+    "+": (2, "left"), "-": (2, "left"),
+    "*": (3, "left"), "/": (3, "left"), "@": (3, "left"),
+    "^": (5, "right"), "**": (5, "right"),
+}
+UNARY = 4          # "-" unary: looser than power (-x^2 is -(x^2)), tighter than * and /
+COMPARE = 1
+NODE = {"+": "add", "-": "sub", "*": "mul", "/": "div", "@": "matmul", "^": "pow", "**": "pow"}
+
+# The grammar's terminals for this subset. Each match is (the ignored whitespace and comments
+# before a token, a number, a name, any other token); the matches tile the text, so a token's
+# offset is the sum of the lengths before it (findall is several times faster than a match object
+# per token). The last match is the empty token at the end; "." stands for any other character.
+SKIP = re.compile(r"[ \t\f\r]*(?:#[^\n]*)?")   # what the grammar ignores: a comment runs to the newline
+NUMBER_PATTERN = r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"   # the grammar's NUMBER and NAME
+NAME_PATTERN = r"[A-Za-z_][A-Za-z0-9_]*"
+TOKEN = re.compile(f"({SKIP.pattern})(?:({NUMBER_PATTERN})|({NAME_PATTERN})|([-+*/=<>!]=|\\*\\*|.|\\Z))",
+                   re.DOTALL)
+# An operator (and a closing parenthesis, comma, separator or the end) first applies the pending
+# operators that bind at least `pops` tightly: a right-associative one leaves its equals (2^3^2 is
+# 2^(3^2)), so does a comparison (then refused: a < b < c); markers (parentheses, calls, an
+# assignment) bind 0, the bottom of the stack -1.
+# token -> (pops, binding, node); binding None for the tokens that are not operators
+AFTER_OPERAND = {sign: (binding + (associativity != "left"), binding, NODE.get(sign) or COMPARISONS[sign])
+                 for sign, (binding, associativity) in PRECEDENCE.items()}
+AFTER_OPERAND.update(dict.fromkeys([")", ",", ";", "\n", ""], (1, None, None)))
+AUGMENTED = {"=", "+=", "-=", "*=", "/="}
+PAREN, CALL, STATEMENT = "(", "call", "="   # the markers on the stack
+
+
+class _Unsupported(Exception):
+    """Not this path's: the LALR driver parses the text (or says where it is wrong)."""
+
+
+def parse(text: str):
+    """The Program of `text` as the LALR driver builds it, or None when the driver must parse it."""
+    try:
+        return _parse(text)
+    except _Unsupported:
+        return None
+
+
+def _parse(text: str):
+    builder = AstBuilder()
+    built = builder.built
+    keep = built.append
+    new = tuple.__new__          # a node built without the NamedTuple's Python-level __new__
+    values, spans = [], []       # the operands and their spans (with the parentheses around them)
+    stack, bindings = [], [-1]   # pending operators and markers (kind, start, detail); how they bind
+    statements = []
+    operand = True               # is an operand expected next?
+    depth = 0                    # open parentheses: a newline inside them is whitespace
+
+    def bare_name() -> bool:
+        """Is the last operand a name just read (not in parentheses): a function's, or assigned?"""
+        return type(values[-1]) is Name and spans[-1] is values[-1].span
+
+    end = 0
+    for skipped, number, name, token in TOKEN.findall(text):
+        start = end + len(skipped) if skipped else end
+        if name:
+            if not operand:
+                raise _Unsupported       # two operands in a row: implicit multiplication
+            end = start + len(name)
+            span = (start, end)
+            node = new(Name, (name, span))
+        elif number:
+            if not operand:
+                raise _Unsupported
+            end = start + len(number)
+            span = (start, end)
+            node = new(Num, (float(number), number, span))
+        else:
+            end = start + len(token)
+            if token == "\n" and depth:
+                continue
+            if operand:
+                if token == "-" or token == "+":
+                    stack.append(("neg" if token == "-" else "pos", start, None))
+                    bindings.append(UNARY)
+                elif token == "(":
+                    stack.append((PAREN, start, None))
+                    bindings.append(0)
+                    depth += 1
+                elif (token == ";" or token == "\n") and not stack:
+                    pass                 # a separator between statements (or before the first)
+                elif not token and not stack:
+                    break                # the end, after a separator or of an empty program
+                elif token == ")" and stack and stack[-1][0] == CALL and stack[-1][2][1] == len(values):
+                    _, call_start, (function, _) = stack.pop()   # f(): a call of no arguments
+                    bindings.pop()
+                    depth -= 1
+                    span = (call_start, end)
+                    values.append(builder.call(span, function))
+                    spans.append(span)
+                    operand = False
+                else:
+                    raise _Unsupported
+                continue
+            # after an operand: first apply the pending operators that bind at least `pops` tightly
+            action = AFTER_OPERAND.get(token)
+            if action is None:
+                if token == "(":
+                    if not bare_name():
+                        raise _Unsupported   # an operand then "(": implicit multiplication
+                    node = values.pop()
+                    spans.pop()
+                    built.pop()              # the name is the function's, not a Name node
+                    stack.append((CALL, node.span[0], (node.name, len(values))))
+                    bindings.append(0)
+                    depth += 1
+                elif token in AUGMENTED:     # = += -= *= /= after a statement's first name only
+                    if stack or len(values) != 1 or not bare_name():
+                        raise _Unsupported
+                    node = values.pop()
+                    spans.pop()
+                    built.pop()
+                    stack.append((STATEMENT, node.span[0], (node.name, token)))
+                    bindings.append(0)
+                else:
+                    raise _Unsupported
+                operand = True
+                continue
+            pops, binding, kind = action
+            while bindings[-1] >= pops:
+                pending, operator_start, _ = stack.pop()
+                if bindings.pop() == UNARY:
+                    span = (operator_start, spans[-1][1])
+                    node = new(Unary, (pending, values[-1], span))
+                else:
+                    right = values.pop()
+                    right_end = spans.pop()[1]
+                    span = (spans[-1][0], right_end)
+                    node = new(Binary, (pending, values[-1], right, span))
+                values[-1] = node
+                spans[-1] = span
+                keep(node)
+            if binding is not None:
+                if binding == COMPARE and bindings[-1] == COMPARE:
+                    raise _Unsupported   # a < b < c: a parse error
+                stack.append((kind, start, None))
+                bindings.append(binding)
+                operand = True
+            elif token == ")":
+                if not stack:
+                    raise _Unsupported
+                kind, open_start, detail = stack.pop()
+                bindings.pop()
+                depth -= 1
+                span = (open_start, end)
+                if kind == PAREN:
+                    spans[-1] = span
+                elif kind == CALL:
+                    function, base = detail
+                    if base == len(values) - 1 and function not in NULLARY:   # f(x): AstBuilder.call's case
+                        node = new(Call, (function, (values[-1],), span))
+                        keep(node)
+                    else:
+                        node = builder.call(span, function, *values[base:])
+                    del values[base:], spans[base:]
+                    values.append(node)
+                    spans.append(span)
+                else:
+                    raise _Unsupported
+            elif token == ",":
+                if not stack or stack[-1][0] != CALL:
+                    raise _Unsupported   # a tuple (2, 3), or a stray comma
+                operand = True
+            else:                        # ";", a newline outside parentheses, or the end
+                node = values.pop()
+                span = spans.pop()
+                if stack:
+                    kind, name_start, detail = stack.pop()
+                    bindings.pop()
+                    if kind != STATEMENT or stack:
+                        raise _Unsupported   # an unclosed parenthesis
+                    target, sign = detail
+                    if sign == "=":
+                        node = builder.assign((name_start, span[1]), target, node)
+                    else:
+                        node = builder.augassign((name_start, span[1]), target, sign, node)
+                statements.append(node)
+                if not token:
+                    break
+                operand = True
+            continue
+        keep(node)                       # a number or a name
+        values.append(node)
+        spans.append(span)
+        operand = False
+    # the program spans its tokens, separators included (the end match starts where the last ends)
+    first = SKIP.match(text).end()
+    span = (first, start - len(skipped)) if first < len(text) else (len(text), len(text))
+    return builder.program(span, *statements)
