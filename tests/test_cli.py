@@ -161,7 +161,7 @@ def test_seed_staged_program_one_line_with_semicolons():
 
 def test_json_schema():
     d = doc("eval", "(x+y)^2", "--x", "1", "--y", "3")
-    assert set(d) == {"value", "gradients", "output", "nodes", "warnings"}
+    assert set(d) == {"schema", "value", "gradients", "output", "nodes", "warnings"}
     assert d["warnings"] == []
     nodes = d["nodes"]
     assert [n["id"] for n in nodes] == list(range(len(nodes)))
@@ -820,7 +820,7 @@ def test_closed_pipe_large_json_ends_quietly(tmp_path):
     proc.stdout.close()
     err = proc.stderr.read()
     code = proc.wait(timeout=60)
-    assert head == b'{"value": '
+    assert head == b'{"schema":'
     assert err == b"", err.decode()
     assert code in (0, 141)
 
