@@ -9,6 +9,7 @@
 """
 
 import importlib.util
+import json
 import re
 import shutil
 import tempfile
@@ -41,14 +42,12 @@ class TablesHook(BuildHookInterface):
     PLUGIN_NAME = "custom"
 
     def initialize(self, version, build_data):
-        if self.target_name != "wheel" or version == "editable":
+        if version == "editable":   # an editable install reads the checkout: the user cache serves it
             return
         tables = parse_tables_module(Path(self.root))
         grammar = (Path(self.root) / "grammar" / "cgraph.lark").read_text(encoding="utf-8")
         self._directory = tempfile.mkdtemp(prefix="cgraph-tables-")
         path = Path(self._directory) / "parse_tables.json"
-        import json
-
         path.write_text(json.dumps(tables.build(grammar), separators=(",", ":")), encoding="utf-8")
         build_data["force_include"][str(path)] = tables.PACKAGED_NAME
 
