@@ -743,7 +743,7 @@ def test_many_statements_scale(tmp_path):
     ("x" + " " * 10_000_000 + "+1\n", 0),                # one 10 MB line
     ("1" * 10_000_000, 3),                               # one 10 MB number: not a finite float64
     ("x+1\n" + "y" * 10_000_000, 2),                     # a 10 MB name, unbound
-])
+], ids=["garbage", "comments", "long-line", "long-number", "long-name"])   # pytest < 9.2: 10 MB ids, E2BIG
 def test_ten_megabyte_files(tmp_path, content, code):
     program = tmp_path / "big.cg"
     program.write_text(content)
