@@ -197,7 +197,10 @@ def _read_toml(text: str, where: _Where):
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise CasesError(f"{where.path}: not valid TOML: {error}")
+        message = str(error)   # tomli >= 2.4 (Python 3.10) says "at end of document": name the line
+        last_line = text.rstrip().count("\n") + 1
+        message = message.replace("(at end of document)", f"(at the end of the document, line {last_line})")
+        raise CasesError(f"{where.path}: not valid TOML: {message}")
     except RecursionError:   # tomllib reads nested arrays recursively
         raise CasesError(f"{where.path}: arrays or tables nested too deeply to read")
     cases = document.pop("case", [])

@@ -6,18 +6,16 @@ below runs the very tables Lark builds from the grammar file (which stays the
 single definition of the language), lexes with one regular expression made of
 the grammar's own terminals, and passes single-child `?rule` reductions through
 without a call. tests/test_grammar.py pins it to Lark's own parser on random
-inputs. The tables are cached as JSON in the user's cache directory, so a warm
-start does not import Lark at all.
+inputs. The tables ship in the wheel (parse_tables.py, built by hatch_build.py); a
+checkout caches them as JSON in the user's cache directory, so a warm start does not
+import Lark at all.
 """
 
 import functools
-import hashlib
-import json
-import os
 import re
 from pathlib import Path
 
-from cgraph_cli import __version__, fastparse
+from cgraph_cli import __version__, fastparse, parse_tables
 from cgraph_cli.ast import AstBuilder, Program, Tuple
 from cgraph_cli.errors import ParseError, caret_context
 
@@ -27,7 +25,7 @@ TERMINAL_WORDS = {
     "NUMBER": "a number", "NAME": "a name", "AUGOP": "'+=', '-=', '*=' or '/='",
     "COMPARE": "a comparison", "_NEWLINE": "a newline", END: "the end of the input",
 }
-TABLES_FORMAT = 3   # bump when export_tables changes what it writes
+TABLES_FORMAT = parse_tables.FORMAT
 OPENING, CLOSING = {"LPAR", "LSQB"}, {"RPAR", "RSQB"}   # newlines inside these are whitespace
 OPERAND_END = {"NUMBER", "NAME", "RPAR", "RSQB"}
 OPERAND_START = {"NUMBER", "NAME", "LPAR"}
@@ -48,10 +46,7 @@ def grammar_text() -> str:
 
 def lark_parser(transformer=None):
     """Lark's own LALR parser for the grammar (the reference the driver is tested against)."""
-    from lark import Lark
-
-    return Lark(grammar_text(), parser="lalr", lexer="basic", postlex=_DropNewlinesInParens(),
-                propagate_positions=True, transformer=transformer, maybe_placeholders=False)
+    return parse_tables.lark_parser(grammar_text(), transformer, _DropNewlinesInParens())
 
 
 class _DropNewlinesInParens:
@@ -72,80 +67,14 @@ class _DropNewlinesInParens:
 
 
 def export_tables(lark) -> dict:
-    """The parse tables Lark built, as plain JSON-able data for the driver."""
-    table = lark.parser.parser.parser.parse_table
-    rules, rule_index = [], {}
-    states = {}
-    for state, actions in table.states.items():
-        row = {}
-        for symbol, (action, arg) in actions.items():
-            if action.name == "Shift":
-                row[symbol] = arg
-            else:
-                if id(arg) not in rule_index:
-                    rule_index[id(arg)] = len(rules)
-                    rules.append(_export_rule(arg))
-                row[symbol] = ~rule_index[id(arg)]
-        states[state] = row
-    terminals = sorted(lark.terminals, key=lambda t: (-t.priority, -t.pattern.max_width,
-                                                       -len(t.pattern.value), t.name))
-    # Python's regex alternation takes the first branch that matches, like Lark's basic lexer.
-    return {
-        "grammar_sha256": hashlib.sha256(grammar_text().encode()).hexdigest(),
-        "start": table.start_states["start"],
-        "states": [states[i] for i in range(len(states))],
-        "rules": rules,
-        "terminals": [[t.name, t.pattern.to_regexp()] for t in terminals],
-        "ignore": list(lark.ignore_tokens),
-    }
-
-
-def _export_rule(rule) -> list:
-    """[origin, size, kind, callback, kept positions, spliced positions].
-
-    kind: pass (a `?rule` with one child), call (an AstBuilder method), or splice (an `_rule`,
-    whose children are spliced into the rule using it, as Lark inlines them)."""
-    kept = [i for i, symbol in enumerate(rule.expansion)
-            if not (symbol.is_term and symbol.filter_out)]
-    spliced = [i for i in kept if not rule.expansion[i].is_term and rule.expansion[i].name.startswith("_")]
-    origin = rule.origin.name
-    if origin.startswith("_"):
-        kind = "splice"
-    elif rule.options.expand1 and len(kept) == 1 and not rule.alias:
-        kind = "pass"
-    else:
-        kind = "call"
-    return [str(origin), len(rule.expansion), kind, str(rule.alias or origin), kept, spliced]
-
-
-def _cache_file() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    digest = hashlib.sha256(grammar_text().encode()).hexdigest()[:16]
-    return Path(base) / "cgraph" / f"parser-{TABLES_FORMAT}-{__version__}-{digest}.json"
+    """The parse tables Lark built, as plain JSON-able data for the driver (parse_tables.py)."""
+    return parse_tables.export_tables(lark, grammar_text())
 
 
 @functools.cache
 def tables() -> dict:
-    """The LALR tables: from the user's cache when it matches the grammar, else built by Lark."""
-    use_cache = not os.environ.get("CGRAPH_NO_CACHE")
-    path = _cache_file()
-    if use_cache:
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if data.get("grammar_sha256") == hashlib.sha256(grammar_text().encode()).hexdigest():
-                return data
-        except (OSError, ValueError):
-            pass
-    data = export_tables(lark_parser())
-    if use_cache:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_suffix(f".{os.getpid()}.tmp")
-            temporary.write_text(json.dumps(data), encoding="utf-8")
-            os.replace(temporary, path)
-        except OSError:
-            pass  # a read-only home only costs the table build on every start
-    return data
+    """The LALR tables: packaged in the wheel, else from the user's cache, else built by Lark."""
+    return parse_tables.load(grammar_text(), __version__)
 
 
 class Parser:

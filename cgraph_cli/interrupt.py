@@ -6,6 +6,7 @@ start-up that every call from a shell script would pay).
 """
 
 import os
+import sys
 
 import _signal
 
@@ -15,7 +16,16 @@ def interrupted_at_start(signum, frame):
     os._exit(130)
 
 
+def _unraisable(unraisable) -> None:
+    """A Ctrl-C raised where Python cannot propagate it (on 3.10, in the weakref callback of an import
+    lock) would print `Exception ignored ... Traceback` and be lost: it ends the run as Ctrl-C does."""
+    if unraisable.exc_type is not None and issubclass(unraisable.exc_type, KeyboardInterrupt):
+        interrupted_at_start(None, None)
+    sys.__unraisablehook__(unraisable)
+
+
 def install() -> None:
+    sys.unraisablehook = _unraisable
     _signal.signal(_signal.SIGINT, interrupted_at_start)
     if hasattr(_signal, "pthread_sigmask"):   # a Ctrl-C held back (blocked) until now arrives here
         _signal.pthread_sigmask(_signal.SIG_UNBLOCK, {_signal.SIGINT})

@@ -25,7 +25,7 @@ def test_each_line_gives_one_object_per_expression_in_order():
     assert result.code == 0, result.err
     objects = jsonl(result.out)
     assert [o["line"] for o in objects] == [1, 5, 6]
-    assert objects[0] == {"line": 1, "value": (0.7 - 1.3) ** 2,
+    assert objects[0] == {"schema": 1, "line": 1, "value": (0.7 - 1.3) ** 2,
                           "gradients": {"x": 2 * (0.7 - 1.3), "y": 2 * (0.7 - 1.3)}}
     assert objects[1]["value"] == math.sin(0.7) * -1.3
     assert objects[1]["gradients"] == {"x": math.cos(0.7) * -1.3, "y": math.sin(0.7)}
@@ -69,7 +69,7 @@ def test_each_line_from_a_file_with_precision(tmp_path):
     path = tmp_path / "exprs.txt"
     path.write_text("x/3\n")
     result = cgraph("eval", "-f", path, "--each-line", "--x", 1, "--precision", 3)
-    assert jsonl(result.out) == [{"line": 1, "value": 0.333, "gradients": {"x": 0.333}}]
+    assert jsonl(result.out) == [{"schema": 1, "line": 1, "value": 0.333, "gradients": {"x": 0.333}}]
 
 
 @pytest.mark.parametrize("words, fragment", [

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from lark import Transformer, Transformer_NonRecursive, v_args
 from lark.parsers.lalr_analysis import LALR_Analyzer
 
-from cgraph_cli import ast
+from cgraph_cli import ast, parse_tables
 from cgraph_cli.ast import AstBuilder, Assign, Binary, Name, Num, Program, Unary
 from cgraph_cli.engine import evaluate
 from cgraph_cli.errors import ExitStatus, ParseError
@@ -99,6 +99,7 @@ def test_export_tables_gives_json_data_the_driver_runs():
 
 
 def test_tables_are_cached_in_the_user_cache_and_rebuilt_when_stale(tmp_path, monkeypatch):
+    monkeypatch.setattr(parse_tables, "PACKAGED", tmp_path / "none.json")   # as in a checkout
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.delenv("CGRAPH_NO_CACHE", raising=False)
     sha = hashlib.sha256(grammar_text().encode()).hexdigest()
@@ -119,6 +120,7 @@ def test_tables_are_cached_in_the_user_cache_and_rebuilt_when_stale(tmp_path, mo
 
 
 def test_no_cache_environment_variable_writes_nothing(tmp_path, monkeypatch):
+    monkeypatch.setattr(parse_tables, "PACKAGED", tmp_path / "none.json")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.setenv("CGRAPH_NO_CACHE", "1")
     data = tables.__wrapped__()

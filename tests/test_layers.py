@@ -3,7 +3,7 @@
 same or a lower layer, and no group of modules imports each other in a circle.
 
     0  errors, text, rational, interrupt                stdlib only
-    1  ast, grammar, fastparse, ops (and ops/*)         text -> AST; everything about an op
+    1  ast, grammar, fastparse, parse_tables, ops (and ops/*)  text -> AST; everything about an op
     2  graph, calls, engine, bindings, words                  AST -> tape; forward/backward; words -> values
     3  analyses: exact, derivatives, steps, gradcheck, optimize, expect, picture, formula,
        cases, batch, reference
@@ -21,7 +21,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "cgraph_cli"
 
 LAYERS = {
     0: {"errors", "text", "rational", "interrupt"},
-    1: {"ast", "grammar", "fastparse", "ops"},
+    1: {"ast", "grammar", "fastparse", "parse_tables", "ops"},
     2: {"graph", "calls", "engine", "bindings", "words"},
     3: {"exact", "derivatives", "steps", "trace", "gradcheck", "optimize", "expect", "picture", "reference",
         "formula", "cases", "batch", "grading", "jacobian"},

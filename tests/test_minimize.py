@@ -225,7 +225,7 @@ def test_plot_file_without_matplotlib_is_a_clear_message(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)   # `import matplotlib` now fails
     code, out, err = cgraph("minimize", QUADRATIC, "--x", 0, "--y", 0, *TRAIN_XY, "--plot", tmp_path / "l.png")
     assert code == 2 and out == ""
-    assert "pip install 'cgraph[plot]'" in err
+    assert "pip install 'cgraph-cli[plot]'" in err
     assert not (tmp_path / "l.png").exists()
 
 

@@ -136,4 +136,4 @@ def test_each_line_plain_tensor_lines_among_others():
 def test_each_line_jsonl_tensor_line():
     result = run("eval", "--each-line", "-f", "-", input="[3]\n")
     assert result.code == 0
-    assert result.out == '{"line": 1, "value": [3.0], "gradients": {}}\n'
+    assert result.out == '{"schema": 1, "line": 1, "value": [3.0], "gradients": {}}\n'

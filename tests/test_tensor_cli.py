@@ -483,7 +483,10 @@ def test_a_shape_mismatch_in_a_real_process():
 def test_numpy_is_a_declared_dependency():
     """CI installs the project into a fresh virtualenv: NumPy must come with it (the issue: "NumPy
     becomes a required dependency, still imported only when a tensor appears")."""
-    import tomllib
+    try:
+        import tomllib
+    except ModuleNotFoundError:   # Python 3.10: the tomli backport, a dependency there
+        import tomli as tomllib
     from pathlib import Path
 
     project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]

@@ -3,7 +3,7 @@
 The progress bar (rich) is drawn on stderr, and only when stdout and stderr are both
 terminals: piped or redirected runs stay quiet. The loss curve is drawn in the
 terminal with plotext, and to a PNG/SVG/PDF file with matplotlib (`--plot FILE`,
-the optional extra `cgraph[plot]`). Both are imported only when used (render/minimize.py).
+the optional extra `cgraph-cli[plot]`). Both are imported only when used (render/minimize.py).
 """
 
 import functools
@@ -68,7 +68,7 @@ def training_options(function):
 @format_option(RENDERERS, "table", "table (with the loss curve) for people; json (the whole trajectory) "
                "and plain for scripts.")
 @click.option("--plot", "plot_file", metavar="FILE",
-              help="Also draw the loss curve to FILE (.png, .svg or .pdf; needs cgraph[plot]).")
+              help="Also draw the loss curve to FILE (.png, .svg or .pdf; needs cgraph-cli[plot]).")
 @click.option("--no-plot", is_flag=True, help="No loss curve in the terminal.")
 @precision_option("Significant digits (default: 12 in the table, round-trip in json/plain).")
 def command(invocation, wrt, training, output_format, plot_file, no_plot, precision):

@@ -11,10 +11,10 @@ CHUNK_ROWS = 1 << 16   # rows formatted and written at a time: bounded memory fo
 
 def jsonl_line(line_number: int, result, precision) -> str:
     if isinstance(result, CgraphError):
-        document = {"line": line_number, "error": f"{result.kind}: {renumber(result.message, line_number)}",
+        document = {"schema": 1, "line": line_number, "error": f"{result.kind}: {renumber(result.message, line_number)}",
                     "exit_code": int(result.exit_code)}
     else:
-        document = {"line": line_number, "value": json_number(result.value, precision),
+        document = {"schema": 1, "line": line_number, "value": json_number(result.value, precision),
                     "gradients": {name: json_number(g, precision) for name, g in result.gradients().items()}}
         if result.kinks:
             document["kinks"] = [result.kinks[i] for i in sorted(result.kinks)]

@@ -43,7 +43,7 @@ def render_table(graph, bindings, names, rows, precision):
 
 
 def render_json(graph, bindings, names, rows, precision) -> str:
-    body = {"variables": names, "hessian": document(names, rows, precision)}
+    body = {"schema": 1, "variables": names, "hessian": document(names, rows, precision)}
     return json.dumps(body, allow_nan=False) + "\n"
 
 

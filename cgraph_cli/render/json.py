@@ -35,6 +35,7 @@ def document(evaluation, options) -> dict:
             node["reduced"] = evaluation.reduced[node_id]
         nodes.append(node)
     document = {
+        "schema": 1,
         "value": json_number(evaluation.value, precision),
         "gradients": {name: json_number(g, precision) for name, g in evaluation.gradients().items()},
         **({"tangent": json_number(tangents[graph.output], precision)} if tangents is not None else {}),

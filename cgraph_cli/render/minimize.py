@@ -73,7 +73,7 @@ def check_plot_file(plot_file: str) -> None:
         import matplotlib  # noqa: F401
     except ImportError:
         raise UsageError("--plot needs matplotlib, which is not installed: install the plot extra, "
-                         "pip install 'cgraph[plot]' (or pip install matplotlib)") from None
+                         "pip install 'cgraph-cli[plot]' (or pip install matplotlib)") from None
 
 
 def save_plot(result, plot_file: str, method: str, lr: float) -> None:
@@ -104,6 +104,7 @@ def document(result, names, settings) -> dict:
     method, lr, tol, precision = settings.method, settings.lr, settings.tol, settings.precision
     final = result.trajectory[-1]
     return {
+        "schema": 1,
         "converged": result.converged,
         "iterations": final.iteration,
         "method": method, "lr": lr, "tol": tol,
