@@ -109,7 +109,7 @@ def read_points(path: str) -> PointsData:
 
 def _read_polars(rows: list, count: int):
     """The rows' numbers as a (rows, count) array, read by polars in native code when it is installed
-    (the optional extra cgraph[fast]); None when it is not, or when polars does not read every field
+    (the optional extra cgraph-cli[fast]); None when it is not, or when polars does not read every field
     as a number: NumPy then reads the rows, or says which row and column is wrong."""
     try:
         import polars

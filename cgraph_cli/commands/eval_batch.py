@@ -121,7 +121,7 @@ POLARS_CHUNK_ROWS = 1 << 18   # rows written at a time by the polars path (about
 
 def points_csv_polars(data, outputs: list, results: list):
     """The same text as render/batch.points_csv (shortest round-trip floats), formatted by polars in
-    native code when it is installed (the optional extra `cgraph[fast]`), else None.
+    native code when it is installed (the optional extra `cgraph-cli[fast]`), else None.
 
     Polars writes a float as Python's repr does wherever repr writes it without an exponent
     (1e-4 <= |x| < 1e16), and 0, -0.0, inf, -inf alike; the other values (1e-05, 1e+16, nan) are
