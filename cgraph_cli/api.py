@@ -192,6 +192,14 @@ class Result:
 
         return steps_document(self.evaluation, backward_steps(self.evaluation))
 
+    def trace(self) -> list:
+        """The evaluation trace, one statement per node (`v1 = x + y`, the names the rules use): the
+        "forward_steps" of `eval --steps --format json` (dicts: id, name, statement, value)."""
+        from cgraph_cli import trace
+        from cgraph_cli.render.steps import forward_document
+
+        return forward_document(self.evaluation, trace.trace_names(self.evaluation.graph))
+
     def to_json(self, *, steps: bool = False, precision: Optional[int] = None) -> str:
         """Exactly what `cgraph eval ... --format json` prints (with `steps`: `--steps --format json`)."""
         from cgraph_cli.render.eval import RENDERERS, Options
