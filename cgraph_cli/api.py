@@ -411,12 +411,7 @@ def diff(source: str, wrt: Union[str, Sequence[str], None] = None, bindings: Opt
     graph = loaded.graph
     require_scalar(graph, loaded.bindings, "diff")
     names = [wrt] if isinstance(wrt, str) else list(wrt or ())
-    refuse_data(graph, names)
-    for name in names:
-        if name not in graph.variables:
-            from cgraph_cli.text import unknown_name
-
-            raise BindingError(unknown_name(f"wrt {name}", name, sorted(graph.variables), "variable"))
+    refuse_data(graph, names)   # an unknown name: derivatives() says so, listing the names there are
     names = list(dict.fromkeys(names)) or graph.differentiable()
     if not names:
         raise UsageError("the expression has no variables to differentiate with respect to")
@@ -429,6 +424,22 @@ def diff(source: str, wrt: Union[str, Sequence[str], None] = None, bindings: Opt
 
 
 # ----------------------------------------------------------------------------- hessian
+
+def _variables(graph, wrt) -> list:
+    """The `wrt` names (a name, a list, or None for every variable that carries a gradient), once
+    each: an assigned name is a usage error, an unknown one a binding error listing the variables,
+    a data name (const=) a usage error."""
+    from cgraph_cli.text import unknown_name
+
+    names = [wrt] if isinstance(wrt, str) else list(wrt or ())
+    for name in names:
+        if name in graph.assigned and name not in graph.variables:
+            raise UsageError(f"wrt {name}: the Hessian is with respect to variables; {name} is an assigned name")
+        if name not in graph.variables:
+            raise BindingError(unknown_name(f"wrt {name}", name, sorted(graph.variables), "variable"))
+    refuse_data(graph, names)
+    return list(dict.fromkeys(names)) or graph.differentiable()
+
 
 class Hessian:
     """What `cg.hessian` returns: `.variables` (names), `.rows` (rows[i][j] = d2f/dx_i dx_j), `[a, b]`,
@@ -468,14 +479,7 @@ def hessian(source: str, bindings: Optional[Mapping[str, Any]] = None, /, *,
     loaded = _load(source, bindings, variables, const, mode)
     graph = loaded.graph
     require_scalar(graph, loaded.bindings, "hessian")
-    names = [wrt] if isinstance(wrt, str) else list(wrt or ())
-    refuse_data(graph, names)
-    for name in names:
-        if name not in graph.variables:
-            from cgraph_cli.text import unknown_name
-
-            raise BindingError(unknown_name(f"wrt {name}", name, sorted(graph.variables), "variable"))
-    names = list(dict.fromkeys(names)) or graph.differentiable()
+    names = _variables(graph, wrt)
     with too_large_is_an_evaluation_error():
         rows, warnings = hessian_rows(graph, loaded.bindings, names, mode)
     return Hessian(graph, loaded.bindings, names, rows, warnings + loaded.notes)

@@ -261,6 +261,7 @@ def test_diff_formulas_evaluate_to_the_gradient():
     assert cg.diff("x^3*y^2", "x", order=2).formulas == {"x": "6*x*y^2"}
     assert cg.diff("x*y", "x", y=3).formulas == {"x": "3"}
     assert cg.diff("x/3", "x", exact=True).formulas == {"x": "1/3"}
+    assert cg.diff("q = x*y; q^2", "q").formulas == {"q": "2*x*y"}   # an assigned name, as --wrt q
 
 
 def test_diff_latex_repr_and_errors():
@@ -293,6 +294,10 @@ def test_hessian_json_is_the_cli_s_and_exact_and_wrt():
     assert repr(h) == run_cgraph("hessian", "x^3*y^2", "--x", 1, "--y", 2, "--format", "plain").out.rstrip("\n")
     assert cg.hessian("(x+y)^2", x="1/3", y=1, exact=True).rows == [[2, 2], [2, 2]]
     assert cg.hessian("x^2*y", x=1, y=2, wrt="x").rows == [[4.0]]
+    with pytest.raises(cg.UsageError):
+        cg.hessian("q = x*y; q^2", x=1, y=2, wrt="q")
+    with pytest.raises(cg.BindingError):
+        cg.hessian("x*y", x=1, y=2, wrt="z")
     assert "24" in h._repr_html_()
 
 
