@@ -334,8 +334,8 @@ class Gradients(dict):
         self.warnings = list(warnings)
 
 
-def grad(source: str, bindings: Optional[Mapping[str, Any]] = None, /, *, wrt: Union[str, Sequence[str], None] = None,
-         exact: Exact = False, const: Iterable[str] = (), **variables: Any) -> Gradients:
+def grad(source: str, bindings: Optional[Mapping[str, Any]] = None, /, *,
+         wrt: Union[str, Sequence[str], None] = None, exact: Exact = False, const: Iterable[str] = (), **variables: Any) -> Gradients:
     """The gradient of the output: every variable's, or those of `wrt` (a name or a list of names:
     variables, or assigned names, whose gradient is d(output)/d(that node)), as `cgraph grad`."""
     mode = _exact_mode(exact)
@@ -351,7 +351,7 @@ def grad(source: str, bindings: Optional[Mapping[str, Any]] = None, /, *, wrt: U
         known = set(graph.variables) | set(graph.assigned)
         for name in names:
             if name not in known:
-                raise BindingError(unknown_name(f"wrt {name}", name, sorted(known), "variable or assigned name"))
+                raise BindingError(unknown_name(f"--wrt {name}", name, sorted(known), "variable or assigned name"))
         refuse_data(graph, names)
         chosen = {}
         for name in dict.fromkeys(names):
@@ -396,8 +396,8 @@ class Derivative:
         return "$$\\begin{gathered}\n" + " \\\\\n".join(self._latex) + "\n\\end{gathered}$$"
 
 
-def diff(source: str, wrt: Union[str, Sequence[str], None] = None, bindings: Optional[Mapping[str, Any]] = None,
-         /, *, order: int = 1, inline: bool = False, exact: bool = False, const: Iterable[str] = (),
+def diff(source: str, wrt: Union[str, Sequence[str], None] = None,
+         bindings: Optional[Mapping[str, Any]] = None, /, *, order: int = 1, inline: bool = False, exact: bool = False, const: Iterable[str] = (),
          **variables: Any) -> Derivative:
     """The derivative as a formula, as `cgraph diff`: with respect to `wrt` (a name, a list, or None
     for every variable), `order` times; bound variables are substituted after differentiating."""
@@ -434,9 +434,9 @@ def _variables(graph, wrt) -> list:
     names = [wrt] if isinstance(wrt, str) else list(wrt or ())
     for name in names:
         if name in graph.assigned and name not in graph.variables:
-            raise UsageError(f"wrt {name}: the Hessian is with respect to variables; {name} is an assigned name")
+            raise UsageError(f"--wrt {name}: the Hessian is with respect to variables; {name} is an assigned name")
         if name not in graph.variables:
-            raise BindingError(unknown_name(f"wrt {name}", name, sorted(graph.variables), "variable"))
+            raise BindingError(unknown_name(f"--wrt {name}", name, sorted(graph.variables), "variable"))
     refuse_data(graph, names)
     return list(dict.fromkeys(names)) or graph.differentiable()
 
