@@ -335,7 +335,8 @@ class Gradients(dict):
 
 
 def grad(source: str, bindings: Optional[Mapping[str, Any]] = None, /, *,
-         wrt: Union[str, Sequence[str], None] = None, exact: Exact = False, const: Iterable[str] = (), **variables: Any) -> Gradients:
+         wrt: Union[str, Sequence[str], None] = None, exact: Exact = False, const: Iterable[str] = (),
+         **variables: Any) -> Gradients:
     """The gradient of the output: every variable's, or those of `wrt` (a name or a list of names:
     variables, or assigned names, whose gradient is d(output)/d(that node)), as `cgraph grad`."""
     mode = _exact_mode(exact)
@@ -397,8 +398,8 @@ class Derivative:
 
 
 def diff(source: str, wrt: Union[str, Sequence[str], None] = None,
-         bindings: Optional[Mapping[str, Any]] = None, /, *, order: int = 1, inline: bool = False, exact: bool = False, const: Iterable[str] = (),
-         **variables: Any) -> Derivative:
+         bindings: Optional[Mapping[str, Any]] = None, /, *, order: int = 1, inline: bool = False,
+         exact: bool = False, const: Iterable[str] = (), **variables: Any) -> Derivative:
     """The derivative as a formula, as `cgraph diff`: with respect to `wrt` (a name, a list, or None
     for every variable), `order` times; bound variables are substituted after differentiating."""
     from cgraph_cli.derivatives import MAX_ORDER, derivatives, substitute, too_large_is_an_evaluation_error
