@@ -27,6 +27,7 @@ class Evaluation(NamedTuple):
     warnings: list       # messages about non-finite gradients
     reduced: dict = {}   # node id -> [{"input": id, "axes": [...]}]: gradients summed back by broadcasting
     seed: object = None  # the upstream gradient of the output: None for 1.0, else the array used
+    tangents: list = None   # eval --tangent: every node's tangent (forward_tangents), else None
 
     @property
     def value(self):
@@ -41,12 +42,16 @@ class Evaluation(NamedTuple):
 
 
 
-def evaluate(graph: Graph, bindings: dict, seed=None, ops: dict = None) -> Evaluation:
+def evaluate(graph: Graph, bindings: dict, seed=None, ops: dict = None, tangents: dict = None) -> Evaluation:
     """Forward, then backward. `ops`: the op table of the values' backend (chosen from the
     graph and bindings when not given). `seed`: the output's upstream gradient; for a
-    non-scalar output it defaults to ones of its shape (the gradient of its sum)."""
+    non-scalar output it defaults to ones of its shape (the gradient of its sum). `tangents`
+    (eval --tangent): variable name -> tangent, every node's tangent computed in the forward sweep."""
     ops = ops if ops is not None else table_for(graph, bindings)
-    values = forward(graph, bindings, ops)
+    if tangents is None:
+        values, tangent_list = forward(graph, bindings, ops), None
+    else:
+        values, tangent_list = forward_with_tangents(graph, bindings, tangents, ops)
     output = values[graph.output]
     shape = getattr(output, "shape", ())
     if seed is None:
@@ -60,7 +65,7 @@ def evaluate(graph: Graph, bindings: dict, seed=None, ops: dict = None) -> Evalu
     grads = backward(graph, values, seed_used, ops, reduced)
     return Evaluation(graph, values, grads, find_kinks(graph, values, ops),
                       gradient_warnings(graph, values, grads, ops), reduced,
-                      None if (seed is None and not shape) else seed_used)
+                      None if (seed is None and not shape) else seed_used, tangent_list)
 
 
 def _ones(value):
@@ -85,15 +90,8 @@ def node_functions(graph: Graph, ops: dict, part: str) -> list:
 def forward(graph: Graph, bindings: dict, ops: dict = OPS, finite: bool = True) -> list:
     """Every node's value; with `finite`, a non-finite one (an overflow, an inf literal) is an EvalError
     naming the node (False: for a caller that silenced the backend to find the bad rows itself)."""
-    missing = sorted(name for name in graph.variables if name not in bindings)
-    if missing:
-        raise BindingError(unbound_message(missing, bindings))
+    values = _leaf_values(graph, bindings)
     n = len(graph)
-    values = [None] * n
-    for node_id, value in graph.constants.items():
-        values[node_id] = value
-    for name, node_id in graph.variables.items():
-        values[node_id] = bindings[name]
     functions = node_functions(graph, ops, "forward")
     node_id = -1
     try:
@@ -106,8 +104,25 @@ def forward(graph: Graph, bindings: dict, ops: dict = OPS, finite: bool = True) 
                     values[node_id] = function(*[values[i] for i in arguments])
     except EVALUATION_ERRORS as error:
         raise _evaluation_error(graph, values, node_id, error) from None
-    if not finite:
-        return values
+    if finite:
+        _require_finite(graph, values)
+    return values
+
+
+def _leaf_values(graph: Graph, bindings: dict) -> list:
+    """The values list of a forward pass, its leaves filled in (an unbound variable: a BindingError)."""
+    missing = sorted(name for name in graph.variables if name not in bindings)
+    if missing:
+        raise BindingError(unbound_message(missing, bindings))
+    values = [None] * len(graph)
+    for node_id, value in graph.constants.items():
+        values[node_id] = value
+    for name, node_id in graph.variables.items():
+        values[node_id] = bindings[name]
+    return values
+
+
+def _require_finite(graph: Graph, values: list) -> None:
     try:
         finite = all(map(math.isfinite, values))
     except TypeError:   # arrays among the values: each value checked on its own
@@ -115,7 +130,6 @@ def forward(graph: Graph, bindings: dict, ops: dict = OPS, finite: bool = True) 
     if not finite:
         node_id = next(i for i, v in enumerate(values) if not _finite(v))
         raise _evaluation_error(graph, values, node_id, None)
-    return values
 
 
 def backward(graph: Graph, values: list, seed=1.0, ops: dict = OPS, reduced: dict = None,
@@ -177,6 +191,96 @@ def contributions(graph: Graph, values: list, grads: list, ops: dict = OPS, redu
                         if axes and reduced is not None:
                             reduced.setdefault(node_id, []).append({"input": input_id, "axes": axes})
                 yield node_id, input_id, upstream, contribution, sent
+
+
+def forward_tangents(graph: Graph, values: list, seeds: dict, ops=OPS) -> list:
+    """Forward mode: every node's tangent, its directional derivative along `seeds` (variable name ->
+    its tangent: a float, Fraction or array of the variable's shape; other variables get 0), from the
+    forward `values`, in one pass over the tape: tangent[node] = op.jvp(tangents of its inputs, ...).
+
+    A node depending on no seeded variable (or only through an op without a gradient) carries no
+    tangent while the pass runs (None: its users skip it) and gets a zero of its value's kind at the
+    end (0.0, Fraction 0, zeros of its shape). `ops`: the table of the values' backend."""
+    return _sweep(graph, values, seeds, ops, None)
+
+
+def forward_with_tangents(graph: Graph, bindings: dict, seeds: dict, ops=OPS) -> tuple:
+    """(values, tangents): `forward` and `forward_tangents` in one sweep over the tape, each node's
+    value then its tangent (scalar backends; an array backend runs the two passes, each under its
+    own error mode: NumPy's errors raise in the forward pass only)."""
+    if ops.backend.unbroadcast is not None:
+        values = forward(graph, bindings, ops)
+        return values, forward_tangents(graph, values, seeds, ops)
+    values = _leaf_values(graph, bindings)
+    tangents = _sweep(graph, values, seeds, ops, node_functions(graph, ops, "forward"))
+    _require_finite(graph, values)
+    return values, tangents
+
+
+def _sweep(graph: Graph, values: list, seeds: dict, ops, functions) -> list:
+    """The tangents pass; with `functions` (the nodes' forward functions) each node's value is
+    computed first, in the same loop (values holds only the leaves then)."""
+    tangents = [None] * len(graph)
+    for name, tangent in seeds.items():
+        if name not in graph.variables:
+            raise BindingError(f"--tangent {printable(name)}: no such variable in the formula")
+        tangents[graph.variables[name]] = tangent
+    rules = node_functions(graph, ops, "jvp")
+    compute = functions is not None
+    arrays = ops.backend.unbroadcast is not None   # an elementwise op's tangent may need its node's shape
+    node_id = -1
+    try:
+        with (ops.backend.forward_guard() if compute else ops.backend.backward_guard()):
+            for node_id, function, rule, arguments in zip(range(len(graph)), functions or rules, rules,
+                                                          graph.inputs):
+                if len(arguments) == 2:
+                    a, b = arguments
+                    va, vb = values[a], values[b]
+                    if compute:
+                        values[node_id] = function(va, vb)
+                    da, db = tangents[a], tangents[b]
+                    if da is not None or db is not None:
+                        tangents[node_id] = rule((da, db), values[node_id], va, vb)
+                elif len(arguments) == 1:
+                    a = arguments[0]
+                    va = values[a]
+                    if compute:
+                        values[node_id] = function(va)
+                    if tangents[a] is not None:
+                        tangents[node_id] = rule((tangents[a],), values[node_id], va)
+                elif arguments:
+                    inputs = [values[i] for i in arguments]
+                    if compute:
+                        values[node_id] = function(*inputs)
+                    dots = [tangents[i] for i in arguments]
+                    if any(dot is not None for dot in dots):
+                        tangents[node_id] = rule(dots, values[node_id], *inputs)
+                else:
+                    continue
+                if arrays and tangents[node_id] is not None:
+                    tangents[node_id] = _at_shape(tangents[node_id], values[node_id])
+    except EVALUATION_ERRORS as error:
+        raise _evaluation_error(graph, values, node_id, error) from None
+    if arrays:
+        return [_zero_tangent(value) if tangent is None else tangent for tangent, value in zip(tangents, values)]
+    zero = {None: ops.backend.parameter(0)}   # the backend's 0: 0.0, Fraction(0), the expression 0
+    return list(map(zero.get, tangents, tangents))   # None -> 0, any other tangent kept (a C loop)
+
+
+def _at_shape(tangent, value):
+    """A tangent at its node's shape (an elementwise op's input broadcast against a larger one)."""
+    import numpy
+
+    shape = numpy.shape(value)
+    if numpy.shape(tangent) == shape:
+        return tangent
+    return numpy.broadcast_to(tangent, shape).astype(float) if shape else float(tangent)
+
+
+def _zero_tangent(value):
+    if type(value) is float:
+        return 0.0
+    return value * 0 if hasattr(value, "shape") or hasattr(value, "denominator") else 0.0
 
 
 def _scalar_backward(graph: Graph, values: list, grads: list, ops: dict) -> None:
@@ -293,6 +397,17 @@ def unbound_message(missing: list, bound=()) -> str:
     example = " ".join(f"--{name} VALUE" for name in shown[:3])
     noun = "variable" if len(missing) == 1 else "variables"
     return f"unbound {noun}: {names}\ngive a value with {example} (or -v NAME=VALUE, or --vars FILE.json)"
+
+
+def did_you_mean(name: str, known) -> str | None:
+    """The known name a mistyped one most likely means (w_1 for W1; a close spelling), else None."""
+    import difflib
+
+    spelled = {_spelling(other): other for other in known}
+    if _spelling(name) in spelled:
+        return spelled[_spelling(name)]
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return close[0] if close else None
 
 
 def _spelling(name: str) -> str:

@@ -19,7 +19,7 @@ import math
 from fractions import Fraction
 
 from cgraph_cli import rational
-from cgraph_cli.engine import Evaluation, backward, contributions, find_kinks, unbound_message
+from cgraph_cli.engine import Evaluation, backward, contributions, find_kinks, forward_tangents, unbound_message
 from cgraph_cli.errors import BindingError, EvalError, caret_context
 from cgraph_cli.graph import require_scalar
 from cgraph_cli.ops import INFIX, exact_table
@@ -35,9 +35,10 @@ def _floating(*values) -> bool:
     return any(isinstance(v, float) for v in values)
 
 
-def evaluate(graph, bindings: dict, auto: bool = False):
+def evaluate(graph, bindings: dict, auto: bool = False, tangents: dict = None):
     """Forward with rationals, then engine.backward: an engine.Evaluation whose values and
-    gradients are Fractions (floats past an irrational operation, with --exact-auto)."""
+    gradients are Fractions (floats past an irrational operation, with --exact-auto); with
+    `tangents` (name -> Fraction), every node's exact tangent too."""
     require_scalar(graph, bindings, "--exact")
     ops = exact_table()
     notes = []
@@ -52,7 +53,20 @@ def evaluate(graph, bindings: dict, auto: bool = False):
     # the engine gives 0.0 to a node no gradient reached: in exact arithmetic that is exactly 0
     grads = [ZERO if isinstance(g, float) and g == 0 else g for g in grads]
     _check_gradients(graph, values, grads, ops, auto, notes)
-    return Evaluation(graph, values, grads, find_kinks(graph, values, ops), notes)
+    return Evaluation(graph, values, grads, find_kinks(graph, values, ops), notes,
+                      tangents=None if tangents is None else exact_tangents(graph, values, tangents))
+
+
+def exact_tangents(graph, values: list, seeds: dict) -> list:
+    """engine.forward_tangents over the exact table: exact tangents (Fractions), a tangent with more
+    than rational.MAX_DIGITS digits an error naming its node (exit 3)."""
+    try:
+        return forward_tangents(graph, values, seeds, exact_table())
+    except GradientTooLarge as error:
+        candidates = [i for i, v in enumerate(values) if v is error.out and graph.ops[i] == error.op]
+        node_id = max(candidates) if candidates else graph.output
+        raise EvalError(f"exact arithmetic: the tangent through {_where(graph, node_id)} has more than "
+                        f"{rational.MAX_DIGITS:,} digits; leave out --exact to compute in float64")
 
 
 def _forward(graph, bindings: dict, ops, auto: bool, notes: list) -> list:

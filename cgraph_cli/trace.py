@@ -10,6 +10,11 @@ statements in order are a cgraph program computing the same value.
 
 rule_texts: the op row's rule template with a, b, c and out replaced, token by token (whole
 identifiers only: the `a` of `abs` is kept), by the trace's names of the inputs and the node.
+
+tangent_trace (eval --tangent --steps): each statement's tangent, `v̇3 = v̇1 + v̇2`, a name with a dot
+over its first letter standing for that name's tangent: the sum of each input's tangent times its
+local derivative (a scalar row), the op applied to the tangents (a linear one), the product rule
+(matmul, dot); an input that depends on no seeded variable is left out (its tangent is 0).
 """
 
 import functools
@@ -162,6 +167,88 @@ def forward_trace(evaluation, names=None) -> list:
         name = prefix_for(set(graph.variables) | set(graph.assigned)) + "0"
         trace.append((graph.output, name, f"{name} = {operand(graph.output)}", values[graph.output]))
     return trace
+
+
+DOT = "\u0307"   # combining dot above: ẋ, v̇3 (Newton's notation for a tangent)
+
+
+def dotted(name: str) -> str:
+    return name[0] + DOT + name[1:]
+
+
+def tangent_trace(evaluation, names=None) -> list:
+    """[(tangent statement or None, tangent)] beside each entry of forward_trace, in its order:
+    `v̇3 = v̇1 + v̇2`, `v̇4 = 0` for a node that depends on no seeded variable, None (shown as —)
+    where the language cannot write the rule (the reductions other than sum and mean, the losses)."""
+    graph, values, tangents = evaluation.graph, evaluation.values, evaluation.tangents
+    names = names if names is not None else trace_names(graph)
+    operand = operand_texts(graph, values, names)
+    upstream = upstream_name(graph)
+    live = [False] * len(graph)
+    texts = [None] * len(graph)
+    for node_id, op in enumerate(graph.ops):
+        inputs = graph.inputs[node_id]
+        if op == "var":
+            live[node_id] = _nonzero(tangents[node_id])
+            continue
+        if op == "const":
+            continue
+        live[node_id] = OPS[op].differentiable and any(live[i] for i in inputs)
+        rhs = _tangent_rule(graph, values, names, operand, upstream, live, node_id) if live[node_id] else "0"
+        texts[node_id] = None if rhs is None else f"{dotted(names[node_id])} = {rhs}"
+    result = []
+    for node_id, name, _, _ in forward_trace(evaluation, names):
+        text = texts[node_id]
+        if graph.ops[node_id] in ("var", "const"):   # a leaf output's own statement, v0 = x
+            text = f"{dotted(name)} = {dotted(names[node_id]) if live[node_id] else '0'}"
+        result.append((text, tangents[node_id]))
+    return result
+
+
+def _nonzero(tangent) -> bool:
+    return bool((tangent != 0).any()) if hasattr(tangent, "shape") else tangent != 0
+
+
+def _tangent_rule(graph, values, names, operand, upstream, live, node_id):
+    op, inputs = graph.ops[node_id], graph.inputs[node_id]
+    row = OPS[op]
+
+    def tangent_of(i):
+        return dotted(names[i]) if live[i] else "0*" + _grouped(operand(i))
+
+    if getattr(row.jvp, "linear", False):
+        if op == "index":
+            return expression(graph, node_id, lambda i: tangent_of(i) if i == inputs[0] else operand(i))
+        return expression(graph, node_id, tangent_of)
+    if getattr(row.jvp, "product", False):
+        a, b = inputs
+        terms = [expression(graph, node_id, lambda i, k=k: dotted(names[i]) if i == inputs[k] else operand(i))
+                 for k in (0, 1) if live[inputs[k]]]
+        return " + ".join(terms)
+    if op in ("softmax", "log_softmax"):
+        axis = graph.attrs.get(node_id, {}).get("axis", -1)
+        dot, out = dotted(names[inputs[0]]), names[node_id]
+        if op == "softmax":
+            return f"{out} * ({dot} - sum({dot} * {out}, axis={axis}, keepdims=True))"
+        return f"{dot} - sum(exp({out}) * {dot}, axis={axis}, keepdims=True)"
+    if row.tensor:
+        return None
+    terms = []
+    for position, input_id in enumerate(inputs):
+        if not live[input_id]:
+            continue
+        _, local = rule_texts(graph, values, names, node_id, position, upstream)
+        if local is None:
+            return None
+        term = times(dotted(names[input_id]), local)
+        if term != "0":
+            terms.append(term)
+    if not terms:
+        return "0"
+    text = terms[0]
+    for term in terms[1:]:
+        text += f" - {term[1:]}" if term.startswith("-") else f" + {term}"
+    return text
 
 
 def substitute(template: str, mapping: dict) -> str:

@@ -14,7 +14,7 @@ from cgraph_cli.commands.support import (FILE, binding_command, const_option, em
                                          expect_options, format_option, input_options, note_seed,
                                          order_option, precision_option, require_expectations,
                                          seed_option, warn)
-from cgraph_cli.errors import UsageError
+from cgraph_cli.errors import BindingError, UsageError
 from cgraph_cli.render.eval import RENDERERS, Options
 
 MODES = ("jsonl", "csv")   # eval's --format choices that are not renderers of one evaluation
@@ -66,9 +66,14 @@ def bulk_options(function):
 @exact_options("Compute with exact rationals (2.2 is 11/5; bindings such as 1/3 are exact); "
                "an irrational operation (exp, sqrt(2), pi) is an error, exit 3.",
                "Like --exact, but compute irrational operations in float64 and say where.")
+@click.option("--tangent", "tangent_words", multiple=True, metavar="NAME=VALUE",
+              help="Forward mode: give variable NAME the tangent VALUE (a number, or a tensor of its shape; "
+                   "repeatable, the others get 0); every node then shows its tangent, the derivative of "
+                   "its value along that direction.")
 @expect_options
 @bulk_options
-def command(invocation, output_format, precision, show_all, full, seed, steps, order, exact, expect, bulk):
+def command(invocation, output_format, precision, show_all, full, seed, steps, order, exact, expect, bulk,
+            tangent_words):
     """Evaluate a formula: the forward value of every node and the gradient of the output.
 
     \b
@@ -78,17 +83,24 @@ def command(invocation, output_format, precision, show_all, full, seed, steps, o
       echo "x*y" | cgraph eval --x 2 --y 3 --format json
       cgraph eval -f prog.cg --vars point.json --format plain
       cgraph eval "(x+y)*z" --x 1 --y 3 --z -3 --steps
+      cgraph eval "(x+y)*z" --x 1 --y 3 --z -3 --tangent x=1 --tangent z=0.5
     """
     if exact and (bulk.each_line or bulk.points):
         raise UsageError("--exact evaluates one expression at one point: not with --each-line or --points")
     expectations = expect.read()
+    if tangent_words and (bulk.each_line or bulk.points or output_format in MODES or order > 1):
+        given = ("--each-line" if bulk.each_line else "--points" if bulk.points else
+                 f"--format {output_format}" if output_format in MODES else "--order 2")
+        raise UsageError(f"--tangent evaluates one expression at one point with its first derivatives: "
+                         f"not with {given}")
     if bulk.asked(output_format):
         from cgraph_cli.commands import eval_batch   # only for a bulk run: its code and NumPy's CSV reading
 
         explicit = click.get_current_context().get_parameter_source("output_format") != ParameterSource.DEFAULT
         refused = eval_batch.Refused(bool(expectations), steps, show_all, full, seed is not None, order != 1)
         return eval_batch.run(invocation, bulk, output_format, explicit, precision, refused)
-    evaluation, checks = evaluate_formula(invocation, seed, exact, expectations, expect.tolerance)
+    tangents = None if not tangent_words else functools.partial(read_tangents, words=tangent_words, exact=exact)
+    evaluation, checks = evaluate_formula(invocation, seed, exact, expectations, expect.tolerance, tangents)
     options = Options(precision, show_all, full, hints=output_format == "tree" and sys.stdout.isatty())
     if order > 1:
         if steps:
@@ -113,3 +125,37 @@ def with_hessian(evaluation, output_format: str, options, exact):
     names, rows, warnings = hessian_of_evaluation(evaluation, exact)
     warn(warnings)
     return with_eval(evaluation, output_format, options, names, rows)
+
+
+def read_tangents(graph, bindings, words, exact) -> dict:
+    """--tangent NAME=VALUE words -> {name: tangent}: a variable of the formula (not data), once, a
+    number or a tensor of the variable's shape (binding errors, exit 2, otherwise)."""
+    from cgraph_cli.bindings import parse_exact_binding, parse_value
+    from cgraph_cli.engine import did_you_mean
+    from cgraph_cli.text import printable, unknown_name
+
+    seeds = {}
+    for word in words:
+        name, equals, text = word.partition("=")
+        name = name.strip()
+        if not equals or not name or not text.strip():
+            raise BindingError(f"--tangent {printable(word)}: expected NAME=VALUE, e.g. --tangent x=1")
+        source = f"--tangent {printable(name)}"
+        if name not in graph.variables:
+            message = unknown_name(source, printable(name), sorted(graph.variables))
+            meant = did_you_mean(name, graph.variables)
+            raise BindingError(message + (f"; did you mean {meant}?" if meant else ""))
+        if name in graph.data:
+            raise UsageError(f"{name} is data (--const {name}): it has no tangent; leave out --const {name} "
+                             "to differentiate along it")
+        if name in seeds:
+            raise BindingError(f"{source} is given twice")
+        value = parse_exact_binding(text, source) if exact else parse_value(text, source)
+        have, want = getattr(value, "shape", ()), getattr(bindings.get(name), "shape", ())
+        if have != want and name in bindings:   # (an unbound variable: the evaluation's own error)
+            def shown(shape):
+                return "a scalar" if not shape else f"shape {tuple(shape)}"
+            raise BindingError(f"{source}: the tangent is {shown(have)} but {name} is {shown(want)}; "
+                               f"give a tangent of {name}'s shape")
+        seeds[name] = value
+    return seeds

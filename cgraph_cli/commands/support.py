@@ -382,20 +382,22 @@ def _raise_broken_pipe():
 # ----------------------------------------------------------------------------- eval and grad
 
 def evaluate_formula(invocation: Invocation, seed: str | None, exact: str | None, expectations: list,
-                     tolerance):
+                     tolerance, tangents=None):
     """(evaluation, checks): read, bind, parse, build, evaluate (floats, or rationals with --exact),
-    then compare the --expect numbers (a name the program lacks is an error before any output)."""
+    then compare the --expect numbers (a name the program lacks is an error before any output).
+    `tangents` (eval --tangent): (graph, bindings) -> {name: tangent}, computed in the forward sweep."""
     _, bindings, graph = load_graph(invocation)
     seed = parse_seed(seed)
+    tangents = tangents(graph, bindings) if tangents is not None else None
     if exact:
         from cgraph_cli import exact as exact_arithmetic
 
         if seed is not None:
             raise UsageError("--seed is for tensor outputs; --exact is for scalar formulas")
         exact_values = invocation.exact_bindings(bindings)
-        evaluation = exact_arithmetic.evaluate(graph, exact_values, auto=exact == "auto")
+        evaluation = exact_arithmetic.evaluate(graph, exact_values, auto=exact == "auto", tangents=tangents)
     else:
-        evaluation = evaluate(graph, bindings, seed=seed)
+        evaluation = evaluate(graph, bindings, seed=seed, tangents=tangents)
     checks = check_expectations(evaluation, expectations, tolerance)
     warn(evaluation.warnings)
     evaluation.warnings.extend(invocation.notes)   # JSON lists the notes printed by check_words

@@ -62,6 +62,10 @@ class Op(NamedTuple):
     #                               upstream gradient, for a tensor row (matmul: "g @ transpose(b)");
     #                               () where the language cannot write it (the README's table says "—")
     convention: str = ""          # what is used at a kink or a jump: "relu'(0) = 0"
+    jvp: Optional[Callable] = None   # the tangent rule (forward mode): jvp(dots, out, *inputs) -> the
+    #                               tangent of out, `dots` holding one tangent per input, None for an
+    #                               input that depends on no seeded variable (never all None); returns
+    #                               None for a tangent 0 (a row through which no gradient flows)
 
 
 class OpTable(dict):
@@ -73,21 +77,67 @@ class OpTable(dict):
 
 
 def elementwise(name: str, forward: Callable, slope: Optional[Callable], **facts) -> Op:
-    """A unary function row whose rule is `g * slope(out, a)` (JAX's defjvp for the common case), or
-    `vjp=` given: called by its name, a call in the algebra and in LaTeX (`\\name`) unless told otherwise."""
+    """A unary function row whose rule is `g * slope(out, a)` (JAX's defjvp for the common case), its
+    tangent `ȧ * slope(out, a)`, or `vjp=` given: called by its name, a call in the algebra and in
+    LaTeX (`\\name`) unless told otherwise."""
     facts = {"names": (name,), "algebra": "call", "latex": "\\" + name, **facts}
-    vjp = facts.pop("vjp", None) or (lambda g, out, a: (g * slope(out, a),))
-    return Op(name, 1, forward, vjp, facts.pop("symbol", name), **facts)
+    vjp = facts.pop("vjp", None)
+    if vjp is None:
+        vjp = lambda g, out, a: (g * slope(out, a),)   # noqa: E731
+        facts.setdefault("jvp", lambda dots, out, a: dots[0] * slope(out, a))
+    return Op(name, 1, forward, vjp, facts.pop("symbol", name), **{"jvp": tangent_from_vjp(vjp, 1), **facts})
+
+
+def tangent_from_vjp(vjp: Callable, arity: int, params: tuple = ()) -> Callable:
+    """An elementwise row's tangent: the sum over its inputs of ȧ_k times its local derivative, which
+    is what its vjp sends input k for the upstream ȧ_k (elementwise, g enters each gradient linearly):
+    the vjp's own arithmetic, so the conventions at kinks and ties are the vjp's. An input whose
+    tangent is None (it depends on no seeded variable) adds nothing, not 0 * its slope (0^y's inf)."""
+    if arity == 1 and not params:
+        return lambda dots, out, a: vjp(dots[0], out, a)[0]
+    if arity == 1:
+        return lambda dots, out, a, **values: vjp(dots[0], out, a, **values)[0]
+
+    def jvp(dots, out, *inputs, **params):
+        total = None
+        for k, dot in enumerate(dots):
+            if dot is not None:
+                term = vjp(dot, out, *inputs, **params)[k]
+                total = term if total is None else total + term
+        return total
+    return jvp
+
+
+def _no_tangent(*_, **__):
+    """The tangent of a row through which no gradient flows (comparisons, argmax, constructors): 0."""
+    return None
 
 
 def _function(name: str, arity: int, forward: Callable, vjp: Callable, **facts) -> Op:
-    """A row called by its name in formulas, a call in the algebra."""
-    facts = {"names": (name,), "algebra": "call", **facts}
+    """A row called by its name in formulas, a call in the algebra (elementwise: its tangent from its vjp)."""
+    facts = {"names": (name,), "algebra": "call", "jvp": tangent_from_vjp(vjp, arity, facts.get("params", ())),
+             **facts}
     return Op(name, arity, forward, vjp, facts.pop("symbol", name), **facts)
 
 
 def _arithmetic(name: str, arity: int, forward: Callable, vjp: Callable, symbol: str, **facts) -> Op:
+    facts = {"jvp": tangent_from_vjp(vjp, arity, facts.get("params", ())), **facts}
     return Op(name, arity, forward, vjp, symbol, algebra="arithmetic", **facts)
+
+
+def _add_jvp(dots, out, a, b):
+    da, db = dots
+    return db if da is None else da if db is None else da + db
+
+
+def _sub_jvp(dots, out, a, b):
+    da, db = dots
+    return -db if da is None else da if db is None else da - db
+
+
+def _mul_jvp(dots, out, a, b):   # the product rule
+    da, db = dots
+    return a * db if da is None else da * b if db is None else da * b + a * db
 
 
 def _tensor(name: str, arity: int, forward: Callable, vjp: Callable, **facts) -> Op:
@@ -147,13 +197,15 @@ def _scalar_rows(B) -> tuple:
     constant = "piecewise constant: gradient 0"
     return (
         # ----- leaves: values come from the bindings (var) or the source text (const) -----
-        Op("var", 0, _leaf, _leaf, "input", algebra="leaf"),
-        Op("const", 0, _leaf, _leaf, "const", algebra="leaf"),
+        Op("var", 0, _leaf, _leaf, "input", algebra="leaf", jvp=_leaf),
+        Op("const", 0, _leaf, _leaf, "const", algebra="leaf", jvp=_leaf),
         # ----- arithmetic -----
-        _arithmetic("add", 2, lambda a, b: a + b, lambda g, out, a, b: (g, g), "+", infix=True, rule=("1", "1")),
-        _arithmetic("sub", 2, lambda a, b: a - b, lambda g, out, a, b: (g, -g), "-", infix=True, rule=("1", "-1")),
+        _arithmetic("add", 2, lambda a, b: a + b, lambda g, out, a, b: (g, g), "+", infix=True, rule=("1", "1"),
+                    jvp=_add_jvp),
+        _arithmetic("sub", 2, lambda a, b: a - b, lambda g, out, a, b: (g, -g), "-", infix=True, rule=("1", "-1"),
+                    jvp=_sub_jvp),
         _arithmetic("mul", 2, lambda a, b: a * b, lambda g, out, a, b: (g * b, g * a), "*", infix=True,
-                    rule=("b", "a")),
+                    rule=("b", "a"), jvp=_mul_jvp),
         _arithmetic("div", 2, B.divide, lambda g, out, a, b: (g / b, -g * out / b), "/", infix=True,
                     rule=("1/b", "-out/b")),
         _arithmetic("pow", 2, B.power,
@@ -272,7 +324,7 @@ def _scalar_rows(B) -> tuple:
                     kink=jump("round at a half-integer", lambda a: a - B.floor(a) == B.parameter(0.5))),
         # ----- comparisons: 1 where true, else 0; no gradient flows through them -----
         *(Op(op, 2, getattr(B, function), _no_gradient, COMPARE[op][1], algebra="call", infix=True, latex=COMPARE[op][2],
-             differentiable=False, jumps=True, convention="no gradient (piecewise constant)")
+             differentiable=False, jumps=True, convention="no gradient (piecewise constant)", jvp=_no_tangent)
           for op, function in COMPARISON_FUNCTIONS.items()),
     )
 
@@ -286,33 +338,68 @@ def _tensor_rows(B) -> tuple:
     N the batch (a matrix's rows, 1 for a vector), k the number of tied maxima (or minima)."""
     reduction = ("axis", "keepdims")
 
+    # Tangents. A linear op applied to its inputs' tangents is its tangent; a bilinear one (matmul, dot)
+    # takes the product rule; a reduction's tangent sums ȧ times what its vjp sends for an upstream
+    # of ones (max's 1/k on tied maxima, prod's product of the others: the vjp's conventions); a loss
+    # (a scalar) is <its gradient, ȧ> summed over its inputs.
+    def linear(forward):   # (`linear` and `product` tell the trace how to write the rule: trace.py)
+        def jvp(dots, out, *inputs, **params):
+            return forward(*[x * 0 if dot is None else dot for dot, x in zip(dots, inputs)], **params)
+        jvp.linear = True
+        return jvp
+
+    def bilinear(product):
+        def jvp(dots, out, a, b):
+            da, db = dots
+            return product(a, db) if da is None else product(da, b) if db is None else product(da, b) + product(a, db)
+        jvp.product = True
+        return jvp
+
+    def weighted(vjp):
+        def jvp(dots, out, a, **params):
+            weights = vjp(out * 0 + 1, out, a, **params)[0]
+            return B.sum(weights * dots[0], params.get("axis"), params.get("keepdims", False))
+        return jvp
+
+    def scalar_output(vjp):
+        def jvp(dots, out, *inputs):
+            total = None
+            for dot, sent in zip(dots, vjp(1.0, out, *inputs)):
+                if dot is not None:
+                    total = B.sum(sent * dot) if total is None else total + B.sum(sent * dot)
+            return total
+        return jvp
+
+    def index_jvp(dots, out, a, *indices, key):   # the same elements of ȧ; the indices carry none
+        return None if dots[0] is None else B.index(dots[0], *indices, key=key)
+
     def selection(name, symbol, forward, what):
-        return _tensor(name, 1, forward, lambda g, out, a, axis=None, keepdims=False: (
-            B.route(g, out, a, axis, keepdims),), symbol=symbol, names=(symbol,), params=reduction,
+        vjp = lambda g, out, a, axis=None, keepdims=False: (B.route(g, out, a, axis, keepdims),)   # noqa: E731
+        return _tensor(name, 1, forward, vjp, symbol=symbol, names=(symbol,), params=reduction, jvp=weighted(vjp),
             kink=lambda out, a, axis=None, keepdims=False: B.kink(B.ties(out, a, axis, keepdims), what,
                                                                   "gradient split evenly"),
             rule=("where(a == spread(out), spread(g) / k, 0)",),
             convention=f"{what}: split evenly (1/k each); every other element gets exactly 0")
 
     def no_gradient(name, arity, forward, convention="", **facts):
-        return _tensor(name, arity, forward, _no_gradient, differentiable=False, jumps=True,
+        return _tensor(name, arity, forward, _no_gradient, differentiable=False, jumps=True, jvp=_no_tangent,
                        convention="no gradient (piecewise constant)" + convention, **facts)
 
-    return (
+    rows = (
         # a literal [a, b] (axis 0), stack([a, b], axis=1): element k receives g's slice k along axis
         _tensor("stack", -1, B.stack, lambda g, out, *elements, axis=0: B.unstack(g, len(elements), axis),
-                one_axis=True,
+                one_axis=True, jvp=linear(B.stack),
                 symbol="[…]", params=AXIS),
         # x[0], X[:, 1], x[[0, 2]], x[i]: `key` holds the constant subscripts, None where an input (an
         # integer-valued tensor or scalar) supplies one; the gradient is scattered back with np.add.at
         # (repeated indices accumulate), every other element receives exactly 0, the indices receive 0
         _tensor("index", -1, B.index, lambda g, out, a, *indices, key: B.scatter(g, a, key, indices),
-                symbol="[]", names=(), convention="selection: an element not selected receives 0; "
+                symbol="[]", names=(), jvp=index_jvp, convention="selection: an element not selected receives 0; "
                                                   "a repeated index accumulates"),
         # ----- lists of inputs (concatenate([a, b], axis=0)) and constructors -----
         _tensor("concatenate", -1, B.concatenate,
                 lambda g, out, *elements, axis=0: B.split(g, elements, axis), names=("concatenate", "cat"),
-                one_axis=True,
+                one_axis=True, jvp=linear(B.concatenate),
                 params=AXIS),
         # constant tensors: graph.build evaluates them into one const node (no gradient)
         _constructor("zeros", B.zeros, ("shape",)),
@@ -322,44 +409,50 @@ def _tensor_rows(B) -> tuple:
         _constructor("arange", B.arange, ("start", "stop", "step"), names=("arange", "range")),
         # ----- products -----
         _tensor("matmul", 2, B.matmul, lambda g, out, a, b: B.matmul_grads(g, a, b), symbol="@",
+                jvp=bilinear(B.matmul),
                 rule=("g @ transpose(b)", "transpose(a) @ g")),
-        _tensor("dot", 2, B.dot, lambda g, out, a, b: B.dot_grads(g, a, b),
+        _tensor("dot", 2, B.dot, lambda g, out, a, b: B.dot_grads(g, a, b), jvp=bilinear(B.dot),
                 rule=("g @ transpose(b)", "transpose(a) @ g")),
         # ----- shapes: the gradient is g moved back into a's shape -----
         _tensor("reshape", 1, B.reshape, lambda g, out, a, shape=None: (B.like(g, a),), params=("shape",),
+                jvp=linear(B.reshape), rule=("reshape(g, a.shape)",)),
+        _tensor("flatten", 1, B.flatten, lambda g, out, a: (B.like(g, a),), jvp=linear(B.flatten),
                 rule=("reshape(g, a.shape)",)),
-        _tensor("flatten", 1, B.flatten, lambda g, out, a: (B.like(g, a),), rule=("reshape(g, a.shape)",)),
         _tensor("squeeze", 1, B.squeeze, lambda g, out, a, axis=None: (B.like(g, a),), params=("axis",),
+                jvp=linear(B.squeeze),
                 rule=("reshape(g, a.shape)",)),
         _tensor("unsqueeze", 1, B.unsqueeze, lambda g, out, a, axis=None: (B.like(g, a),), params=("axis",),
+                jvp=linear(B.unsqueeze),
                 one_axis=True,
                 rule=("squeeze(g, axis)",)),
         _tensor("transpose", 1, B.transpose, lambda g, out, a, axes=None: (B.untranspose(g, axes),),
-                params=("axes",), rule=("transpose(g, argsort(axes))",)),
+                params=("axes",), jvp=linear(B.transpose), rule=("transpose(g, argsort(axes))",)),
         # ----- reductions over all elements, an axis or a tuple of axes (keepdims keeps them, as 1s) -----
         _tensor("sum", 1, B.sum, lambda g, out, a, axis=None, keepdims=False: (B.spread(g, a, axis, keepdims),),
-                params=reduction, rule=("spread(g)",)),
+                params=reduction, jvp=linear(B.sum), rule=("spread(g)",)),
         _tensor("mean", 1, B.mean, lambda g, out, a, axis=None, keepdims=False: (
-            B.spread(g, a, axis, keepdims) / B.count(a, axis),), params=reduction, rule=("spread(g) / n",)),
+            B.spread(g, a, axis, keepdims) / B.count(a, axis),), params=reduction, jvp=linear(B.mean),
+            rule=("spread(g) / n",)),
         selection("reduce_max", "max", B.amax, "max tie"),
         selection("reduce_min", "min", B.amin, "min tie"),
         _tensor("prod", 1, B.prod, lambda g, out, a, axis=None, keepdims=False: (
-            B.prod_grad(g, a, axis, keepdims),), params=reduction, rule=("spread(g) * (the product of the others)",),
+            B.prod_grad(g, a, axis, keepdims),), params=reduction, jvp="weighted",
+            rule=("spread(g) * (the product of the others)",),
             convention="the product of the others, also where an element is 0 (not out/a)"),
         # (named variance: "var" is the op of a variable)
         _tensor("variance", 1, B.var, lambda g, out, a, axis=None, ddof=0, keepdims=False: (
             B.var_grad(g, a, axis, ddof, keepdims),), symbol="var", names=("var",),
-            params=("axis", "ddof", "keepdims"),
+            params=("axis", "ddof", "keepdims"), jvp="weighted",
             rule=("2 * spread(g) * (a - spread(mean(a))) / (n - ddof)",)),
         _tensor("std", 1, B.std, lambda g, out, a, axis=None, ddof=0, keepdims=False: (
-            B.std_grad(g, out, a, axis, ddof, keepdims),), params=("axis", "ddof", "keepdims"),
+            B.std_grad(g, out, a, axis, ddof, keepdims),), params=("axis", "ddof", "keepdims"), jvp="weighted",
             rule=("spread(g / out) * (a - spread(mean(a))) / (n - ddof)",),
             kink=lambda out, a, axis=None, ddof=0, keepdims=False: B.kink(out == 0, "std of zero variance",
                                                                           "gradient 0 used"),
             branch=lambda out, a, axis=None, ddof=0, keepdims=False: B.equal(out, 0),
             convention="zero variance: gradient 0 (the minimum-norm subgradient)"),
         _tensor("norm", 1, B.norm, lambda g, out, a, ord=2, axis=None, keepdims=False: (
-            B.norm_grad(g, out, a, ord, axis, keepdims),), params=("ord", "axis", "keepdims"),
+            B.norm_grad(g, out, a, ord, axis, keepdims),), params=("ord", "axis", "keepdims"), jvp="weighted",
             rule=("spread(g / out) * a",),
             kink=lambda out, a, ord=2, axis=None, keepdims=False: B.kink(
                 B.norm_kinks(out, a, ord), "norm at 0" if ord != 1 else "norm (ord=1) at an element 0",
@@ -367,13 +460,14 @@ def _tensor_rows(B) -> tuple:
             branch=lambda out, a, ord=2, axis=None, keepdims=False: B.sign(a) if ord == 1 else B.equal(out, 0),
             convention="ord=1: spread(g) * sign(a); a norm of 0 (an element 0 for ord=1): gradient 0"),
         _tensor("logsumexp", 1, B.logsumexp, lambda g, out, a, axis=None, keepdims=False: (
-            B.logsumexp_grad(g, out, a, axis, keepdims),), params=reduction,
+            B.logsumexp_grad(g, out, a, axis, keepdims),), params=reduction, jvp="weighted",
             rule=("spread(g) * exp(a - spread(out))",)),
         _tensor("cumsum", 1, B.cumsum, lambda g, out, a, axis=None: (B.cumsum_grad(g, a, axis),),
-                params=("axis",), rule=("cumsum(g[::-1])[::-1]",), one_axis=True),
-        _tensor("trace", 1, B.trace, lambda g, out, a: (B.trace_grad(g, a),), rule=("g * eye(n)",)),
+                params=("axis",), rule=("cumsum(g[::-1])[::-1]",), one_axis=True, jvp=linear(B.cumsum)),
+        _tensor("trace", 1, B.trace, lambda g, out, a: (B.trace_grad(g, a),), rule=("g * eye(n)",),
+                jvp=linear(B.trace)),
         _tensor("diag", 1, B.diag, lambda g, out, a, k=0: (B.diag_grad(g, a, k),), params=("k",),
-                rule=("diag(g, k)",)),
+                jvp=linear(B.diag), rule=("diag(g, k)",)),
         no_gradient("argmax", 1, B.argmax, params=reduction, convention="; a tie: the first, as NumPy",
                     one_axis=True),
         no_gradient("argmin", 1, B.argmin, params=reduction, convention="; a tie: the first, as NumPy",
@@ -381,34 +475,40 @@ def _tensor_rows(B) -> tuple:
         # ----- layers -----
         _tensor("softmax", 1, B.softmax,
                 lambda g, out, a, axis=-1: (out * (g - B.sum(g * out, axis, keepdims=True)),), params=AXIS,
-                one_axis=True,
+                one_axis=True,   # its Jacobian diag(out) - out outᵀ is symmetric: the tangent is the vjp of ȧ
+                jvp=lambda dots, out, a, axis=-1: out * (dots[0] - B.sum(dots[0] * out, axis, keepdims=True)),
                 rule=("out * (g - sum(g * out, axis=-1, keepdims=True))",)),
         _tensor("log_softmax", 1, B.log_softmax,
                 lambda g, out, a, axis=-1: (g - B.exp(out) * B.sum(g, axis, keepdims=True),), params=AXIS,
                 one_axis=True,
+                jvp=lambda dots, out, a, axis=-1: dots[0] - B.sum(B.exp(out) * dots[0], axis, keepdims=True),
                 rule=("g - exp(out) * sum(g, axis=-1, keepdims=True)",)),
         # ----- losses: means over the batch (PyTorch's defaults). A target t with one axis fewer than
         # the prediction holds class indices along its last axis: one_hot(t, C), and t gets no gradient
         _tensor("cross_entropy", 2, B.cross_entropy, lambda g, out, y, t: B.cross_entropy_grads(g, y, t),
-                domain="y > 0 wherever t is not 0", rule=("-g * b / (N * a)", "-g * log(a) / N"),
+                domain="y > 0 wherever t is not 0", rule=("-g * b / (N * a)", "-g * log(a) / N"), jvp="scalar_output",
                 convention=_INDICES),
         # the fused, numerically stable Softmax-with-Loss: d/da = (softmax(a)·Σt - t) / N, which is the
         # course's (softmax(a) - t) / N when each row of t sums to 1 (one-hot labels)
         _tensor("softmax_cross_entropy", 2, B.softmax_cross_entropy,
                 lambda g, out, a, t: B.softmax_cross_entropy_grads(g, a, t),
                 rule=("g * (softmax(a) * sum(b, axis=-1, keepdims=True) - b) / N", "-g * log_softmax(a) / N"),
+                jvp="scalar_output",
                 convention=_INDICES),
         _tensor("nll", 2, B.nll, lambda g, out, logp, t: B.nll_grads(g, logp, t),
-                rule=("-g * one_hot(b, C) / N", "0"), convention="b: class indices, no gradient"),
+                rule=("-g * one_hot(b, C) / N", "0"), convention="b: class indices, no gradient",
+                jvp="scalar_output"),
         _tensor("mse", 2, B.mse, lambda g, out, y, t: B.mse_grads(g, y, t),
-                rule=("2 * g * (a - b) / n", "-2 * g * (a - b) / n")),
+                rule=("2 * g * (a - b) / n", "-2 * g * (a - b) / n"), jvp="scalar_output"),
         _tensor("binary_cross_entropy", 2, B.binary_cross_entropy,
-                lambda g, out, p, t: B.binary_cross_entropy_grads(g, p, t), domain="p in [0, 1]",
+                lambda g, out, p, t: B.binary_cross_entropy_grads(g, p, t), domain="p in [0, 1]", jvp="scalar_output",
                 rule=("g * (a - b) / (n * max(a * (1 - a), 1e-12))",
                       "g * (max(log1p(-a), -100) - max(log(a), -100)) / n"),
                 convention="each log clamped at -100, the slope's a(1 - a) at 1e-12 (PyTorch's)"),
         no_gradient("one_hot", 1, B.one_hot, params=("num_classes",)),
     )
+    derived = {"weighted": weighted, "scalar_output": scalar_output}   # tangents made from the row's vjp
+    return tuple(row._replace(jvp=derived[row.jvp](row.vjp)) if isinstance(row.jvp, str) else row for row in rows)
 
 
 _INDICES = "class indices b (one axis fewer than a): b is one_hot(b, C) and gets no gradient"
@@ -416,7 +516,7 @@ _INDICES = "class indices b (one axis fewer than a): b is one_hot(b, C) and gets
 
 def _constructor(name: str, forward: Callable, params: tuple, **facts) -> Op:
     """A constant tensor from constant parameters (arity 0): graph.build evaluates it."""
-    return _tensor(name, 0, forward, _no_gradient, params=params, differentiable=False,
+    return _tensor(name, 0, forward, _no_gradient, params=params, differentiable=False, jvp=_no_tangent,
                    convention="a constant: no gradient", **facts)
 
 

@@ -211,7 +211,16 @@ def _size_checked(op):
                 except TooLarge:
                     raise GradientTooLarge(op.name, out) from None
         return local
-    return op._replace(vjp=vjp)
+
+    def jvp(dots, out, *args, **keywords):
+        tangent = op.jvp(dots, out, *args, **keywords)
+        if isinstance(tangent, Fraction):
+            try:
+                rational.check_size(tangent)
+            except TooLarge:
+                raise GradientTooLarge(op.name, out) from None
+        return tangent
+    return op._replace(vjp=vjp, jvp=jvp)
 
 
 def size_checked(ops):

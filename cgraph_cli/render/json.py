@@ -10,6 +10,7 @@ TEXT_WIDTH = 80
 def document(evaluation, options) -> dict:
     graph, values, grads = evaluation.graph, evaluation.values, evaluation.grads
     precision = options.precision
+    tangents = evaluation.tangents   # eval --tangent: every node's, and the output's at the top level
     nodes = []
     for node_id, op in enumerate(graph.ops):
         node = {
@@ -19,6 +20,7 @@ def document(evaluation, options) -> dict:
             "inputs": list(graph.inputs[node_id]),
             "value": json_number(values[node_id], precision),
             "grad": json_number(grads[node_id], precision),
+            **({"tangent": json_number(tangents[node_id], precision)} if tangents is not None else {}),
             "text": graph.excerpt(node_id, TEXT_WIDTH, escape=False),
             "span": list(graph.spans[node_id]) if graph.spans[node_id] else None,
         }
@@ -35,6 +37,7 @@ def document(evaluation, options) -> dict:
     document = {
         "value": json_number(evaluation.value, precision),
         "gradients": {name: json_number(g, precision) for name, g in evaluation.gradients().items()},
+        **({"tangent": json_number(tangents[graph.output], precision)} if tangents is not None else {}),
         "output": graph.output,
         "nodes": nodes,
         "warnings": list(evaluation.warnings),

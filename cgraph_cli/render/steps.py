@@ -91,7 +91,10 @@ def render_table(evaluation, steps, options):
                f"names and its value ({upstream}: the upstream gradient, for a tensor op's gradient sent); "
                "sent = upstream × local; total: the input's gradient so far, where it receives several "
                "contributions (+=)")
-    return Group(Text("Forward pass (the evaluation trace), in the order it runs"), forward,
+    heading = "Forward pass (the evaluation trace), in the order it runs"
+    if evaluation.tangents is not None:
+        heading += "; ẋ is the tangent of x (--tangent)"
+    return Group(Text(heading), forward,
                  Text("Backward pass, in the order it runs"),
                  Grid(columns, cells, break_before=[INPUT_COLUMN]),
                  *([Text(f"… {omitted} steps omitted at the … row (--all shows every step)", style="dim")]
@@ -109,16 +112,24 @@ def _elided(rows: list, show_all: bool) -> tuple:
 
 def _forward_table(evaluation, names, options, number, Grid, Column, RULE):
     """The forward trace as rows: step, statement (`q = x + y`), value; long graphs cut as the steps."""
-    rows, omitted = _elided(list(enumerate(trace.forward_trace(evaluation, names), 1)), options.show_all)
+    statements = trace.forward_trace(evaluation, names)
+    tangents = None if evaluation.tangents is None else trace.tangent_trace(evaluation, names)
+    rows, omitted = _elided(list(enumerate(statements, 1)), options.show_all)
     cells = []
     for row in rows:
         if row is None:
-            cells.append(["…", (f"{omitted} statements omitted (--all shows every one)", "dim"), ""])
+            cells.append(["…", (f"{omitted} statements omitted (--all shows every one)", "dim"), ""] +
+                         (["", ""] if tangents else []))
             continue
         number_, (_, _, statement, value) = row
         cells.append([str(number_), statement, number(value)])
+        if tangents:
+            rule, tangent = tangents[number_ - 1]
+            cells[-1] += [rule or "—", number(tangent)]
     columns = [Column("step", "dim", "right", "fixed"), Column("statement"),
                Column("value", "magenta", "right", "number")]
+    if tangents:   # eval --tangent: each statement's tangent rule (v̇3 = v̇1 + v̇2) and value
+        columns += [Column("tangent rule", "blue"), Column("tangent", "blue", "right", "number")]
     return Grid(columns, cells)
 
 
@@ -163,9 +174,15 @@ def _symbol(op: str) -> str:
 
 
 def forward_document(evaluation, names, precision=None) -> list:
-    """The forward trace as JSON-ready objects (the `forward_steps` key of `eval --steps --format json`)."""
-    return [{"id": node_id, "name": name, "statement": statement, "value": _json(value, precision)}
-            for node_id, name, statement, value in trace.forward_trace(evaluation, names)]
+    """The forward trace as JSON-ready objects (the `forward_steps` key of `eval --steps --format json`);
+    with --tangent each also has "tangent" and "tangent_rule" (null where the language cannot write it)."""
+    steps = [{"id": node_id, "name": name, "statement": statement, "value": _json(value, precision)}
+             for node_id, name, statement, value in trace.forward_trace(evaluation, names)]
+    if evaluation.tangents is not None:
+        for step, (rule, tangent) in zip(steps, trace.tangent_trace(evaluation, names)):
+            step["tangent"] = _json(tangent, precision)
+            step["tangent_rule"] = rule
+    return steps
 
 
 def steps_document(evaluation, steps, precision=None, names=None) -> list:
@@ -212,7 +229,8 @@ def render_json(evaluation, steps, options) -> str:
 
 
 def render_plain(evaluation, steps, options) -> str:
-    """Tab-separated lines, the forward trace first: `forward`, step, name, statement, value; then one
+    """Tab-separated lines, the forward trace first: `forward`, step, name, statement, value (and with
+    --tangent: tangent rule, tangent); then one
     line per node of the backward pass: `backward`, step, node, upstream, then input, local, sent,
     total, rule for each input (total empty unless the input receives several contributions; rule
     the sent gradient's formula, `-` without one)."""
@@ -225,6 +243,9 @@ def render_plain(evaluation, steps, options) -> str:
 
     lines = [f"forward\t{k}\t{name}\t{statement}\t{number(value)}"
              for k, (_, name, statement, value) in enumerate(trace.forward_trace(evaluation, names), 1)]
+    if evaluation.tangents is not None:   # --tangent: the tangent rule (- without one) and the tangent
+        lines = [f"{line}\t{rule or '-'}\t{number(tangent)}"
+                 for line, (rule, tangent) in zip(lines, trace.tangent_trace(evaluation, names))]
     for number_, step in enumerate(steps, 1):
         fields = ["backward", str(number_), graph.label_excerpt(step.node, PLAIN_WIDTH), number(step.upstream)]
         for position, c in enumerate(step.contributions):

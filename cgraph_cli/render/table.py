@@ -14,7 +14,8 @@ TAIL_ROWS = 40     # ... and the rows nearest the output
 COLUMNS = {"id": Column("id", "dim", "right", "fixed"), "node": Column("node"),
            "op": Column("op", "dim", kind="fixed"), "inputs": Column("inputs", "dim"),
            "shape": Column("shape", "dim", kind="fixed"), "value": Column("value", "green", "right", "number"),
-           "grad": Column("grad", "magenta", "right", "number"), "note": Column("note", "yellow", kind="words")}
+           "grad": Column("grad", "magenta", "right", "number"),
+           "tangent": Column("tangent", "blue", "right", "number"), "note": Column("note", "yellow", kind="words")}
 
 
 def render(evaluation, options):
@@ -32,12 +33,15 @@ def render(evaluation, options):
              for i in rows if i is not None}
     shapes = {i: getattr(evaluation.values[i], "shape", ()) for i in rows if i is not None}
     columns = ["id", "node", "op", "inputs"] + (["shape"] if any(shapes.values()) else []) + \
-        ["value", "grad"] + (["note"] if any(notes.values()) else [])
+        ["value", "grad"] + (["tangent"] if evaluation.tangents is not None else []) + \
+        (["note"] if any(notes.values()) else [])
     cells = [_cells(evaluation, node_id, columns, shapes, notes, digits, omitted) for node_id in rows]
     parts = [Grid([COLUMNS[column] for column in columns], cells)]
     if omitted:
         parts.append(Text(f"… {omitted} nodes omitted at the … row (--all shows every node)", style="dim"))
-    parts.append(Text(f"output: #{graph.output}   value {human(evaluation.value, *digits)}", style="bold"))
+    tangent = "" if evaluation.tangents is None else \
+        f"   tangent {human(evaluation.tangents[graph.output], *digits)}"
+    parts.append(Text(f"output: #{graph.output}   value {human(evaluation.value, *digits)}{tangent}", style="bold"))
     if evaluation.seed is not None:
         parts.append(Text(seed_note(evaluation), style="yellow"))
     return Group(*parts)
@@ -55,5 +59,6 @@ def _cells(evaluation, node_id, columns, shapes, notes, digits, omitted) -> list
         "inputs": ", ".join(f"#{i}" for i in graph.inputs[node_id]),
         "shape": str(shapes[node_id] or ""), "value": number_text(evaluation.values[node_id], *digits),
         "grad": "—" if grad is None else number_text(grad, *digits), "note": printable(notes[node_id]),
+        "tangent": "" if evaluation.tangents is None else number_text(evaluation.tangents[node_id], *digits),
     }
     return [cells[column] for column in columns]

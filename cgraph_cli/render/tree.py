@@ -75,7 +75,7 @@ def render(evaluation, options):
 
 
 # The tree's last line on a terminal: where a student looks next (issue 13, section 5).
-FOOTER = "--steps: the chain rule · cgraph graph: the picture"   # fits 60 columns
+FOOTER = "--steps: chain rule · cgraph graph: picture · --tangent x=1"   # fits 60 columns
 
 
 def label(evaluation, node_id, digits, users) -> "Label":
@@ -106,6 +106,8 @@ def label(evaluation, node_id, digits, users) -> "Label":
     fields = [("value", number_text(value, *digits), "green")]
     if grad is not None:
         fields.append(("grad", number_text(grad, *digits), "magenta"))
+    if evaluation.tangents is not None:
+        fields.append(("tangent", number_text(evaluation.tangents[node_id], *digits), "blue"))
     notes = [printable(evaluation.kinks[node_id])] if node_id in evaluation.kinks else []
     notes += [printable(note) for note in reduced_notes(evaluation, node_id)]
     return Label(head, text, tail, fields, notes, bool(shape))
@@ -150,9 +152,10 @@ class Label:
             lines.append([part for pair in zip(packed, [(v, s) for _, v, s in scalars]) for part in pair])
         else:
             for name, value, style in self.fields:
-                indent = " " * 6
-                rows = [part for row in value.split("\n") for part in wrap_numbers(row, width - 6)]
-                lines.append([(f"{name:<5} ", "dim"), (rows[0], style)])
+                tag = f"{name:<5} "   # (tangent is longer than value and grad: its rows indent under it)
+                indent = " " * len(tag)
+                rows = [part for row in value.split("\n") for part in wrap_numbers(row, width - len(tag))]
+                lines.append([(tag, "dim"), (rows[0], style)])
                 lines += [[(indent, None), (row, style)] for row in rows[1:]]
         return lines + self._notes(width)
 
@@ -162,14 +165,18 @@ class Label:
 
 def inputs_table(evaluation, digits):
     graph = evaluation.graph
+    tangents = evaluation.tangents
     columns = [Column("input", "cyan"), Column("value", "green", "right", "number"),
-               Column("d(output)/d(input)", "magenta", "right", "number")]
-    rows = [["value (output)", number_text(evaluation.value, *digits), ""]]
+               Column("d(output)/d(input)", "magenta", "right", "number")] + \
+        ([Column("tangent", "blue", "right", "number")] if tangents is not None else [])
+    rows = [["value (output)", number_text(evaluation.value, *digits), ""] +
+            ([number_text(tangents[graph.output], *digits)] if tangents is not None else [])]
     gradients = evaluation.gradients()   # data (--const) has none: shown as —
     for name, node_id in sorted(graph.variables.items()):
         g = gradients.get(name)
         rows.append([printable(name), number_text(evaluation.values[node_id], *digits),
-                     "—" if g is None else number_text(g, *digits)])
+                     "—" if g is None else number_text(g, *digits)] +
+                    ([number_text(tangents[node_id], *digits)] if tangents is not None else []))
     return Group(Text("Gradients of the inputs", style="bold"), Grid(columns, rows, show_edge=False))
 
 
