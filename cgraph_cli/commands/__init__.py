@@ -11,5 +11,6 @@ COMMANDS = {
     "minimize": "cgraph_cli.commands.minimize:command",
     "diff": "cgraph_cli.commands.diff:command",
     "hessian": "cgraph_cli.commands.hessian:command",
+    "jacobian": "cgraph_cli.commands.jacobian:command",
     "functions": "cgraph_cli.commands.functions:command",
 }
