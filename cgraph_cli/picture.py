@@ -39,6 +39,7 @@ class PictureEdge(NamedTuple):
     value: Optional[str]      # forward value, formatted (None: structure only)
     gradient: Optional[str]   # gradient along this use (None: a constant, or structure only)
     local: Optional[str] = None   # --local: the rule along this use, `∂f/∂q = z` ("—": none written)
+    use: Optional[tuple] = None   # (user node id, argument position); None for the output's edge
 
 
 class Picture(NamedTuple):
@@ -98,7 +99,8 @@ def build_picture(graph, evaluation=None, max_nodes: int = MAX_NODES, digits: in
                 sent = edge_gradients.get((node_id, position))
                 gradient = text(0.0 if sent is None else sent)   # None: the engine sent nothing
             edges.append(PictureEdge(source, f"n{node_id}", value, gradient,
-                                     rule(node_id, position) if rule and graph.needs_grad[input_id] else None))
+                                     rule(node_id, position) if rule and graph.needs_grad[input_id] else None,
+                                     (node_id, position)))
     nodes.extend(stubs[i] for i in sorted(stubs))
     output = graph.output
     nodes.append(PictureNode("out", "output-marker", "output", None, "the output"))

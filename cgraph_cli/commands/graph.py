@@ -16,14 +16,15 @@ from cgraph_cli.render.graph import IMAGE_FORMATS, INSTALL_GRAPHVIZ, RENDERERS, 
 from cgraph_cli.steps import edge_gradients
 
 EXTENSIONS = {".dot": "dot", ".gv": "dot", ".mmd": "mermaid", ".mermaid": "mermaid", ".svg": "svg",
-              ".png": "png"}
+              ".png": "png", ".html": "html", ".htm": "html"}
 
 
 @binding_command("graph")
 @input_options
 @const_option
 @format_option(RENDERERS, None, "dot or mermaid (text), svg or png (images, drawn by Graphviz's dot "
-               "program). Default: from the -o file's extension, else dot.", option="--to")
+               "program), html (a page stepping through the forward and backward passes, one file). "
+               "Default: from the -o file's extension, else dot.", option="--to")
 @click.option("-o", "--output", metavar="FILE", type=FILE, help="Write here (required for svg and png).")
 @click.option("--max-nodes", type=click.IntRange(1), default=150, show_default=True, metavar="N",
               help="Draw at most N nodes, those nearest the output; the picture says what it left out.")
@@ -40,6 +41,7 @@ def command(invocation, output_format, output, max_nodes, precision, local):
       cgraph graph "(x+y)*z" --x 1 --y 3 --z -3 --to mermaid
       cgraph graph "q = x + y; f = q*z" --x -2 --y 5 --z -4 --local -o rules.png
       cgraph graph "1/(1+exp(-(w0*x0 + w1*x1 + w2)))" --to dot | dot -Tsvg > neuron.svg
+      cgraph graph "q = x + y; f = q*z" --x -2 --y 5 --z -4 -o walk.html
     """
     output_format = _choose_format(output_format, output)
     if output_format in IMAGE_FORMATS:
@@ -49,14 +51,21 @@ def command(invocation, output_format, output, max_nodes, precision, local):
         if shutil.which("dot") is None:
             raise GraphvizMissing(f"--to {output_format} needs Graphviz's `dot` program, which was not "
                                   f"found on PATH\n{INSTALL_GRAPHVIZ}")
+    if output_format == "html":   # the walk-through: the picture with its rules, and the steps
+        graph, evaluation, picture = _picture(invocation, max_nodes, precision, local, walk=True)
+        if picture.note:
+            note(picture.note)
+        _write(RENDERERS["html"](picture, "html", graph, evaluation, precision), output)
+        return
     picture = _picture(invocation, max_nodes, precision, local)
     if picture.note:
         note(picture.note)
     _write(RENDERERS[output_format](picture, output_format), output)
 
 
-def _picture(invocation, max_nodes, precision, local=False):
-    """Parse and build; evaluate when every variable is bound, else draw the structure alone."""
+def _picture(invocation, max_nodes, precision, local=False, walk=False):
+    """Parse and build; evaluate when every variable is bound, else draw the structure alone.
+    `walk` (the html page): (graph, evaluation or None, the picture with its rules where evaluated)."""
     _, values, graph = load_graph(invocation)
     unbound = sorted(name for name in graph.variables if name not in values)
     if unbound:
@@ -65,10 +74,12 @@ def _picture(invocation, max_nodes, precision, local=False):
         if values:   # some bound, some not: probably a typo, so say what is missing
             note(f"unbound {', '.join(unbound)}: drawing the structure without "
                  "values (bind every variable to see values and gradients)")
-        return build_picture(graph, None, max_nodes, precision)
+        picture = build_picture(graph, None, max_nodes, precision)
+        return (graph, None, picture) if walk else picture
     evaluation = evaluate(graph, values)
     warn(evaluation.warnings)
-    return build_picture(graph, evaluation, max_nodes, precision, edge_gradients(evaluation), local)
+    picture = build_picture(graph, evaluation, max_nodes, precision, edge_gradients(evaluation), local or walk)
+    return (graph, evaluation, picture) if walk else picture
 
 
 def _choose_format(output_format, output):
@@ -78,8 +89,8 @@ def _choose_format(output_format, output):
         extension = os.path.splitext(output)[1].lower()
         if extension in EXTENSIONS:
             return EXTENSIONS[extension]
-        raise UsageError(f"cannot tell the format from {output!r}: add --to dot|mermaid|svg|png "
-                         "(or name the file .dot, .mmd, .svg or .png)")
+        raise UsageError(f"cannot tell the format from {output!r}: add --to dot|mermaid|svg|png|html "
+                         "(or name the file .dot, .mmd, .svg, .png or .html)")
     return "dot"
 
 

@@ -16,8 +16,9 @@ OP_FILL = "#f3f4f6"
 FONT = "Helvetica"
 
 
-def digraph(picture):
-    """The graphviz.Digraph of a Picture; `.source` is the DOT text, `.pipe(format=...)` draws it."""
+def digraph(picture, ids: bool = False):
+    """The graphviz.Digraph of a Picture; `.source` is the DOT text, `.pipe(format=...)` draws it.
+    `ids`: each node and edge gets an SVG id, `walk_n3` and `walk_e0` (the edge's index), for a script."""
     import graphviz
 
     dot = graphviz.Digraph("cgraph", graph_attr={
@@ -26,9 +27,9 @@ def digraph(picture):
     }, node_attr={"fontname": FONT, "fontsize": "13"}, edge_attr={"fontname": FONT, "fontsize": "11",
                                                                     "arrowsize": "0.7"})
     for node in picture.nodes:
-        dot.node(node.key, **_node_attributes(node))
-    for edge in picture.edges:
-        attributes = {}
+        dot.node(node.key, **_node_attributes(node), **({"id": f"walk_{node.key}"} if ids else {}))
+    for index, edge in enumerate(picture.edges):
+        attributes = {"id": f"walk_e{index}"} if ids else {}
         if edge.value is not None or edge.gradient is not None or edge.local is not None:
             attributes["label"] = _edge_label(edge)
         if edge.source.startswith("cut"):

@@ -37,6 +37,13 @@ def render_image(picture, output_format: str) -> bytes:
                               f"run\n{INSTALL_GRAPHVIZ}") from None
 
 
-TEXT_FORMATS = {"dot": render_dot, "mermaid": render_mermaid}
+def render_html(picture, output_format: str, graph=None, evaluation=None, digits: int = 4) -> str:
+    """The walk-through page (render/html.py): Graphviz's layout when dot is installed, else our own."""
+    from cgraph_cli.render import html
+
+    return html.page(picture, graph, evaluation, digits)
+
+
+TEXT_FORMATS = {"dot": render_dot, "mermaid": render_mermaid, "html": render_html}
 IMAGE_FORMATS = {"svg": render_image, "png": render_image}
 RENDERERS = {**TEXT_FORMATS, **IMAGE_FORMATS}
