@@ -323,7 +323,7 @@ vars = { x = 1, y = 1 }
     assert "grad y: expected 7, got 8 (difference 1)" in failure.text
     assert "grad x" not in failure.text
     assert cases[2].find("failure").get("type") == "parse error"
-    assert cases[1].get("line") == "10"
+    assert failure.text.endswith(", line 10)")   # junit-10 has no line attribute on a testcase
 
 
 def test_junit_is_valid_xml_with_control_characters_in_an_error(tmp_path):

@@ -39,7 +39,7 @@ def refused(args, *phrases):
     (["minimize", "(x-3)^2", "--x", 0, "--rtol", "1e-3"], "rtol", "eval, grad, gradcheck"),
     (["eval", "(x-3)^2", "--x", 0, "--lr", 0.1], "lr", "minimize"),
     (["grad", "x*y", "--x", 1, "--y", 2, "--format", "json"], "format",
-     "eval, check, functions, gradcheck, hessian, jacobian, minimize"),
+     "eval, check, functions, gradcheck, grade, hessian, jacobian, minimize"),
     (["grad", "x^2", "--x", 1, "--steps"], "steps", "eval"),
 ])
 def test_misplaced_option_is_a_usage_error(args, option, owners):
@@ -51,7 +51,7 @@ def test_misplaced_option_is_a_usage_error(args, option, owners):
 def test_the_exact_message_of_the_issue():
     _, _, err = run("grad", "x*y", "--x", 1, "--y", 2, "--format", "json")
     assert err == ("cgraph: usage error: --format is not an option of 'cgraph grad' (it is one of eval, "
-                   "check, functions, gradcheck, hessian, jacobian, minimize); to bind a variable named "
+                   "check, functions, gradcheck, grade, hessian, jacobian, minimize); to bind a variable named "
                    "format, write -v format=VALUE\n")
 
 

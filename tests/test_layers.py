@@ -25,7 +25,7 @@ LAYERS = {
     1: {"ast", "grammar", "ops"},
     2: {"graph", "calls", "engine", "bindings", "words"},
     3: {"exact", "derivatives", "steps", "trace", "gradcheck", "optimize", "expect", "picture", "reference",
-        "formula", "cases", "batch", "jacobian"},
+        "formula", "cases", "batch", "jacobian", "grading"},
     4: {"render"},
     5: {"commands", "api", "testing"},
     6: {"cli"},

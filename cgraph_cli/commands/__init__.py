@@ -6,6 +6,7 @@ COMMANDS = {
     "eval": "cgraph_cli.commands.eval:command",
     "grad": "cgraph_cli.commands.grad:command",
     "check": "cgraph_cli.commands.check:command",
+    "grade": "cgraph_cli.commands.grade:command",
     "gradcheck": "cgraph_cli.commands.gradcheck:command",
     "graph": "cgraph_cli.commands.graph:command",
     "minimize": "cgraph_cli.commands.minimize:command",

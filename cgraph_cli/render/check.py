@@ -1,10 +1,10 @@
 """`cgraph check`'s reports: a table for people, JSON, and JUnit XML for course CI systems."""
 
 import json
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from cgraph_cli.expect import number_text
+from cgraph_cli.render.junit import Case, Suite, junit_document
 from cgraph_cli.render.numbers import json_value
 from cgraph_cli.text import HUMAN_DIGITS, printable
 
@@ -76,46 +76,31 @@ def render_json(path: str, results: list, digits: int | None = None) -> str:
 def render_junit(path: str, results: list, digits: int | None = None) -> str:
     """JUnit XML, as course CI systems display it: one testcase per case, the failure text listing
     each differing number."""
-    failed = sum(not result.passed for result in results)
-    total_seconds = f"{sum(result.seconds for result in results):.6f}"
-    counts = {"tests": str(len(results)), "failures": str(failed), "errors": "0", "skipped": "0",
-              "time": total_seconds}
-    root = ET.Element("testsuites", {"name": "cgraph check", **counts})
-    suite = ET.SubElement(root, "testsuite", {"name": path, **counts})
+    return junit_document([junit_suite(path, results)], "cgraph check")
+
+
+def junit_suite(path: str, results: list) -> Suite:
     classname = Path(path).stem if path != "-" else "cases"
-    for result in results:
-        case = result.case
-        testcase = ET.SubElement(suite, "testcase", {"name": case.name, "classname": classname,
-                                                     "time": f"{result.seconds:.6f}"})
-        if case.line is not None:
-            testcase.set("file", path)
-            testcase.set("line", str(case.line))
-        if result.error is not None:
-            failure = ET.SubElement(testcase, "failure", {"message": _xml_safe(result.error.split("\n")[0]),
-                                                          "type": result.error.split(":")[0]})
-            failure.text = _xml_safe(result.error)
-        elif not result.passed:
-            bad = [check for check in result.checks if not check.passed]
-            failure = ET.SubElement(testcase, "failure", {
-                "message": f"{len(bad)} of {len(result.checks)} checks differ", "type": "check"})
-            tolerance = case.tolerance
-            lines = [f"{check.what}: expected {number_text(check.expected)}, got {number_text(check.got)}"
-                     f" ({check.comparison.note or 'difference ' + number_text(check.comparison.difference)})"
-                     for check in bad]
-            lines.append(f"tolerance: rtol {tolerance.rtol:g}, atol {tolerance.atol:g}")
-            failure.text = _xml_safe("\n".join(lines))
-    for element in root.iter():   # every attribute and text: case names, paths, messages
-        element.attrib.update({key: _xml_safe(value) for key, value in element.attrib.items()})
-        element.text = None if element.text is None else _xml_safe(element.text)
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    return Suite(path, [_junit_case(path, classname, result) for result in results],
+                 file=None if path == "-" else path)
 
 
-def _xml_safe(text: str) -> str:
-    """XML 1.0 cannot hold most control characters (a NUL in a student's file, \u0001 in a case name),
-    even as &#1;, nor lone surrogates: show them as visible escapes (\x01)."""
-    return "".join(ch if ch in "\t\n\r" or " " <= ch <= "\ud7ff" or "\ue000" <= ch <= "\ufffd"
-                   or ch >= "\U00010000" else repr(ch)[1:-1] for ch in text)
+def _junit_case(path: str, classname: str, result) -> Case:
+    case = result.case
+    where = f"{path}, line {case.line}" if case.line is not None else path
+    if result.error is not None:
+        return Case(case.name, classname, result.seconds, failure=f"{result.error}\n({where})",
+                    kind=result.error.split(":")[0])
+    if result.passed:
+        return Case(case.name, classname, result.seconds)
+    bad = [check for check in result.checks if not check.passed]
+    tolerance = case.tolerance
+    lines = [f"{len(bad)} of {len(result.checks)} checks differ"]
+    lines += [f"{check.what}: expected {number_text(check.expected)}, got {number_text(check.got)}"
+              f" ({check.comparison.note or 'difference ' + number_text(check.comparison.difference)})"
+              for check in bad]
+    lines.append(f"tolerance: rtol {tolerance.rtol:g}, atol {tolerance.atol:g} ({where})")
+    return Case(case.name, classname, result.seconds, failure="\n".join(lines), kind="check")
 
 
 RENDERERS = {"table": render_table, "json": render_json, "junit": render_junit}
