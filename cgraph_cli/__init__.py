@@ -1,9 +1,9 @@
 """cgraph: formulas to computational graphs, forward values and reverse-mode gradients.
 
-From Python (`import cgraph_cli as cg`): cg.evaluate, cg.grad, cg.diff, cg.hessian, cg.check, and the
-errors they raise (cg.CgraphError and its subclasses); cgraph_cli.testing for autograders. The names
-are loaded on first use (module __getattr__), so `import cgraph_cli` costs what it did before the API
-and the console script pays nothing for it.
+From Python (`import cgraph_cli as cg`): cg.evaluate, cg.grad, cg.diff, cg.hessian, cg.jacobian,
+cg.check, and the errors they raise (cg.CgraphError and its subclasses); cgraph_cli.testing for
+autograders. The names are loaded on first use (module __getattr__), so `import cgraph_cli` costs
+what it did before the API and the console script pays nothing for it.
 """
 
 __version__ = "0.3.0"
@@ -12,7 +12,7 @@ __version__ = "0.3.0"
 _LAZY = {
     "evaluate": "api", "grad": "api", "diff": "api", "hessian": "api", "check": "api",
     "Result": "api", "NodeRecord": "api", "Drawing": "api", "Gradients": "api", "Derivative": "api",
-    "Hessian": "api", "CheckReport": "api",
+    "Hessian": "api", "CheckReport": "api", "jacobian": "api", "JacobianResult": "api",
     "CgraphError": "errors", "ParseError": "errors", "BindingError": "errors", "EvalError": "errors",
     "UsageError": "errors", "CheckFailed": "errors", "ExitStatus": "errors",
 }
@@ -32,3 +32,24 @@ def __getattr__(name: str):
 
 def __dir__() -> list:
     return sorted(set(globals()) | set(_LAZY))
+
+
+import sys as _sys
+
+
+class _Package(type(_sys)):
+    """`cg.jacobian` is the API's function, although cgraph_cli/jacobian.py is a module of that name:
+    importing it makes the import system set the package's attribute to the module, which would hide
+    the function. A data descriptor wins over that attribute; the modules import it by its full name
+    (`from cgraph_cli.jacobian import ...`), which reads sys.modules, not this attribute."""
+
+    @property
+    def jacobian(self):
+        return __getattr__("jacobian")
+
+    @jacobian.setter
+    def jacobian(self, module) -> None:
+        pass   # the submodule stays in sys.modules["cgraph_cli.jacobian"]
+
+
+_sys.modules[__name__].__class__ = _Package

@@ -151,6 +151,7 @@ class NodeRecord(NamedTuple):
     value: Any
     grad: Any            # None for a constant or data (const=)
     kink: Optional[str]  # where the node was evaluated exactly at a kink: the convention used
+    tangent: Any = None  # with tangent=: the node's tangent (its value's derivative along the direction)
 
 
 class Result:
@@ -180,9 +181,21 @@ class Result:
         from cgraph_cli.render.json import TEXT_WIDTH
 
         e, graph = self.evaluation, self.evaluation.graph
+        tangents = e.tangents if e.tangents is not None else [None] * len(graph)
         return [NodeRecord(i, op, graph.names[i], graph.excerpt(i, TEXT_WIDTH, escape=False),
-                           tuple(graph.inputs[i]), e.values[i], e.grads[i], e.kinks.get(i))
+                           tuple(graph.inputs[i]), e.values[i], e.grads[i], e.kinks.get(i), tangents[i])
                 for i, op in enumerate(graph.ops)]
+
+    @property
+    def tangents(self) -> Optional[list]:
+        """With tangent=: every node's tangent, in tape order (`.tangent` is the output's); else None."""
+        return self.evaluation.tangents
+
+    @property
+    def tangent(self) -> Any:
+        """With tangent=: the output's tangent, the directional derivative along the seeds; else None."""
+        tangents = self.evaluation.tangents
+        return None if tangents is None else tangents[self.evaluation.graph.output]
 
     def steps(self) -> list:
         """The backward pass step by step, with each rule: the "steps" of `eval --steps --format json`
@@ -222,7 +235,10 @@ class Result:
         if format not in RENDERERS:
             raise ValueError(f"format must be one of {', '.join(RENDERERS)}, not {format!r}")
         e = self.evaluation
-        picture = build_picture(e.graph, e, max_nodes, precision, edge_gradients(e), local)
+        walk = format == "html"   # the walk-through page: the rules on the edges, and the steps
+        picture = build_picture(e.graph, e, max_nodes, precision, edge_gradients(e), local or walk)
+        if walk:
+            return Drawing(picture, format, RENDERERS["html"](picture, "html", e.graph, e, precision))
         return Drawing(picture, format)
 
     def rich(self, table: bool = False):
@@ -265,12 +281,12 @@ class Drawing:
     """A picture of the graph (Result.graph): `.data` is str (dot, mermaid) or bytes (svg, png);
     Jupyter shows it as an image when Graphviz's dot program is installed."""
 
-    def __init__(self, picture, format: str):
+    def __init__(self, picture, format: str, data: Union[str, bytes, None] = None):
         from cgraph_cli.render.graph import RENDERERS
 
         self.format = format
         self.picture = picture
-        self.data = RENDERERS[format](picture, format)
+        self.data = RENDERERS[format](picture, format) if data is None else data
         self.warnings = [picture.note] if picture.note else []   # e.g. nodes left out (max_nodes)
 
     def save(self, path) -> None:
@@ -296,6 +312,16 @@ class Drawing:
     def _repr_png_(self) -> Optional[bytes]:
         return self.data if self.format == "png" else None
 
+    def _repr_html_(self) -> Optional[str]:
+        """The walk-through page (format="html") in a frame of its own: its script and styles stay
+        inside it."""
+        if self.format != "html":
+            return None
+        import html
+
+        return (f'<iframe srcdoc="{html.escape(self.data, quote=True)}" style="width: 100%; height: 640px; '
+                'border: 1px solid #ddd" sandbox="allow-scripts"></iframe>')
+
     def _repr_markdown_(self) -> Optional[str]:
         """Mermaid text in a fenced block: JupyterLab 4.1 and GitHub draw it."""
         return f"```mermaid\n{self.data.rstrip()}\n```" if self.format == "mermaid" else None
@@ -304,22 +330,68 @@ class Drawing:
         return self.data if isinstance(self.data, str) else self.data.decode("utf-8", "replace")
 
     def __repr__(self) -> str:
+        if self.format == "html":
+            return f"<cgraph Drawing html, {len(self.data):,} characters: .save('walk.html') to open it>"
         if isinstance(self.data, str):
             return self.data
         return f"<cgraph Drawing {self.format}, {len(self.data):,} bytes>"
 
 
 def evaluate(source: str, bindings: Optional[Mapping[str, Any]] = None, /, *, exact: Exact = False,
-             const: Iterable[str] = (), **variables: Any) -> Result:
+             tangent: Optional[Mapping[str, Any]] = None, const: Iterable[str] = (),
+             **variables: Any) -> Result:
     """Evaluate a cgraph program: the forward value of every node and the reverse-mode gradient of
     the output. `cg.evaluate("(x+y)*z", x=1, y=3, z=-3).gradients` is {'x': -3.0, 'y': -3.0, 'z': 4.0}.
 
     bindings: name -> number, nested lists or a NumPy array (or a CLI word such as "1/3" or
     "@weights.npy"); keywords too. exact: True for rationals (2.2 is 11/5), "auto" to compute
-    irrational operations in float64. const: names bound as data (no gradient)."""
+    irrational operations in float64. tangent: name -> the variable's tangent (a number, or a tensor
+    of its shape; others get 0), as `eval --tangent`: forward mode, every node's tangent in
+    `.tangents` and the output's in `.tangent`. const: names bound as data (no gradient)."""
     mode = _exact_mode(exact)
     loaded = _load(source, bindings, variables, const, mode)
-    return Result(_run(loaded, mode))
+    evaluation = _run(loaded, mode)
+    if tangent is not None:
+        evaluation = _with_tangents(evaluation, tangent, mode)
+    return Result(evaluation)
+
+
+def _with_tangents(evaluation: Evaluation, tangent: Mapping[str, Any], exact: Optional[str]) -> Evaluation:
+    """The evaluation with every node's tangent (engine.forward_tangents, exact ones with exact=):
+    what `eval --tangent` adds, from Python values; the seeds checked as the CLI checks its words."""
+    from cgraph_cli.engine import did_you_mean, forward_tangents
+    from cgraph_cli.ops import table_for
+    from cgraph_cli.text import unknown_name
+
+    if not isinstance(tangent, Mapping):
+        raise TypeError(f"tangent must be a mapping of name -> tangent, not {type(tangent).__name__}")
+    graph, values = evaluation.graph, evaluation.values
+    seeds = {}
+    for name, given in tangent.items():
+        source = f"--tangent {name}"
+        if name not in graph.variables:
+            meant = did_you_mean(name, graph.variables)
+            raise BindingError(unknown_name(source, name, sorted(graph.variables))
+                               + (f"; did you mean {meant}?" if meant else ""))
+        if name in graph.data:
+            raise UsageError(f"{name} is data (--const {name}): it has no tangent; leave out --const {name} "
+                             "to differentiate along it")
+        value = written_exact(given, source) if exact else _value(given, source)
+        have, want = getattr(value, "shape", ()), getattr(values[graph.variables[name]], "shape", ())
+        if have != want:
+            def shown(shape):
+                return "a scalar" if not shape else f"shape {tuple(shape)}"
+            raise BindingError(f"{source}: the tangent is {shown(have)} but {name} is {shown(want)}; "
+                               f"give a tangent of {name}'s shape")
+        seeds[name] = value
+    if exact:
+        from cgraph_cli import exact as exact_arithmetic
+
+        tangents = exact_arithmetic.tangents(graph, values, seeds)
+    else:
+        ops = table_for(graph, {name: values[node_id] for name, node_id in graph.variables.items()})
+        tangents = forward_tangents(graph, values, seeds, ops)
+    return evaluation._replace(tangents=tangents)
 
 
 # ----------------------------------------------------------------------------- grad
@@ -533,3 +605,50 @@ def check(path: str, *, program: Optional[str] = None, allow_outside: bool = Fal
         raise ValueError("cg.check reads a file: give its path")
     cases = load(path, None if program is None else str(program), allow_outside)
     return CheckReport(path, [run_case(case, mode) for case in cases])
+
+
+# ----------------------------------------------------------------------------- jacobian
+
+class JacobianResult:
+    """What `cg.jacobian` returns: `.jacobians` (name -> array of shape output.shape + x.shape, a
+    number when both are scalars), `[name]`, `.value`, `.mode` and `.passes` (how it was computed),
+    `.to_json()` (exactly `cgraph jacobian --format json`), `.warnings`."""
+
+    def __init__(self, graph, result, notes: list):
+        self._graph, self.result = graph, result
+        self.value, self.jacobians, self.variables = result.value, result.jacobians, list(result.names)
+        self.mode, self.passes = result.mode, result.passes
+        self.warnings = list(result.warnings) + list(notes)
+
+    def __getitem__(self, name: str) -> Any:
+        return self.jacobians[name]
+
+    def to_json(self, *, precision: Optional[int] = None) -> str:
+        from cgraph_cli.render.jacobian import Options, render_json
+
+        return render_json(self._graph, self.result, Options(precision))
+
+    def _repr_html_(self) -> str:
+        from cgraph_cli.render.jacobian import Options, render_table
+
+        return rich_html(render_table(self._graph, self.result, Options()))
+
+    def __repr__(self) -> str:
+        return f"<cgraph Jacobian {', '.join(self.variables)} ({self.mode} mode, {self.passes} passes)>"
+
+
+def jacobian(source: str, bindings: Optional[Mapping[str, Any]] = None, /, *,
+             wrt: Union[str, Sequence[str], None] = None, mode: str = "auto", exact: Exact = False,
+             const: Iterable[str] = (), **variables: Any) -> JacobianResult:
+    """The Jacobian of the output with respect to each of `wrt` (default: every variable that
+    carries a gradient), as `cgraph jacobian`: mode "reverse", "forward" or "auto" (fewer passes)."""
+    from cgraph_cli.commands.jacobian import chosen_variables
+    from cgraph_cli.jacobian import MODES, jacobian as compute
+
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    exact_mode = _exact_mode(exact)
+    loaded = _load(source, bindings, variables, const, exact_mode)
+    names = chosen_variables(loaded.graph, [wrt] if isinstance(wrt, str) else list(wrt or ()))
+    return JacobianResult(loaded.graph, compute(loaded.graph, loaded.bindings, names, mode, exact_mode),
+                          loaded.notes)

@@ -501,3 +501,61 @@ def test_public_names_type_hints_and_py_typed_in_the_wheel(tmp_path):
     wheels = list(wheel_builder.WheelBuilder(str(ROOT)).build(directory=str(tmp_path), versions=["standard"]))
     names = zipfile.ZipFile(wheels[0]).namelist()
     assert {"cgraph_cli/py.typed", "cgraph_cli/api.py", "cgraph_cli/testing.py"} <= set(names)
+
+
+# ----------------------------------------------------------------------------- forward mode, jacobian, walk-through
+
+@settings(max_examples=30, deadline=None)
+@given(values, values, values, values)
+def test_tangents_are_directional_derivatives(x, y, dx, dy):
+    source = "q = x*y; sin(q) + x"
+    r = cg.evaluate(source, x=x, y=y, tangent={"x": dx, "y": dy})
+    expected = (math.cos(x * y) * y + 1) * dx + math.cos(x * y) * x * dy   # the gradient · the direction
+    assert math.isclose(r.tangent, expected, rel_tol=RTOL, abs_tol=1e-11)
+    along = lambda t: math.sin((x + t * dx) * (y + t * dy)) + x + t * dx   # noqa: E731
+    assert math.isclose(r.tangent, (along(1e-6) - along(-1e-6)) / 2e-6, rel_tol=1e-5, abs_tol=1e-7)
+    assert r.tangents[-1] == r.tangent and r.nodes[2].tangent == r.tangents[2]
+    assert math.isclose(r.nodes[2].tangent, dx * y + x * dy, rel_tol=RTOL, abs_tol=1e-11)   # q's
+
+
+def test_tangent_json_exact_tensors_and_errors():
+    args = ("q = x*y; sin(q) + x", "--x", 1, "--y", 2, "--tangent", "x=1", "--format", "json")
+    assert cg.evaluate(args[0], x=1, y=2, tangent={"x": 1}).to_json() == run_cgraph("eval", *args).out
+    assert cg.evaluate("x*y", x="1/3", y=2, tangent={"y": "1/2"}, exact=True).tangent == Fraction(1, 6)
+    r = cg.evaluate("sum(W @ v)", W=[[1, 2], [3, 4]], v=[1, 1], tangent={"v": [1, 0]})
+    assert r.tangent == 4.0 and cg.evaluate("x", x=1).tangent is None
+    for tangent, cls, words in [({"z": 1}, cg.BindingError, "no variable z"),
+                                ({"v": 1}, cg.BindingError, "the tangent is a scalar but v is shape (2,)"),
+                                ({"W": [[1, 0], [0, 1]]}, cg.UsageError, "W is data")]:
+        with pytest.raises(cls) as caught:
+            cg.evaluate("sum(W @ v)", W=[[1, 2], [3, 4]], v=[1, 1], tangent=tangent, const=["W"])
+        assert words in str(caught.value)
+
+
+def test_jacobian_of_softmax_against_its_formula():
+    a = [0.5, -1.0, 2.0]
+    j = cg.jacobian("softmax(a)", a=a)
+    s = numpy.exp(a) / numpy.exp(a).sum()
+    assert close(j["a"], numpy.diag(s) - numpy.outer(s, s)) and close(j.value, s)
+    assert j.mode in ("reverse", "forward") and j.passes == 3 and j.variables == ["a"]
+    forward = cg.jacobian("softmax(a)", a=a, mode="forward")
+    assert forward.mode == "forward" and close(forward["a"], j["a"])
+    cli_out = run_cgraph("jacobian", "softmax(a)", "--a", "[0.5, -1.0, 2.0]", "--format", "json").out
+    assert j.to_json() == cli_out
+    assert "0.09" in j._repr_html_() or "0.0" in j._repr_html_()
+    with pytest.raises(ValueError):
+        cg.jacobian("x", x=1, mode="sideways")
+    import cgraph_cli.jacobian   # noqa: F401  the module of that name, imported: cg.jacobian stays the function
+    assert callable(cg.jacobian) and cg.jacobian("x*y", x=1, y=2).jacobians == {"x": 2.0, "y": 1.0}
+    with pytest.raises(cg.UsageError):
+        cg.jacobian("q = x*y; q", x=1, y=2, wrt="q")
+
+
+def test_graph_html_is_the_walk_through_page():
+    r = cg.evaluate("q = x + y; f = q*z", x=-2, y=5, z=-4)
+    page = r.graph("html")
+    expected = run_cgraph("graph", "q = x + y; f = q*z", "--x", -2, "--y", 5, "--z", -4, "--to", "html").out
+    assert page.data.rstrip("\n") == expected.rstrip("\n")
+    framed = page._repr_html_()
+    assert framed.startswith("<iframe srcdoc=") and "&lt;html" in framed
+    assert r.graph("dot")._repr_html_() is None
