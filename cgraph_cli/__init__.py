@@ -1,8 +1,8 @@
 """cgraph: formulas to computational graphs, forward values and reverse-mode gradients.
 
 From Python (`import cgraph_cli as cg`): cg.evaluate, cg.grad, cg.diff, cg.hessian, cg.jacobian,
-cg.check, and the errors they raise (cg.CgraphError and its subclasses); cgraph_cli.testing for
-autograders. The names are loaded on first use (module __getattr__), so `import cgraph_cli` costs
+cg.check, cg.grade, and the errors they raise (cg.CgraphError and its subclasses); cgraph_cli.testing
+for autograders. The names are loaded on first use (module __getattr__), so `import cgraph_cli` costs
 what it did before the API and the console script pays nothing for it.
 """
 
@@ -13,6 +13,7 @@ _LAZY = {
     "evaluate": "api", "grad": "api", "diff": "api", "hessian": "api", "check": "api",
     "Result": "api", "NodeRecord": "api", "Drawing": "api", "Gradients": "api", "Derivative": "api",
     "Hessian": "api", "CheckReport": "api", "jacobian": "api", "JacobianResult": "api",
+    "grade": "api", "GradeReport": "api",
     "CgraphError": "errors", "ParseError": "errors", "BindingError": "errors", "EvalError": "errors",
     "UsageError": "errors", "CheckFailed": "errors", "ExitStatus": "errors",
 }

@@ -126,15 +126,16 @@ def _load(source: str, mapping, variables: dict, const: Iterable[str] = (), exac
     return _Loaded(graph, bindings, notes)
 
 
-def _run(loaded: _Loaded, exact: Optional[str]) -> Evaluation:
-    """Forward and backward, floats or rationals; the notes joined to the warnings as the CLI's JSON
-    lists them."""
+def _run(loaded: _Loaded, exact: Optional[str], tangents: Optional[dict] = None) -> Evaluation:
+    """Forward (with `tangents`, every node's tangent in the same sweep) and backward, floats or
+    rationals; the notes joined to the warnings as the CLI's JSON lists them."""
     if exact:
         from cgraph_cli import exact as exact_arithmetic
 
-        evaluation = exact_arithmetic.evaluate(loaded.graph, loaded.bindings, auto=exact == "auto")
+        evaluation = exact_arithmetic.evaluate(loaded.graph, loaded.bindings, auto=exact == "auto",
+                                               tangents=tangents)
     else:
-        evaluation = engine_evaluate(loaded.graph, loaded.bindings)
+        evaluation = engine_evaluate(loaded.graph, loaded.bindings, tangents=tangents)
     evaluation.warnings.extend(loaded.notes)
     return evaluation
 
@@ -350,22 +351,19 @@ def evaluate(source: str, bindings: Optional[Mapping[str, Any]] = None, /, *, ex
     `.tangents` and the output's in `.tangent`. const: names bound as data (no gradient)."""
     mode = _exact_mode(exact)
     loaded = _load(source, bindings, variables, const, mode)
-    evaluation = _run(loaded, mode)
-    if tangent is not None:
-        evaluation = _with_tangents(evaluation, tangent, mode)
-    return Result(evaluation)
+    seeds = None if tangent is None else _tangent_seeds(loaded, tangent, mode)
+    return Result(_run(loaded, mode, seeds))
 
 
-def _with_tangents(evaluation: Evaluation, tangent: Mapping[str, Any], exact: Optional[str]) -> Evaluation:
-    """The evaluation with every node's tangent (engine.forward_tangents, exact ones with exact=):
-    what `eval --tangent` adds, from Python values; the seeds checked as the CLI checks its words."""
-    from cgraph_cli.engine import did_you_mean, forward_tangents
-    from cgraph_cli.ops import table_for
+def _tangent_seeds(loaded: _Loaded, tangent: Mapping[str, Any], exact: Optional[str]) -> dict:
+    """tangent= as `eval --tangent`'s seeds (name -> tangent), checked as commands/eval.read_tangents
+    checks its words: a variable of the formula, not data, a number or a tensor of its shape."""
+    from cgraph_cli.engine import did_you_mean
     from cgraph_cli.text import unknown_name
 
     if not isinstance(tangent, Mapping):
         raise TypeError(f"tangent must be a mapping of name -> tangent, not {type(tangent).__name__}")
-    graph, values = evaluation.graph, evaluation.values
+    graph, bindings = loaded.graph, loaded.bindings
     seeds = {}
     for name, given in tangent.items():
         source = f"--tangent {name}"
@@ -377,21 +375,14 @@ def _with_tangents(evaluation: Evaluation, tangent: Mapping[str, Any], exact: Op
             raise UsageError(f"{name} is data (--const {name}): it has no tangent; leave out --const {name} "
                              "to differentiate along it")
         value = written_exact(given, source) if exact else _value(given, source)
-        have, want = getattr(value, "shape", ()), getattr(values[graph.variables[name]], "shape", ())
-        if have != want:
+        have, want = getattr(value, "shape", ()), getattr(bindings.get(name), "shape", ())
+        if have != want and name in bindings:   # an unbound variable: the evaluation's own error
             def shown(shape):
                 return "a scalar" if not shape else f"shape {tuple(shape)}"
             raise BindingError(f"{source}: the tangent is {shown(have)} but {name} is {shown(want)}; "
                                f"give a tangent of {name}'s shape")
         seeds[name] = value
-    if exact:
-        from cgraph_cli import exact as exact_arithmetic
-
-        tangents = exact_arithmetic.tangents(graph, values, seeds)
-    else:
-        ops = table_for(graph, {name: values[node_id] for name, node_id in graph.variables.items()})
-        tangents = forward_tangents(graph, values, seeds, ops)
-    return evaluation._replace(tangents=tangents)
+    return seeds
 
 
 # ----------------------------------------------------------------------------- grad
@@ -652,3 +643,52 @@ def jacobian(source: str, bindings: Optional[Mapping[str, Any]] = None, /, *,
     names = chosen_variables(loaded.graph, [wrt] if isinstance(wrt, str) else list(wrt or ()))
     return JacobianResult(loaded.graph, compute(loaded.graph, loaded.bindings, names, mode, exact_mode),
                           loaded.notes)
+
+
+# ----------------------------------------------------------------------------- grade
+
+class GradeReport:
+    """What `cg.grade` returns: `.students` (grading.Student: .student, .score, .max, .answers, each a
+    grading.Graded with .passed, .points, .diagnosis, .message), `.scores` (id -> score),
+    `.render(format)` (exactly `cgraph grade --format FORMAT`: table is a rich renderable, md, csv,
+    json, junit and gradescope are text), `.to_json()`, `.warnings` (the notes the CLI prints)."""
+
+    def __init__(self, report, notes: list):
+        self.report, self.students, self.warnings = report, list(report.students), list(notes)
+
+    @property
+    def scores(self) -> dict:
+        return {student.student: student.score for student in self.students}
+
+    def render(self, format: str = "md"):
+        from cgraph_cli.render.grade import RENDERERS
+
+        if format not in RENDERERS:
+            raise ValueError(f"format must be one of {', '.join(RENDERERS)}, not {format!r}")
+        return RENDERERS[format](self.report)
+
+    def to_json(self) -> str:
+        return self.render("json")
+
+    def _repr_html_(self) -> str:
+        return rich_html(self.render("table"))
+
+    def __repr__(self) -> str:
+        from cgraph_cli.render.grade import summary
+
+        return f"<cgraph GradeReport: {summary(self.report)}>"
+
+
+def grade(key: str, answers: str, *, id_column: Optional[str] = None, hide_correct: bool = False,
+          random_seed: Optional[int] = None, allow_outside: bool = False) -> GradeReport:
+    """A class's answers sheet (CSV or JSON Lines) against a key (TOML or JSON Lines), as
+    `cgraph grade KEY ANSWERS`: a malformed key or sheet raises; wrong answers do not."""
+    from cgraph_cli import grading
+
+    key_path, answers_path = str(key), str(answers)
+    loaded = grading.load_key(key_path, allow_outside)
+    truths = grading.truths(loaded, grading.DEFAULT_SEED if random_seed is None else random_seed)
+    sheet = grading.read_sheet(answers_path, loaded.questions, id_column)
+    students = grading.grade(loaded.questions, truths, sheet, hide_correct)
+    report = grading.Report(key_path, answers_path, loaded.questions, truths, students, hide_correct)
+    return GradeReport(report, sheet.notes)

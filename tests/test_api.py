@@ -559,3 +559,20 @@ def test_graph_html_is_the_walk_through_page():
     framed = page._repr_html_()
     assert framed.startswith("<iframe srcdoc=") and "&lt;html" in framed
     assert r.graph("dot")._repr_html_() is None
+
+
+def test_grade_a_class_as_the_cli_does(tmp_path):
+    folder = ROOT / "examples" / "grading"
+    report = cg.grade(folder / "key.toml", folder / "answers.csv")
+    cli_out = run_cgraph("grade", folder / "key.toml", folder / "answers.csv", "--format", "json")
+    assert report.to_json() == cli_out.out
+    document = json.loads(cli_out.out)
+    assert report.scores == {s["student"]: s["score"] for s in document["students"]}
+    assert report.render("csv") == run_cgraph("grade", folder / "key.toml", folder / "answers.csv",
+                                              "--format", "csv").out
+    assert report.warnings and "section" in report.warnings[0]   # the CLI's note, as data
+    assert "mean" in repr(report) and "<pre" in report._repr_html_()
+    bad = tmp_path / "key.toml"
+    bad.write_text("[[question]]\nid = \"a\"\nexpr = \"x\"\nvars = { x = 1 }\nask = \"grad x\"\npoints = -1\n")
+    with pytest.raises(cg.UsageError):
+        cg.grade(bad, folder / "answers.csv")
