@@ -56,6 +56,8 @@ def main(argv=None) -> None:
     args = sys.argv[1:] if argv is None else list(argv)
     before_separator = args[:args.index("--")] if "--" in args else args
     debug = "--debug" in before_separator or bool(os.environ.get("CGRAPH_DEBUG"))
+    collecting = gc.isenabled()
+    streams = [(stream, getattr(stream, "errors", None)) for stream in (sys.stdout, sys.stderr)]
     gc.disable()   # graphs are acyclic lists of numbers: the cyclic collector only costs time here
     previous = interrupt.default_handler()
     try:
@@ -64,8 +66,11 @@ def main(argv=None) -> None:
         code = _interrupted()
     if argv is None:
         interrupt.install()   # flushing and exiting: no traceback either
-    else:
+    else:   # called in-process (a test, a notebook): the host's interpreter as it was
         interrupt.restore(previous)
+        if collecting:
+            gc.enable()
+        _restore_errors(streams)
     try:
         sys.stdout.flush()
     except BrokenPipeError:
@@ -76,6 +81,16 @@ def main(argv=None) -> None:
     if argv is None:
         os._exit(code)   # skip tearing down a million-node graph object by object
     sys.exit(code)
+
+
+def _restore_errors(streams: list) -> None:
+    """Give each stream back the error handler it had before _run's safe_output."""
+    for stream, errors in streams:
+        if errors is not None and getattr(stream, "errors", None) != errors and hasattr(stream, "reconfigure"):
+            try:
+                stream.reconfigure(errors=errors)
+            except (ValueError, OSError):
+                pass
 
 
 def _run(args: list, debug: bool) -> int:

@@ -1,5 +1,11 @@
-"""Every error cgraph reports to a user, and every exit code, in one place."""
+"""Every error cgraph reports to a user, and every exit code, in one place.
 
+The classes are also the Python API's exceptions (`cg.CgraphError` and its subclasses): the CLI maps
+each to its exit code (`exit_code`) and prints `cgraph: {kind}: {message}`; the API raises the same
+object, so `str(error)` is the message the CLI prints.
+"""
+
+import re
 from enum import IntEnum
 
 
@@ -32,7 +38,29 @@ class UsageError(CgraphError):
 
 
 class ParseError(CgraphError):
+    """The program does not parse (or names something it cannot): `line` and `column` (from 1) and
+    `caret` (the source line and the caret under the column, as printed), read from the message's
+    `line L, column C:` part; None where the message has no position."""
     kind = "parse error"
+
+    @property
+    def line(self) -> int | None:
+        found = _POSITION.search(self.message)
+        return int(found.group(1)) if found else None
+
+    @property
+    def column(self) -> int | None:
+        found = _POSITION.search(self.message)
+        return int(found.group(2)) if found else None
+
+    @property
+    def caret(self) -> str | None:
+        found = _POSITION.search(self.message)
+        return found.group(3) if found else None
+
+
+# caret_context's text: `line L, column C:`, the source line, the marker line (both indented by two)
+_POSITION = re.compile(r"line (\d+), column (\d+):\n(  [^\n]*\n  *\^~*)")
 
 
 class BindingError(CgraphError):

@@ -9,6 +9,7 @@ same or a lower layer, and no group of modules imports each other in a circle.
        cases, batch, reference
     4  render, render/*                                  pure: result -> str | rich renderable
     5  commands, commands/*                              one module per command, and their support
+       api, testing                                      the Python API (cg.evaluate ...), its assertions
     6  cli                                               the group and main
 """
 
@@ -26,7 +27,7 @@ LAYERS = {
     3: {"exact", "derivatives", "steps", "trace", "gradcheck", "optimize", "expect", "picture", "reference",
         "formula", "cases", "batch", "grading", "jacobian"},
     4: {"render"},
-    5: {"commands"},
+    5: {"commands", "api", "testing"},
     6: {"cli"},
 }
 UNLAYERED = {"__init__", "__main__"}   # the package itself (__version__) and `python -m cgraph_cli`
