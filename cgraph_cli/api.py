@@ -571,12 +571,12 @@ class CheckReport:
     def to_json(self) -> str:
         from cgraph_cli.render.check import RENDERERS
 
-        return RENDERERS["json"](self.path, self.results, None)
+        return RENDERERS["json"]([(self.path, self.results)], None)
 
     def to_junit(self) -> str:
         from cgraph_cli.render.check import RENDERERS
 
-        return RENDERERS["junit"](self.path, self.results, None)
+        return RENDERERS["junit"]([(self.path, self.results)], None)
 
     def __repr__(self) -> str:
         from cgraph_cli.render.check import summary
@@ -595,7 +595,8 @@ def check(path: str, *, program: Optional[str] = None, allow_outside: bool = Fal
     if path == "-":
         raise ValueError("cg.check reads a file: give its path")
     cases = load(path, None if program is None else str(program), allow_outside)
-    return CheckReport(path, [run_case(case, mode) for case in cases])
+    parsed = {}   # a program shared by many cases is parsed once, as the CLI does
+    return CheckReport(path, [run_case(case, mode, parsed) for case in cases])
 
 
 # ----------------------------------------------------------------------------- jacobian
