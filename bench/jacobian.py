@@ -60,7 +60,7 @@ def run_case(shape: tuple, folder: Path, runs: int) -> dict:
     inside = []
     from cgraph_cli.grammar import parse
     from cgraph_cli.graph import build
-    from cgraph_cli.jacobian import jacobian
+    from cgraph_cli.jacobians import jacobian
 
     point = {"W": W, "x": x}
     graph = build(parse("tanh(W @ x)"), "tanh(W @ x)", frozenset(point))

@@ -34,23 +34,3 @@ def __getattr__(name: str):
 def __dir__() -> list:
     return sorted(set(globals()) | set(_LAZY))
 
-
-import sys as _sys
-
-
-class _Package(type(_sys)):
-    """`cg.jacobian` is the API's function, although cgraph_cli/jacobian.py is a module of that name:
-    importing it makes the import system set the package's attribute to the module, which would hide
-    the function. A data descriptor wins over that attribute; the modules import it by its full name
-    (`from cgraph_cli.jacobian import ...`), which reads sys.modules, not this attribute."""
-
-    @property
-    def jacobian(self):
-        return __getattr__("jacobian")
-
-    @jacobian.setter
-    def jacobian(self, module) -> None:
-        pass   # the submodule stays in sys.modules["cgraph_cli.jacobian"]
-
-
-_sys.modules[__name__].__class__ = _Package

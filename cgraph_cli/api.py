@@ -635,7 +635,7 @@ def jacobian(source: str, bindings: Optional[Mapping[str, Any]] = None, /, *,
     """The Jacobian of the output with respect to each of `wrt` (default: every variable that
     carries a gradient), as `cgraph jacobian`: mode "reverse", "forward" or "auto" (fewer passes)."""
     from cgraph_cli.commands.jacobian import chosen_variables
-    from cgraph_cli.jacobian import MODES, jacobian as compute
+    from cgraph_cli.jacobians import MODES, jacobian as compute
 
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")

@@ -545,7 +545,7 @@ def test_jacobian_of_softmax_against_its_formula():
     assert "0.09" in j._repr_html_() or "0.0" in j._repr_html_()
     with pytest.raises(ValueError):
         cg.jacobian("x", x=1, mode="sideways")
-    import cgraph_cli.jacobian   # noqa: F401  the module of that name, imported: cg.jacobian stays the function
+    import cgraph_cli.jacobians   # noqa: F401  the computation's module: cg.jacobian stays the function
     assert callable(cg.jacobian) and cg.jacobian("x*y", x=1, y=2).jacobians == {"x": 2.0, "y": 1.0}
     with pytest.raises(cg.UsageError):
         cg.jacobian("q = x*y; q", x=1, y=2, wrt="q")

@@ -16,7 +16,7 @@ from hypothesis import given, settings, strategies as st
 from conftest import run_cgraph
 from cgraph_cli.grammar import parse
 from cgraph_cli.graph import build
-from cgraph_cli.jacobian import choose, jacobian, pass_counts
+from cgraph_cli.jacobians import choose, jacobian, pass_counts
 
 RTOL, ATOL = 1e-9, 1e-12
 MODES = ["reverse", "forward"]

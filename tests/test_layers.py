@@ -25,7 +25,7 @@ LAYERS = {
     1: {"ast", "grammar", "fastparse", "parse_tables", "ops"},
     2: {"graph", "calls", "engine", "bindings", "words"},
     3: {"exact", "derivatives", "steps", "trace", "gradcheck", "optimize", "expect", "picture", "reference",
-        "formula", "cases", "batch", "grading", "jacobian"},
+        "formula", "cases", "batch", "grading", "jacobians"},
     4: {"render"},
     5: {"commands", "api", "testing"},
     6: {"cli"},

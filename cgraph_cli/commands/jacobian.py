@@ -9,7 +9,7 @@ from cgraph_cli.commands.support import (binding_command, const_option, emit, ex
                                          input_options, load_graph, precision_option, warn, wrt_option)
 from cgraph_cli.errors import BindingError, UsageError
 from cgraph_cli.graph import refuse_data
-from cgraph_cli.jacobian import MODES, jacobian
+from cgraph_cli.jacobians import MODES, jacobian
 from cgraph_cli.render.jacobian import RENDERERS, Options, refuse_csv
 from cgraph_cli.text import names_list
 
