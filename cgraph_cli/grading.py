@@ -358,14 +358,15 @@ def truths(key: Key, seed: int = DEFAULT_SEED) -> list:
         _check_ask(question, evaluation, fail)
         if question.kind != "formula":
             correct = _target(question, evaluation)
-            result.append(Truth(correct, [correct], [], [(slip, text, [value]) for slip, text, value
-                                                         in _candidates(question, evaluation, correct)]))
+            slips = _candidates(evaluation, question.kind, question.name, question.index, correct)
+            result.append(Truth(correct, [correct], [], [(slip, text, [value]) for slip, text, value in slips]))
             continue
         near = _near(question, fail, seed)
         points = [question.bindings] + [point for point, _ in near]
         runs = [evaluation] + [run for _, run in near]
         targets = [_target(question, run) for run in runs]
-        per_point = [{text: (slip, value) for slip, text, value in _candidates(question, run, target)}
+        per_point = [{text: (slip, value) for slip, text, value
+                      in _candidates(run, question.kind, question.name, question.index, target)}
                      for run, target in zip(runs, targets)]
         candidates = [(slip, text, [found[text][1] for found in per_point])
                       for text, (slip, _) in per_point[0].items() if all(text in found for found in per_point)]
@@ -421,14 +422,13 @@ def _check_ask(question: Question, evaluation, fail) -> None:
             require_scalar(graph, question.bindings, "a formula question")
         except UsageError as error:
             raise fail(error.message) from None
+    whole = _whole_target(evaluation, question.kind, name)
     if question.index is not None:
-        value = _whole_target(question, evaluation)
-        shape = getattr(value, "shape", ())
+        shape = getattr(whole, "shape", ())
         if len(question.index) != len(shape) or any(i >= n for i, n in zip(question.index, shape)):
             raise fail(f"{question.ask}: the gradient of {name} has shape {expect.shape_text(shape)}; "
                        "indices count from 0")
-    elif question.kind != "formula" and is_tensor(_whole_target(question, evaluation)) and \
-            _whole_target(question, evaluation).size > 10_000:
+    elif question.kind != "formula" and is_tensor(whole) and whole.size > 10_000:
         raise fail("a tensor answer of more than 10,000 elements is not something to write by hand: "
                    "ask for one element with grad NAME[i,j]")
 
@@ -440,10 +440,11 @@ def _unknown(message: str, name: str, known: list) -> str:
     return f"{message} (it has: {', '.join(known) or 'none'})"
 
 
-def _whole_target(question: Question, evaluation):
-    """What the question asks before its element is taken."""
-    graph, name = evaluation.graph, question.name
-    if question.kind == "value":
+def _whole_target(evaluation, kind: str, name: str | None):
+    """What a question asks before its element is taken: the output's or name's value ("value"), or
+    d output / d name ("grad", "formula")."""
+    graph = evaluation.graph
+    if kind == "value":
         return evaluation.value if name is None else expect.assigned_value(evaluation, name)
     if name in graph.variables:
         return expect.variable_gradient(evaluation, name)
@@ -451,29 +452,59 @@ def _whole_target(question: Question, evaluation):
 
 
 def _target(question: Question, evaluation):
-    value = _whole_target(question, evaluation)
+    value = _whole_target(evaluation, question.kind, question.name)
     if question.index is not None:
         return float(value[question.index])
     return float(value) if not is_tensor(value) else value
 
 
-def _candidates(question: Question, evaluation, correct) -> list:
-    """(slip, diagnosis, value) of each slip this question admits, in the issue's order: the sign; the value
-    instead of the gradient (or the reverse); another variable's or node's gradient; the local
-    derivative (an input or node used once); a factor of 2 or 1/2; a power of ten."""
-    graph, name, index = evaluation.graph, question.name, question.index
+def diagnose(evaluation, name: str | None, answer, tolerance: Tolerance = Tolerance(), ask: str = "grad",
+             ) -> str | None:
+    """Why `answer` (a number or an array) is not what is asked of `evaluation` (the engine's, e.g.
+    cg.evaluate(...).evaluation): d output / d name for ask "grad" (name a variable or an assigned
+    name) or "formula" (name a variable: a derivative formula's value at this point), name's value
+    for "value" (None: the output's). The first of the usual slips that explains the answer within
+    `tolerance`, in issue 15's order (the sign; the value for the gradient or the reverse; another
+    gradient; the local derivative; a factor of 2 or 1/2; a power of ten), or that its shape is not
+    the correct one's: the diagnosis `cgraph grade` gives. None when the answer is right or no slip
+    explains it."""
+    correct = _whole_target(evaluation, ask, name)
+    correct = correct if is_tensor(correct) else float(correct)
+    if expect.compare(correct, answer, tolerance).passed:
+        return None
+    return first_slip(_candidates(evaluation, ask, name, None, correct),
+                      lambda value: expect.compare(value, answer, tolerance).passed, correct, answer)[1]
+
+
+def first_slip(candidates: list, matches, correct=None, answer=None) -> tuple:
+    """(slip, diagnosis) for a wrong answer: its shape, when `correct` is given and the `answer`'s
+    shape is not its; else the first of `candidates` (_candidates's (slip, diagnosis, value), in
+    their order) whose value `matches` the answer; else (None, None)."""
+    if correct is not None and getattr(correct, "shape", ()) != getattr(answer, "shape", ()):
+        return "shape", (f"the answer has shape {expect.shape_text(getattr(answer, 'shape', ()))}, "
+                         f"the correct one {expect.shape_text(getattr(correct, 'shape', ()))}")
+    return next(((slip, text) for slip, text, value in candidates if matches(value)), (None, None))
+
+
+def _candidates(evaluation, kind: str, name: str | None, index: tuple | None, correct) -> list:
+    """(slip, diagnosis, value) of each slip a question admits (`kind`, `name` and `index` as
+    Question's; `correct` its answer), in the issue's order: the sign; the value instead of the
+    gradient (or the reverse); another variable's or node's gradient; the local derivative (an input
+    or node used once); a factor of 2 or 1/2; a power of ten."""
+    graph = evaluation.graph
     shape = getattr(correct, "shape", ())
+    whole_shape = getattr(_whole_target(evaluation, kind, name), "shape", ()) if index is not None else None
 
     def pick(value):
         if value is None:
             return None
         if index is not None:
-            return float(value[index]) if getattr(value, "shape", ()) == _shape_of(question, evaluation) else None
+            return float(value[index]) if getattr(value, "shape", ()) == whole_shape else None
         return value if getattr(value, "shape", ()) == shape else None
 
     found = [("sign", "the sign is wrong", -correct)]
     label = name if index is None else f"{name}[{', '.join(map(str, index))}]"
-    if question.kind == "value":
+    if kind == "value":
         if name is not None:
             found.append(("value", f"that is the gradient of {name}, not its value",
                           pick(expect.assigned_gradient(evaluation, name))))
@@ -488,7 +519,7 @@ def _candidates(question: Question, evaluation, correct) -> list:
             found.append(("value", "that is the output's value, not a gradient",
                           pick(evaluation.value)))
         others = [n for n in graph.differentiable() if n != name] + \
-                 ([] if question.kind == "formula" else [n for n in graph.assigned if n != name])
+                 ([] if kind == "formula" else [n for n in graph.assigned if n != name])
         for other in others:
             node = graph.variables.get(other, graph.assigned.get(other))
             if node == own or node == graph.output:
@@ -509,10 +540,6 @@ def _candidates(question: Question, evaluation, correct) -> list:
     tight = Tolerance(1e-9, 1e-12)
     return [(slip, text, value) for slip, text, value in found
             if value is not None and _finite(value) and not expect.compare(correct, value, tight).passed]
-
-
-def _shape_of(question, evaluation):
-    return getattr(_whole_target(question, evaluation), "shape", ())
 
 
 def _local(evaluation, node_id: int):
@@ -945,11 +972,8 @@ def grade_cell(question: Question, truth: Truth, text: str | None, decimal_comma
                            f" give at least {question.min_digits}", truth, hide_correct, slip="digits")
     if within(answer, truth.correct, question):
         return _graded(question, text, True, None, f"{head}: your answer {shown} is right", truth, hide_correct)
-    slip, diagnosis = next(((slip, diagnosis) for slip, diagnosis, values in truth.candidates
-                            if within(answer, values[0], question)), (None, None))
-    if getattr(truth.correct, "shape", ()) != getattr(answer.value, "shape", ()):
-        slip, diagnosis = "shape", f"the answer has shape {expect.shape_text(getattr(answer.value, 'shape', ()))}, " \
-                                   f"the correct one {expect.shape_text(getattr(truth.correct, 'shape', ()))}"
+    slip, diagnosis = first_slip(truth.candidates, lambda values: within(answer, values[0], question),
+                                 truth.correct, answer.value)
     return _graded(question, text, False, diagnosis, f"{head}: your answer {shown}", truth, hide_correct, answer,
                    slip)
 
@@ -966,9 +990,8 @@ def _grade_formula(question, truth, text, answer, head, hide_correct) -> Graded:
                                                     f"point and {SAMPLES} points near it", truth, hide_correct)
     if point is None:   # right where it could be evaluated, but fails at a later point
         return _graded(question, text, False, None, f"{head}: {answer.problem}", truth, hide_correct)
-    slip, diagnosis = next(((slip, diagnosis) for slip, diagnosis, candidate in truth.candidates
-                            if all(expect.compare(c, v, question.tolerance).passed
-                                   for c, v in zip(candidate, values))), (None, None)) \
+    slip, diagnosis = first_slip(truth.candidates, lambda candidate: all(
+        expect.compare(c, v, question.tolerance).passed for c, v in zip(candidate, values))) \
         if len(values) == len(truth.targets) else (None, None)
     if diagnosis is None and constant and point > 0:
         slip, diagnosis = "number", "a number is right at one point only: write the formula"

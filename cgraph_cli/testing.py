@@ -6,9 +6,11 @@ formula against cgraph's, failing with an AssertionError written for the student
     assert_gradients("(x+y)*z", {"x": -3, "y": -3, "z": 4}, x=1, y=3, z=-3)
     assert_formula("x^2*y", "x", "2*x*y", x=3, y=2)
 
-A difference is reported one line per number, in the student's terms:
-`grad y: your answer -1.592; correct 1.592`. Numbers compare as `cgraph check` compares them:
-|answer - correct| <= max(rtol * max(|answer|, |correct|), atol), elementwise for tensors.
+A difference is reported one line per number, in the student's terms, with the diagnosis `cgraph
+grade` gives when one of the usual slips explains the answer within the tolerance (grading.diagnose):
+`grad y: your answer -1.592; correct 1.592 (the sign is wrong)`. Numbers compare as `cgraph check`
+compares them: |answer - correct| <= max(rtol * max(|answer|, |correct|), atol), elementwise for
+tensors.
 Errors in the reference program (the teacher's) raise CgraphError as cg.evaluate does; errors in a
 student's formula fail the assertion with the message.
 """
@@ -32,7 +34,9 @@ def assert_gradients(source: str, expected: Mapping[str, Any], bindings: Optiona
         raise TypeError(f"expected must be a mapping of name -> gradient, not {type(expected).__name__}")
     correct = api.grad(source, bindings, wrt=list(expected), const=const, **variables)
     tolerance = Tolerance(rtol, atol)
-    lines = [_difference(f"grad {name}", ": your answer ", answer, correct[name], tolerance)
+    diagnosis = _diagnoser(source, bindings, variables, const, tolerance, "grad")
+    lines = [_difference(f"grad {name}", ": your answer ", answer, correct[name], tolerance,
+                         lambda value, name=name: diagnosis(name, value))
              for name, answer in expected.items()]
     failures = [line for line in lines if line]
     if failures:
@@ -53,15 +57,18 @@ def assert_formula(source: str, wrt: str, formula: str, bindings: Optional[Mappi
     except CgraphError as error:
         raise AssertionError(f"{label}: your formula {formula!r} cannot be evaluated ({error.kind}): "
                              f"{_student_message(error, point)}") from None
-    line = _difference(f"{label}: your formula {formula}", " gives ", answer, correct, Tolerance(rtol, atol),
-                       f" at {where}" if where else "")
+    tolerance = Tolerance(rtol, atol)
+    diagnosis = _diagnoser(source, bindings, variables, const, tolerance, "formula")
+    line = _difference(f"{label}: your formula {formula}", " gives ", answer, correct, tolerance,
+                       lambda value: diagnosis(wrt, value), f" at {where}" if where else "")
     if line:
         raise AssertionError(line)
 
 
-def _difference(what: str, answer_words: str, answer, correct, tolerance: Tolerance, at: str = "") -> str:
+def _difference(what: str, answer_words: str, answer, correct, tolerance: Tolerance, diagnosis,
+                at: str = "") -> str:
     """'' when `answer` matches `correct`, else the line for the student:
-    `{what}{answer_words}{answer}{at}; correct {correct}`."""
+    `{what}{answer_words}{answer}{at}; correct {correct} ({the diagnosis, or the comparison's note})`."""
     try:
         answer_value = answer if isinstance(answer, (int, float)) else api._value(answer, what)
     except CgraphError:
@@ -70,15 +77,23 @@ def _difference(what: str, answer_words: str, answer, correct, tolerance: Tolera
     if comparison.passed:
         return ""
     line = f"{what}{answer_words}{_shown(answer_value)}{at}; correct {_shown(correct)}"
-    if comparison.note:
-        line += f" ({comparison.note})"
-    diagnosis = _diagnosis(answer_value, correct, tolerance)
-    return line + (f" ({diagnosis})" if diagnosis else "")
+    note = diagnosis(answer_value) or comparison.note   # a slip explains the whole answer: it says more
+    return line + (f" ({note})" if note else "")
 
 
-def _diagnosis(answer, correct, tolerance: Tolerance) -> str:
-    """Why the answer may be wrong (the sign, a factor of 2, ...): from grading.py when it exists."""
-    return ""
+def _diagnoser(source: str, bindings, variables: dict, const, tolerance: Tolerance, ask: str):
+    """diagnosis(name, answer) -> grading.diagnose's text or None; the program is evaluated again (with
+    its graph, which the slips need) once, on the first wrong answer: a passing test pays nothing."""
+    evaluation = []
+
+    def diagnosis(name: str, answer):
+        from cgraph_cli import grading
+
+        if not evaluation:
+            evaluation.append(api.evaluate(source, {**(bindings or {}), **variables}, const=const).evaluation)
+        return grading.diagnose(evaluation[0], name, answer, tolerance, ask)
+
+    return diagnosis
 
 
 def _shown(value) -> str:
