@@ -547,7 +547,7 @@ def test_unbroadcast_sums_a_gradient_back_to_the_input_shape(shape, grad_shape, 
 
 # Each formula with its variables: name -> (shape in the dimensions n, m, k; values).
 # Values: "any" in (-2, 2); "positive" in (0.5, 2.5); "away" at least 0.1 from 0 (kinks);
-# "unit" in (-1, 1) (tan); "prob" a positive row-normalised matrix; "open" in (0.05, 0.95);
+# "unit" in (-0.9, 0.9) (tan, asin, acos); "prob" a positive row-normalised matrix; "open" in (0.05, 0.95);
 # "zeros" like "any" with about a third of the elements exactly 0 (prod); "labels" class indices
 # 0..m-1, bound as data (no gradient: they are not perturbed).
 FORMULAS = [
@@ -706,8 +706,8 @@ def _values(kind, shape, rng, classes=2):
         values = rng.uniform(0.5, 2.5, size=shape)
     elif kind == "away":
         values = rng.uniform(0.1, 2, size=shape) * rng.choice([-1.0, 1.0], size=shape)
-    elif kind == "unit":
-        values = rng.uniform(-1, 1, size=shape)
+    elif kind == "unit":   # inside (-1, 1) with a margin: asin' and acos' blow up at ±1, where a central
+        values = rng.uniform(-0.9, 0.9, size=shape)   # difference is off by percents (a flaky failure)
     else:   # prob: rows of positive weights summing to 1
         values = rng.uniform(0.1, 1, size=shape)
         values = values / values.sum(axis=-1, keepdims=True)
