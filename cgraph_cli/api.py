@@ -356,31 +356,20 @@ def evaluate(source: str, bindings: Optional[Mapping[str, Any]] = None, /, *, ex
 
 
 def _tangent_seeds(loaded: _Loaded, tangent: Mapping[str, Any], exact: Optional[str]) -> dict:
-    """tangent= as `eval --tangent`'s seeds (name -> tangent), checked as commands/eval.read_tangents
-    checks its words: a variable of the formula, not data, a number or a tensor of its shape."""
-    from cgraph_cli.engine import did_you_mean
-    from cgraph_cli.text import unknown_name
+    """tangent= as `eval --tangent`'s seeds (name -> tangent), checked by the same rule
+    (bindings.check_tangent): a variable of the formula, not data, a number or a tensor of its shape."""
+    from cgraph_cli.bindings import check_tangent
 
     if not isinstance(tangent, Mapping):
         raise TypeError(f"tangent must be a mapping of name -> tangent, not {type(tangent).__name__}")
     graph, bindings = loaded.graph, loaded.bindings
     seeds = {}
     for name, given in tangent.items():
-        source = f"--tangent {name}"
-        if name not in graph.variables:
-            meant = did_you_mean(name, graph.variables)
-            raise BindingError(unknown_name(source, name, sorted(graph.variables))
-                               + (f"; did you mean {meant}?" if meant else ""))
-        if name in graph.data:
-            raise UsageError(f"{name} is data (--const {name}): it has no tangent; leave out --const {name} "
-                             "to differentiate along it")
+        source = f"tangent[{name!r}]"
+        if name not in graph.variables or name in graph.data:
+            check_tangent(graph, bindings, name, None, source, seeds, f"const=[{name!r}]")
         value = written_exact(given, source) if exact else _value(given, source)
-        have, want = getattr(value, "shape", ()), getattr(bindings.get(name), "shape", ())
-        if have != want and name in bindings:   # an unbound variable: the evaluation's own error
-            def shown(shape):
-                return "a scalar" if not shape else f"shape {tuple(shape)}"
-            raise BindingError(f"{source}: the tangent is {shown(have)} but {name} is {shown(want)}; "
-                               f"give a tangent of {name}'s shape")
+        check_tangent(graph, bindings, name, value, source, seeds, f"const=[{name!r}]")
         seeds[name] = value
     return seeds
 
@@ -415,7 +404,7 @@ def grad(source: str, bindings: Optional[Mapping[str, Any]] = None, /, *,
         known = set(graph.variables) | set(graph.assigned)
         for name in names:
             if name not in known:
-                raise BindingError(unknown_name(f"--wrt {name}", name, sorted(known), "variable or assigned name"))
+                raise BindingError(unknown_name(f"wrt={name!r}", name, sorted(known), "variable or assigned name"))
         refuse_data(graph, names)
         chosen = {}
         for name in dict.fromkeys(names):
@@ -500,7 +489,7 @@ def _variables(graph, wrt) -> list:
         if name in graph.assigned and name not in graph.variables:
             raise UsageError(f"--wrt {name}: the Hessian is with respect to variables; {name} is an assigned name")
         if name not in graph.variables:
-            raise BindingError(unknown_name(f"--wrt {name}", name, sorted(graph.variables), "variable"))
+            raise BindingError(unknown_name(f"wrt={name!r}", name, sorted(graph.variables), "variable"))
     refuse_data(graph, names)
     return list(dict.fromkeys(names)) or graph.differentiable()
 

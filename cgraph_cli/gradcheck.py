@@ -315,7 +315,7 @@ def check_formulas(graph, bindings: dict, formulas: dict, tolerance: Tolerance,
             comparison = compare(reference, analytic, tolerance)
             mine, theirs = (getattr(value, "shape", ()) for value in (analytic, reference))
             if mine != theirs:
-                comparison = comparison._replace(note=f"the formula gives {shape_text(theirs)}; the gradient "
+                comparison = comparison._replace(note=f"the formula has shape {shape_text(theirs)}; the gradient "
                                                       f"of {name} has the shape of {name}, {shape_text(mine)}")
             relative = None if is_tensor(analytic) or is_tensor(reference) else \
                 relative_error(float(analytic), float(reference))

@@ -611,10 +611,13 @@ def _read_csv(path: str, text: str, questions: list, id_column: str | None) -> S
     header_line = text.lstrip("\r\n").split("\n", 1)[0]
     delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
     csv.field_size_limit(max(csv.field_size_limit(), DATA_FILE_LIMIT))   # a long cell is the cell's problem
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)   # an unclosed quote: an error
     try:   # (the line a row starts on: a quoted cell may hold line breaks)
         numbered = [(reader.line_num - row_lines(row) + 1, row) for row in reader if any(c.strip() for c in row)]
     except csv.Error as error:
+        if "unexpected end of data" in str(error):
+            raise SheetError(f"{path}: a quote (\") is opened and never closed: the file ends inside a "
+                             "quoted cell") from None
         raise SheetError(f"{path}: line {reader.line_num}: not a CSV file: {error}")
     if not numbered:
         raise SheetError(f"{path}: no header: the first line names the columns (student, then question ids)")

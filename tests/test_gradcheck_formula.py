@@ -148,7 +148,7 @@ def test_tensor_variables_are_compared_element_by_element():
     assert rows["v"].status == "fail" and rows["v"].abs_error == 2.0   # 2v - v at v = [1, 2]
     assert rows["W"].rel_error is None
     shape = rows_of("sum(W*W)", {"W": W}, {"W": "sum(W)"})["W"]
-    assert shape.status == "fail" and shape.note == ("differs at the bound point (the formula gives scalar; "
+    assert shape.status == "fail" and shape.note == ("differs at the bound point (the formula has shape scalar; "
                                               "the gradient of W has the shape of W, [2, 2])")
 
 

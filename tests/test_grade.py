@@ -684,3 +684,11 @@ def test_csv_rows_are_named_by_the_line_they_start_on_and_long_cells_are_cells(t
     assert students[2]["answers"]["q"]["message"].startswith("q value: not a number: '7777")
     semicolon = grade(tmp_path, body, "student;q\nana;2,0;x\n", "--format", "json")
     assert answers_of(semicolon)["q"]["message"].startswith("q value: the row has 3 cells and the header 2: a stray ';'?")
+
+
+def test_a_quote_never_closed_is_a_sheet_error_not_one_long_student(tmp_path):
+    sheet = tmp_path / "answers.csv"
+    sheet.write_text('student,dx\n"s1,3\ns2,2.06\n')
+    result = run_cgraph("grade", str(KEY), str(sheet))
+    assert result.code == 2 and result.out == ""
+    assert "never closed" in result.err

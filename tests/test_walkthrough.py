@@ -107,6 +107,15 @@ def test_numbers_at_the_pictures_precision(tmp_path):
     assert f"dx = {reference['x']:.7g}, dy = {reference['y']:.7g}" in "".join(page_data(finer)["steps"][-1]["caption"])
 
 
+def test_tensor_bindings_through_elementwise_ops_only(tmp_path):
+    """No tensor op, yet tensor values (a vector bound to x): the captions show arrays, not floats."""
+    for args in (["sigmoid(x)", "--x", "[1,2]"], ["x*v", "--x", "2", "--v", "[1,2]"]):
+        path, result = write_page(tmp_path, args)
+        assert result.code == 0, result.err
+        captions = " ".join("".join(step["caption"]) for step in page_data(path)["steps"])
+        assert "[0.731, 0.881]" in captions or "[2, 4]" in captions, captions
+
+
 def test_a_zero_upstream_gradient_sends_nothing_and_says_so(tmp_path):
     args = ["relu(x*y)*z", "--x", "-1", "--y", "2", "--z", "3"]   # relu'(-2) = 0: x*y's gradient is 0
     path, _ = write_page(tmp_path, args)

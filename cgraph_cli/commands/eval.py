@@ -130,9 +130,8 @@ def with_hessian(evaluation, output_format: str, options, exact):
 def read_tangents(graph, bindings, words, exact) -> dict:
     """--tangent NAME=VALUE words -> {name: tangent}: a variable of the formula (not data), once, a
     number or a tensor of the variable's shape (binding errors, exit 2, otherwise)."""
-    from cgraph_cli.bindings import parse_exact_binding, parse_value
-    from cgraph_cli.engine import did_you_mean
-    from cgraph_cli.text import printable, unknown_name
+    from cgraph_cli.bindings import check_tangent, parse_exact_binding, parse_value
+    from cgraph_cli.text import printable
 
     seeds = {}
     for word in words:
@@ -141,21 +140,9 @@ def read_tangents(graph, bindings, words, exact) -> dict:
         if not equals or not name or not text.strip():
             raise BindingError(f"--tangent {printable(word)}: expected NAME=VALUE, e.g. --tangent x=1")
         source = f"--tangent {printable(name)}"
-        if name not in graph.variables:
-            message = unknown_name(source, printable(name), sorted(graph.variables))
-            meant = did_you_mean(name, graph.variables)
-            raise BindingError(message + (f"; did you mean {meant}?" if meant else ""))
-        if name in graph.data:
-            raise UsageError(f"{name} is data (--const {name}): it has no tangent; leave out --const {name} "
-                             "to differentiate along it")
-        if name in seeds:
-            raise BindingError(f"{source} is given twice")
+        if name not in graph.variables or name in graph.data or name in seeds:
+            check_tangent(graph, bindings, printable(name), None, source, seeds, f"--const {name}")
         value = parse_exact_binding(text, source) if exact else parse_value(text, source)
-        have, want = getattr(value, "shape", ()), getattr(bindings.get(name), "shape", ())
-        if have != want and name in bindings:   # (an unbound variable: the evaluation's own error)
-            def shown(shape):
-                return "a scalar" if not shape else f"shape {tuple(shape)}"
-            raise BindingError(f"{source}: the tangent is {shown(have)} but {name} is {shown(want)}; "
-                               f"give a tangent of {name}'s shape")
+        check_tangent(graph, bindings, name, value, source, seeds, f"--const {name}")
         seeds[name] = value
     return seeds

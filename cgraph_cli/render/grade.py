@@ -47,7 +47,7 @@ def _per_question(report: Report):
 def summary(report: Report) -> str:
     students = report.students
     total = points_text(sum(question.points for question in report.questions))
-    head = f"{len(students)} student{'s' if len(students) != 1 else ''}, {len(report.questions)} questions, " \
+    head = f"{len(students)} student{'s' if len(students) != 1 else ''}, {len(report.questions)} question{'s' if len(report.questions) != 1 else ''}, " \
            f"{total} points"
     if not students:
         return head

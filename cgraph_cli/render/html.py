@@ -152,7 +152,7 @@ def _walk(picture, graph, evaluation, digits: int) -> dict:
     values, grads = evaluation.values, evaluation.grads
     statements = {node_id: statement for node_id, _, statement, _ in trace.forward_trace(evaluation, names)}
     upstream_name = trace.upstream_name(graph)
-    scalar = not graph.uses_tensors
+    scalar = not graph.uses_tensors and not any(getattr(value, "ndim", 0) for value in values)
     for node_id in kept:
         info = nodes[f"n{node_id}"]
         info.update(op=graph.ops[node_id], statement=statements.get(node_id), value=number(values[node_id]),
