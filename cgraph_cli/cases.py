@@ -189,20 +189,26 @@ def _is_toml(path: str, text: str) -> bool:
     return not text.lstrip().startswith("{")
 
 
-def _read_toml(text: str, where: _Where):
+def load_toml(text: str, path: str, error=None) -> dict:
+    """The TOML document of a cases file or a grading key, or `error` (CasesError) naming what is wrong."""
+    error = error or CasesError
     try:
         import tomllib
     except ImportError:   # Python 3.10
         import tomli as tomllib
     try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        message = str(error)   # tomli >= 2.4 (Python 3.10) says "at end of document": name the line
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as problem:
+        message = str(problem)   # tomli >= 2.4 (Python 3.10) says "at end of document": name the line
         last_line = text.rstrip().count("\n") + 1
         message = message.replace("(at end of document)", f"(at the end of the document, line {last_line})")
-        raise CasesError(f"{where.path}: not valid TOML: {message}")
+        raise error(f"{path}: not valid TOML: {message}") from None
     except RecursionError:   # tomllib reads nested arrays recursively
-        raise CasesError(f"{where.path}: arrays or tables nested too deeply to read")
+        raise error(f"{path}: arrays or tables nested too deeply to read") from None
+
+
+def _read_toml(text: str, where: _Where):
+    document = load_toml(text, where.path)
     cases = document.pop("case", [])
     if not isinstance(cases, list) or not all(isinstance(case, dict) for case in cases):
         raise where.error("'case' must be a list of tables: write each case as [[case]]", key="case")

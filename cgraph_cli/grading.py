@@ -212,16 +212,7 @@ def load_key(path: str, allow_outside: bool = False) -> Key:
 
 
 def _read_toml(text: str, where: _Where):
-    try:
-        import tomllib
-    except ImportError:   # Python 3.10
-        import tomli as tomllib
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise KeyError_(f"{where.path}: not valid TOML: {error}")
-    except RecursionError:
-        raise KeyError_(f"{where.path}: arrays or tables nested too deeply to read")
+    document = cases.load_toml(text, where.path, KeyError_)
     questions = document.pop("question", [])
     if not isinstance(questions, list) or not all(isinstance(q, dict) for q in questions):
         raise where.error("'question' must be a list of tables: write each question as [[question]]",
