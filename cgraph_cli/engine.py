@@ -80,26 +80,38 @@ EVALUATION_ERRORS = (ArithmeticError, ValueError, IndexError)
 
 def node_functions(graph: Graph, ops: dict, part: str) -> list:
     """Each node's forward function or vjp rule, with its op's keyword arguments bound."""
-    functions = [getattr(ops[name], part) for name in graph.ops]
+    by_op = {name: getattr(op, part) for name, op in ops.items()}
+    functions = list(map(by_op.__getitem__, graph.ops))   # one dict lookup per node, in C
     if graph.attrs:
         for node_id, attrs in graph.attrs.items():
             functions[node_id] = partial(functions[node_id], **attrs)
     return functions
 
 
+def _each_function(graph: Graph, ops: dict, part: str, backwards: bool = False):
+    """node_functions as an iterator over the tape (from its end if `backwards`): without keyword
+    arguments to bind, each is looked up as the loop reaches it, with no list of a million."""
+    if graph.attrs:
+        functions = node_functions(graph, ops, part)
+        return reversed(functions) if backwards else iter(functions)
+    by_op = {name: getattr(op, part) for name, op in ops.items()}
+    return map(by_op.__getitem__, reversed(graph.ops) if backwards else graph.ops)
+
+
 def forward(graph: Graph, bindings: dict, ops: dict = OPS, finite: bool = True) -> list:
     """Every node's value; with `finite`, a non-finite one (an overflow, an inf literal) is an EvalError
     naming the node (False: for a caller that silenced the backend to find the bad rows itself)."""
     values = _leaf_values(graph, bindings)
-    n = len(graph)
-    functions = node_functions(graph, ops, "forward")
     node_id = -1
     try:
         with ops.backend.forward_guard():
-            for node_id, function, arguments in zip(range(n), functions, graph.inputs):
+            for node_id, function, arguments in zip(range(len(graph)), _each_function(graph, ops, "forward"),
+                                                    graph.inputs):
                 if len(arguments) == 2:
                     a, b = arguments
                     values[node_id] = function(values[a], values[b])
+                elif len(arguments) == 1:
+                    values[node_id] = function(values[arguments[0]])
                 elif arguments:
                     values[node_id] = function(*[values[i] for i in arguments])
     except EVALUATION_ERRORS as error:
@@ -144,8 +156,13 @@ def backward(graph: Graph, values: list, seed=1.0, ops: dict = OPS, reduced: dic
     grads = [None] * len(graph)
     if graph.needs_grad[graph.output]:
         grads[graph.output] = seed
+    needs = graph.needs_grad
     if ops.backend.unbroadcast is None and keep is None:
         _scalar_backward(graph, values, grads, ops)
+        # Only a node that needs a gradient can receive one: when as many received one as need one
+        # (counted in C; a scalar is never == None), the list is the answer as it is.
+        if len(grads) - grads.count(None) == needs.count(True):
+            return grads
     else:
         done = None
         for node_id, input_id, _, _, sent in contributions(graph, values, grads, ops, reduced):
@@ -155,7 +172,6 @@ def backward(graph: Graph, values: list, seed=1.0, ops: dict = OPS, reduced: dic
             if sent is not None:
                 grads[input_id] = sent if grads[input_id] is None else grads[input_id] + sent
         _release(done, grads, values, keep)
-    needs = graph.needs_grad
     return [(_zero_like(values[i]) if g is None else g) if need and (keep is None or i in keep) else None
             for i, (g, need) in enumerate(zip(grads, needs))]
 
@@ -287,25 +303,36 @@ def _scalar_backward(graph: Graph, values: list, grads: list, ops: dict) -> None
     """`contributions` summed into `grads`, written out for backends without broadcasting
     (floats, rationals, expressions): the same skip rules, without a generator's cost per edge."""
     needs, inputs = graph.needs_grad, graph.inputs
-    rules = node_functions(graph, ops, "vjp")
-    for node_id in range(graph.output, -1, -1):
-        upstream = grads[node_id]
-        if upstream is None or not upstream:
+    rules = _each_function(graph, ops, "vjp", backwards=True)
+    # From the last node: those after the output (its statements' unused results) have no gradient.
+    for node_id, rule, arguments, out in zip(range(len(graph) - 1, -1, -1), rules,
+                                             reversed(inputs), reversed(values)):
+        upstream = grads[node_id]   # read now: its users, later on the tape, have all sent theirs
+        if not upstream:   # None (no gradient reached it) or exactly zero
             continue
-        arguments = inputs[node_id]
         if len(arguments) == 2:
             a, b = arguments
             try:
-                local_a, local_b = rules[node_id](upstream, values[node_id], values[a], values[b])
+                local_a, local_b = rule(upstream, out, values[a], values[b])
             except ValueError:
-                raise _arity_error(graph, node_id, rules[node_id](upstream, values[node_id],
-                                                                  values[a], values[b])) from None
+                raise _arity_error(graph, node_id, rule(upstream, out, values[a], values[b])) from None
             if needs[a]:
-                grads[a] = local_a if grads[a] is None else grads[a] + local_a
+                sum_a = grads[a]
+                grads[a] = local_a if sum_a is None else sum_a + local_a
             if needs[b]:
-                grads[b] = local_b if grads[b] is None else grads[b] + local_b
+                sum_b = grads[b]
+                grads[b] = local_b if sum_b is None else sum_b + local_b
+        elif len(arguments) == 1:
+            a = arguments[0]
+            try:
+                local_a, = rule(upstream, out, values[a])
+            except ValueError:
+                raise _arity_error(graph, node_id, rule(upstream, out, values[a])) from None
+            if needs[a]:
+                sum_a = grads[a]
+                grads[a] = local_a if sum_a is None else sum_a + local_a
         elif arguments:
-            local = rules[node_id](upstream, values[node_id], *[values[i] for i in arguments])
+            local = rule(upstream, out, *[values[i] for i in arguments])
             if len(local) != len(arguments):
                 raise _arity_error(graph, node_id, local)
             for input_id, contribution in zip(arguments, local):
@@ -342,6 +369,8 @@ def _is_zero(value) -> bool:
 def find_kinks(graph: Graph, values: list, ops: dict = OPS) -> dict:
     kinks = {}
     with_kinks = {name for name, op in ops.items() if op.kink is not None}
+    if with_kinks.isdisjoint(graph.ops):   # no op with a kink on the tape (one pass in C)
+        return kinks
     for node_id, name in enumerate(graph.ops):
         if name in with_kinks:
             message = ops[name].kink(values[node_id], *(values[i] for i in graph.inputs[node_id]),
@@ -353,7 +382,7 @@ def find_kinks(graph: Graph, values: list, ops: dict = OPS) -> dict:
 
 def gradient_warnings(graph: Graph, values: list, grads: list, ops: dict = OPS) -> list:
     """Name each node whose local derivative turned a finite gradient into inf or nan."""
-    if all(g is None or _finite(g) for g in grads):
+    if _all_finite(grads, ops):
         return []
     warnings = []
     for node_id, input_id, upstream, local, sent in contributions(graph, values, grads, ops):
@@ -363,6 +392,17 @@ def gradient_warnings(graph: Graph, values: list, grads: list, ops: dict = OPS) 
                             f"respect to {graph.excerpt(input_id, 60)} (at {at}): its local derivative "
                             "is not finite")
     return warnings
+
+
+def _all_finite(grads: list, ops) -> bool:
+    """Is every gradient that is not None finite? Scalars in one pass in C (None and zeros, falsy,
+    are left out by the filter; a zero is finite); arrays, and expressions, one by one."""
+    if ops.backend.unbroadcast is None:
+        try:
+            return all(map(math.isfinite, filter(None, grads)))
+        except TypeError:   # symbolic expressions: no float value
+            pass
+    return all(g is None or _finite(g) for g in grads)
 
 
 def _finite(value) -> bool:

@@ -18,6 +18,9 @@ from cgraph_cli.ops import BOOLEANS, CONSTANTS, FUNCTIONS, NO_GRADIENT, OPS, SCA
 RESERVED = {"value"}
 # The functions of one input called with one argument: no parameters to read (graph.build's fast path).
 UNARY_CALLS = {name: op for name, op in FUNCTIONS.items() if isinstance(op, str) and OPS[op].arity == 1}
+# Of those, the scalar ops through which a gradient flows: build appends their nodes itself.
+PLAIN_UNARY_CALLS = {name: op for name, op in UNARY_CALLS.items() if op not in TENSOR_OPS and op not in NO_GRADIENT}
+BINARY_SPECIAL = NO_GRADIENT | {"matmul"}   # the infix ops whose nodes are not plain arithmetic
 ARGUMENT_FORMS = (ast.Keyword, ast.Tuple, ast.List)   # arguments that are not an input's expression
 
 
@@ -145,45 +148,74 @@ def build(program: ast.Program, source: str, bound=frozenset(), data=frozenset()
     graph = Graph(source, data)
     for name in sorted(bound):   # bound names, used or not, are the graph's first nodes
         graph.variables[name] = graph.add("var", (), None, name=name)
+    # The common nodes (arithmetic, numbers, names already met, sin(x)) are appended to the columns
+    # here, with the columns' methods bound once: what Graph.add would do, without a call per node.
+    # Everything else (and the first use of each name) goes through Graph.add and the helpers.
     Num, Name, Binary, Unary, Call = ast.Num, ast.Name, ast.Binary, ast.Unary, ast.Call
-    ops, inputs, spans, names, needs = graph.ops, graph.inputs, graph.spans, graph.names, graph.needs_grad
-    constants = graph.constants
+    ops, spans, needs = graph.ops, graph.spans, graph.needs_grad
+    add_op, add_inputs, add_span, add_name, add_need = (ops.append, graph.inputs.append, spans.append,
+                                                        graph.names.append, needs.append)
+    constants, assigned, variables = graph.constants, graph.assigned, graph.variables
+    plain_unary = PLAIN_UNARY_CALLS
     literal_shapes, literal_depths = {}, {}   # id(ast.Tensor) -> its shape (ragged literals), its depth
     results = []
     push, pop = results.append, results.pop
     for node in ast.postorder(program):
         kind = type(node)
         if kind is Binary:
+            op, _, _, span = node
             right = pop()
-            left = pop()
-            if node.op == "matmul":
-                graph.uses_tensors = True
-            elif node.op in NO_GRADIENT:
-                push(graph.add(node.op, (left, right), node.span))
-                continue
-            push(len(ops))
-            ops.append(node.op)
-            inputs.append((left, right))
-            spans.append(node.span)
-            names.append(None)
-            needs.append(needs[left] or needs[right])
+            left = results[-1]
+            if op in BINARY_SPECIAL:
+                if op in NO_GRADIENT:   # a comparison
+                    results[-1] = graph.add(op, (left, right), span)
+                    continue
+                graph.uses_tensors = True   # matmul
+            results[-1] = len(ops)
+            add_op(op)
+            add_inputs((left, right))
+            add_span(span)
+            add_name(None)
+            add_need(needs[left] or needs[right])
         elif kind is Name:
-            push(_lookup(graph, node, source, bound))
+            node_id = assigned.get(node.name)
+            if node_id is None:
+                node_id = variables.get(node.name)
+                if node_id is None or spans[node_id] is None:   # its first use: a node, or its span
+                    node_id = _lookup(graph, node, source, bound)
+            push(node_id)
         elif kind is Num:
-            push(len(ops))
-            constants[len(ops)] = node.value
-            ops.append("const")
-            inputs.append(())
-            spans.append(node.span)
-            names.append(None)
-            needs.append(False)
-        elif kind is Call and len(node.args) == 1 and node.func in UNARY_CALLS \
+            value, _, span = node
+            node_id = len(ops)
+            push(node_id)
+            constants[node_id] = value
+            add_op("const")
+            add_inputs(())
+            add_span(span)
+            add_name(None)
+            add_need(False)
+        elif kind is Call and len(node.args) == 1 and node.func in plain_unary \
                 and type(node.args[0]) not in ARGUMENT_FORMS:   # sin(x): the common case, quickly
+            operand = results[-1]
+            results[-1] = len(ops)
+            add_op(plain_unary[node.func])
+            add_inputs((operand,))
+            add_span(node.span)
+            add_name(None)
+            add_need(needs[operand])
+        elif kind is Call and len(node.args) == 1 and node.func in UNARY_CALLS \
+                and type(node.args[0]) not in ARGUMENT_FORMS:   # sum(X), argmax(x): through Graph.add
             push(graph.add(UNARY_CALLS[node.func], (pop(),), node.span))
         elif kind is Call or kind is ast.Method:
             push(calls.call(graph, node, results, source, bound))
-        elif kind is Unary:
-            push(graph.add(node.op, (pop(),), node.span))
+        elif kind is Unary:   # -x, +x
+            operand = results[-1]
+            results[-1] = len(ops)
+            add_op(node.op)
+            add_inputs((operand,))
+            add_span(node.span)
+            add_name(None)
+            add_need(needs[operand])
         elif kind is ast.Index:
             push(_index(graph, node, results, source))
         elif kind is ast.Attribute:
