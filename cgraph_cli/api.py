@@ -357,8 +357,8 @@ def evaluate(source: str, bindings: Optional[Mapping[str, Any]] = None, /, *, ex
 
 def _tangent_seeds(loaded: _Loaded, tangent: Mapping[str, Any], exact: Optional[str]) -> dict:
     """tangent= as `eval --tangent`'s seeds (name -> tangent), checked by the same rule
-    (bindings.check_tangent): a variable of the formula, not data, a number or a tensor of its shape."""
-    from cgraph_cli.bindings import check_tangent
+    (engine.check_tangent): a variable of the formula, not data, a number or a tensor of its shape."""
+    from cgraph_cli.engine import check_tangent
 
     if not isinstance(tangent, Mapping):
         raise TypeError(f"tangent must be a mapping of name -> tangent, not {type(tangent).__name__}")

@@ -493,3 +493,27 @@ def _shape_error(error, shapes) -> bool:
 
 def _short(text: str, width: int = 60) -> str:
     return text if len(text) <= width else text[:width // 2] + "…" + text[-width // 2:]
+
+
+def check_tangent(graph, bindings: dict, name: str, value, source: str, seeds: dict, data: str) -> None:
+    """A tangent for `name` (eval --tangent, the API's tangent=) must be for a variable of the formula,
+    not data, given once, of the variable's shape: a BindingError (UsageError for data) otherwise.
+    `source` names it in messages (`--tangent x`, `tangent['x']`); `data` how data is marked there."""
+    from cgraph_cli.errors import UsageError
+    from cgraph_cli.text import unknown_name
+
+    if name not in graph.variables:
+        meant = did_you_mean(name, graph.variables)
+        raise BindingError(unknown_name(source, name, sorted(graph.variables))
+                           + (f"; did you mean {meant}?" if meant else ""))
+    if name in graph.data:
+        raise UsageError(f"{name} is data ({data}): it has no tangent; leave out {data} to differentiate "
+                         "along it")
+    if name in seeds:
+        raise BindingError(f"{source} is given twice")
+    have, want = getattr(value, "shape", ()), getattr(bindings.get(name), "shape", ())
+    if have != want and name in bindings:   # (an unbound variable: the evaluation's own error)
+        def shown(shape):
+            return "a scalar" if not shape else f"shape {tuple(shape)}"
+        raise BindingError(f"{source}: the tangent is {shown(have)} but {name} is {shown(want)}; "
+                           f"give a tangent of {name}'s shape")

@@ -130,7 +130,8 @@ def with_hessian(evaluation, output_format: str, options, exact):
 def read_tangents(graph, bindings, words, exact) -> dict:
     """--tangent NAME=VALUE words -> {name: tangent}: a variable of the formula (not data), once, a
     number or a tensor of the variable's shape (binding errors, exit 2, otherwise)."""
-    from cgraph_cli.bindings import check_tangent, parse_exact_binding, parse_value
+    from cgraph_cli.bindings import parse_exact_binding, parse_value
+    from cgraph_cli.engine import check_tangent
     from cgraph_cli.text import printable
 
     seeds = {}
