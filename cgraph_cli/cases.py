@@ -93,7 +93,11 @@ class CaseResult(NamedTuple):
 # ----------------------------------------------------------------------------- reading the file
 
 class _Where:
-    """Builds `FILE: case 'apple' (line 5): key 'grad.pricee': ...` messages."""
+    """Builds `FILE: case 'apple' (line 5): key 'grad.pricee': ...` messages (a grading key's subclass
+    says `question` and raises its own error)."""
+
+    UNIT = "case"          # the word of a [[case]] section and of messages
+    ERROR = CasesError
 
     def __init__(self, path: str, text: str, toml: bool, confined_to: Path | None = None):
         self.path, self.text, self.toml = path, text, toml
@@ -101,7 +105,7 @@ class _Where:
         self.defaults_line = None   # JSON Lines: the line of {"defaults": ...}
         self.lines = text.split("\n")
         self.case_starts = [i for i, line in enumerate(self.lines)
-                            if re.match(r"\s*\[\[\s*case\s*\]\]", line)] if toml else []
+                            if re.match(rf"\s*\[\[\s*{self.UNIT}\s*\]\]", line)] if toml else []
 
     def key_line(self, case_index: int | None, key: str, physical: int | None) -> int | None:
         """The line holding a dotted key (`grad.price`) in the case's section: each part is looked for
@@ -117,7 +121,7 @@ class _Where:
         found = None
         for part in key.split("."):
             word = re.escape(part)
-            pattern = re.compile(rf"(^|[\s{{,.]){word}\s*=|\"{word}\"\s*=|\[\s*case\.{word}\s*\]")
+            pattern = re.compile(rf"(^|[\s{{,.]){word}\s*=|\"{word}\"\s*=|\[\s*{self.UNIT}\.{word}\s*\]")
             line = next((i for i in range(first, last) if pattern.search(self.lines[i].split("#", 1)[0])), None)
             if line is None:
                 break
@@ -127,7 +131,7 @@ class _Where:
     def error(self, message: str, case_index=None, name=None, key=None, line=None) -> CasesError:
         where = [self.path]
         if case_index is not None:
-            where.append(f"case {name!r}" if name else f"case {case_index + 1}")
+            where.append(f"{self.UNIT} {name!r}" if name else f"{self.UNIT} {case_index + 1}")
         elif key is not None:
             where.append("defaults")
             line = line or self.defaults_line
@@ -136,7 +140,7 @@ class _Where:
             where.append(f"key {key!r}")
         if line is not None:
             where.append(f"line {line}")
-        return CasesError(": ".join(where[:1]) + (" (" + ", ".join(where[1:]) + ")" if where[1:] else "")
+        return self.ERROR(": ".join(where[:1]) + (" (" + ", ".join(where[1:]) + ")" if where[1:] else "")
                           + f": {message}")
 
 

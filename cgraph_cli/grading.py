@@ -149,24 +149,8 @@ class Report(NamedTuple):
 class _Where(cases._Where):
     """cases._Where with `[[question]]` sections and `question 'dx'` in its messages."""
 
-    def __init__(self, path: str, text: str, toml: bool, confined_to):
-        super().__init__(path, text, toml, confined_to)
-        self.case_starts = [i for i, line in enumerate(self.lines)
-                            if re.match(r"\s*\[\[\s*question\s*\]\]", line)] if toml else []
-
-    def error(self, message: str, case_index=None, name=None, key=None, line=None) -> KeyError_:
-        where = []
-        if case_index is not None:
-            where.append(f"question {name!r}" if name else f"question {case_index + 1}")
-        elif key is not None:
-            where.append("defaults")
-            line = line or self.defaults_line
-        if key is not None:
-            line = self.key_line(case_index, key, line)
-            where.append(f"key {key!r}")
-        if line is not None:
-            where.append(f"line {line}")
-        return KeyError_(self.path + (" (" + ", ".join(where) + ")" if where else "") + f": {message}")
+    UNIT = "question"
+    ERROR = KeyError_
 
 
 class Key(NamedTuple):
