@@ -283,7 +283,8 @@ def _tensor(graph: Graph, node: ast.Tensor, elements: tuple, literals: tuple, so
         literal_shapes[id(node)] = (len(shapes),) + known[0][1]
     graph.uses_tensors = True
     n = len(graph.ops)
-    folded = all(graph.ops[e] == "const" and graph.names[e] is None for e in elements)
+    folded = all(graph.ops[e] == "const" and graph.names[e] is None for e in elements) and \
+        len({getattr(graph.constants[e], "shape", ()) for e in elements}) == 1   # ragged: stack's shape error
     if folded and list(elements) == list(range(n - len(elements), n)):
         import numpy
 

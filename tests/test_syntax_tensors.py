@@ -259,3 +259,10 @@ def test_cli_constructors_are_const_nodes_without_gradient():
     constants = [node for node in document["nodes"] if node["op"] == "const"]
     assert [node["text"] for node in constants] == ["ones((2, 2))", "eye(2)"]
     assert all(node["grad"] is None for node in constants)
+
+
+@pytest.mark.parametrize("source", ["[3, arange(4)]", "[ones((2,)), zeros((3,))]", "[[1], arange(2)]"])
+def test_a_ragged_literal_of_constants_is_the_shape_error_not_a_crash(source):
+    """Found by bench/fuzz.py (seed 1301): constants of different shapes were folded into one array."""
+    result = run_cgraph("eval", source)
+    assert (result.code, result.out) == (3, "") and "ragged tensor" in result.err, result.err
