@@ -80,8 +80,7 @@ EVALUATION_ERRORS = (ArithmeticError, ValueError, IndexError)
 
 def node_functions(graph: Graph, ops: dict, part: str) -> list:
     """Each node's forward function or vjp rule, with its op's keyword arguments bound."""
-    by_op = {name: getattr(op, part) for name, op in ops.items()}
-    functions = list(map(by_op.__getitem__, graph.ops))   # one dict lookup per node, in C
+    functions = list(map(ops.column(part).__getitem__, graph.ops))   # one dict lookup per node, in C
     if graph.attrs:
         for node_id, attrs in graph.attrs.items():
             functions[node_id] = partial(functions[node_id], **attrs)
@@ -94,8 +93,7 @@ def _each_function(graph: Graph, ops: dict, part: str, backwards: bool = False):
     if graph.attrs:
         functions = node_functions(graph, ops, part)
         return reversed(functions) if backwards else iter(functions)
-    by_op = {name: getattr(op, part) for name, op in ops.items()}
-    return map(by_op.__getitem__, reversed(graph.ops) if backwards else graph.ops)
+    return map(ops.column(part).__getitem__, reversed(graph.ops) if backwards else graph.ops)
 
 
 def forward(graph: Graph, bindings: dict, ops: dict = OPS, finite: bool = True) -> list:
@@ -368,13 +366,13 @@ def _is_zero(value) -> bool:
 
 def find_kinks(graph: Graph, values: list, ops: dict = OPS) -> dict:
     kinks = {}
-    with_kinks = {name for name, op in ops.items() if op.kink is not None}
-    if with_kinks.isdisjoint(graph.ops):   # no op with a kink on the tape (one pass in C)
+    rules = ops.column("kink")
+    if not any(map(rules.__getitem__, set(graph.ops))):   # no op with a kink on the tape
         return kinks
-    for node_id, name in enumerate(graph.ops):
-        if name in with_kinks:
-            message = ops[name].kink(values[node_id], *(values[i] for i in graph.inputs[node_id]),
-                                     **graph.attrs.get(node_id, {}))
+    for node_id, rule in enumerate(map(rules.__getitem__, graph.ops)):
+        if rule is not None:
+            message = rule(values[node_id], *(values[i] for i in graph.inputs[node_id]),
+                           **graph.attrs.get(node_id, {}))
             if message:
                 kinks[node_id] = message
     return kinks

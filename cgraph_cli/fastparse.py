@@ -32,15 +32,17 @@ UNARY = 4          # "-" unary: looser than power (-x^2 is -(x^2)), tighter than
 COMPARE = 1
 NODE = {"+": "add", "-": "sub", "*": "mul", "/": "div", "@": "matmul", "^": "pow", "**": "pow"}
 
-# The grammar's terminals for this subset. Each match is (the ignored whitespace and comments
-# before a token, a number, a name, any other token); the matches tile the text, so a token's
-# offset is the sum of the lengths before it (findall is several times faster than a match object
-# per token). The last match is the empty token at the end; "." stands for any other character.
-SKIP = re.compile(r"[ \t\f\r]*(?:#[^\n]*)?")   # what the grammar ignores: a comment runs to the newline
+# The grammar's terminals for this subset, and what it ignores (blanks, a comment to the newline),
+# as one regular expression without groups: findall then gives the tokens as strings, which tile the
+# text, so a token's offset is the sum of the lengths before it (several times faster than a match
+# object, or a tuple of groups, per token). "." stands for any other character.
+SKIP = re.compile(r"[ \t\f\r]*(?:#[^\n]*)?")   # what the grammar ignores before a token
 NUMBER_PATTERN = r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"   # the grammar's NUMBER and NAME
 NAME_PATTERN = r"[A-Za-z_][A-Za-z0-9_]*"
-TOKEN = re.compile(f"({SKIP.pattern})(?:({NUMBER_PATTERN})|({NAME_PATTERN})|([-+*/=<>!]=|\\*\\*|.|\\Z))",
-                   re.DOTALL)
+TOKEN = re.compile(f"[ \\t\\f\\r]+|#[^\\n]*|{NUMBER_PATTERN}|{NAME_PATTERN}|[-+*/=<>!]=|\\*\\*|.", re.DOTALL)
+NAME, NUMBER, IGNORED = "name", "number", "ignored"   # a token's kind, by its first character
+KIND = {**dict.fromkeys("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_", NAME),
+        **dict.fromkeys("0123456789.", NUMBER), **dict.fromkeys(" \t\f\r#", IGNORED)}
 # An operator (and a closing parenthesis, comma, separator or the end) first applies the pending
 # operators that bind at least `pops` tightly: a right-associative one leaves its equals (2^3^2 is
 # 2^(3^2)), so does a comparison (then refused: a < b < c); markers (parentheses, calls, an
@@ -80,23 +82,26 @@ def _parse(text: str):
         """Is the last operand a name just read (not in parentheses): a function's, or assigned?"""
         return type(values[-1]) is Name and spans[-1] is values[-1].span
 
+    tokens = TOKEN.findall(text)
+    tokens.append("")            # the end
     end = 0
-    for skipped, number, name, token in TOKEN.findall(text):
-        start = end + len(skipped) if skipped else end
-        if name:
+    for token in tokens:
+        start = end
+        end = start + len(token)
+        kind = KIND.get(token[:1])
+        if kind is NAME:
             if not operand:
                 raise _Unsupported       # two operands in a row: implicit multiplication
-            end = start + len(name)
             span = (start, end)
-            node = new(Name, (name, span))
-        elif number:
+            node = new(Name, (token, span))
+        elif kind is NUMBER and token != ".":
             if not operand:
                 raise _Unsupported
-            end = start + len(number)
             span = (start, end)
-            node = new(Num, (float(number), number, span))
+            node = new(Num, (float(token), token, span))
+        elif kind is IGNORED:
+            continue
         else:
-            end = start + len(token)
             if token == "\n" and depth:
                 continue
             if operand:
@@ -213,7 +218,10 @@ def _parse(text: str):
         values.append(node)
         spans.append(span)
         operand = False
-    # the program spans its tokens, separators included (the end match starts where the last ends)
-    first = SKIP.match(text).end()
-    span = (first, start - len(skipped)) if first < len(text) else (len(text), len(text))
-    return builder.program(span, *statements)
+    # the program spans its tokens, separators included: from the first to the end of the last
+    last = len(tokens) - 2
+    while last >= 0 and KIND.get(tokens[last][:1]) is IGNORED:
+        last -= 1
+    if last < 0:
+        return builder.program((len(text), len(text)))
+    return builder.program((SKIP.match(text).end(), len(text) - sum(map(len, tokens[last + 1:]))), *statements)

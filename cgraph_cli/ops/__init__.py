@@ -74,6 +74,19 @@ class OpTable(dict):
     def __init__(self, rows, backend):
         super().__init__((op.name, op) for op in rows)
         self.backend = backend
+        self._columns = {}
+
+    def column(self, part: str) -> dict:
+        """{op name: that op's `part`} (its forward, vjp, jvp or kink), built once per table: the
+        engine looks each node's function up in it, and a batch of short formulas asks for it often."""
+        column = self._columns.get(part)
+        if column is None:
+            column = self._columns[part] = {name: getattr(op, part) for name, op in self.items()}
+        return column
+
+    def __setitem__(self, name, op):   # a table rewritten row by row (ops/rationals.size_checked)
+        super().__setitem__(name, op)
+        self._columns.clear()
 
 
 def elementwise(name: str, forward: Callable, slope: Optional[Callable], **facts) -> Op:
