@@ -12,6 +12,7 @@ import math
 from typing import NamedTuple
 
 from functools import partial
+from itertools import compress
 
 from cgraph_cli.errors import BindingError, EvalError, caret_context
 from cgraph_cli.graph import Graph
@@ -121,8 +122,8 @@ def forward(graph: Graph, bindings: dict, ops: dict = OPS, finite: bool = True) 
 
 def _leaf_values(graph: Graph, bindings: dict) -> list:
     """The values list of a forward pass, its leaves filled in (an unbound variable: a BindingError)."""
-    missing = sorted(name for name in graph.variables if name not in bindings)
-    if missing:
+    if not graph.variables.keys() <= bindings.keys():
+        missing = sorted(name for name in graph.variables if name not in bindings)
         raise BindingError(unbound_message(missing, bindings))
     values = [None] * len(graph)
     for node_id, value in graph.constants.items():
@@ -161,6 +162,10 @@ def backward(graph: Graph, values: list, seed=1.0, ops: dict = OPS, reduced: dic
         # (counted in C; a scalar is never == None), the list is the answer as it is.
         if len(grads) - grads.count(None) == needs.count(True):
             return grads
+        for i in compress(range(len(grads)), needs):   # the others got None from no user (or a 0 upstream)
+            if grads[i] is None:
+                grads[i] = _zero_like(values[i])
+        return grads
     else:
         done = None
         for node_id, input_id, _, _, sent in contributions(graph, values, grads, ops, reduced):

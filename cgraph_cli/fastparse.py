@@ -15,6 +15,7 @@ gives the caret message.
 """
 
 import re
+from itertools import accumulate
 
 from cgraph_cli.ast import NULLARY, AstBuilder, Binary, Call, Name, Num, Unary
 from cgraph_cli.ops import COMPARISONS
@@ -39,7 +40,8 @@ NODE = {"+": "add", "-": "sub", "*": "mul", "/": "div", "@": "matmul", "^": "pow
 SKIP = re.compile(r"[ \t\f\r]*(?:#[^\n]*)?")   # what the grammar ignores before a token
 NUMBER_PATTERN = r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"   # the grammar's NUMBER and NAME
 NAME_PATTERN = r"[A-Za-z_][A-Za-z0-9_]*"
-TOKEN = re.compile(f"[ \\t\\f\\r]+|#[^\\n]*|{NUMBER_PATTERN}|{NAME_PATTERN}|[-+*/=<>!]=|\\*\\*|.", re.DOTALL)
+# A name and the parenthesis right after it ("sin(") are one token: the opening of a call.
+TOKEN = re.compile(f"[ \\t\\f\\r]+|#[^\\n]*|{NUMBER_PATTERN}|{NAME_PATTERN}\\(?|[-+*/=<>!]=|\\*\\*|.", re.DOTALL)
 NAME, NUMBER, IGNORED = "name", "number", "ignored"   # a token's kind, by its first character
 KIND = {**dict.fromkeys("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_", NAME),
         **dict.fromkeys("0123456789.", NUMBER), **dict.fromkeys(" \t\f\r#", IGNORED)}
@@ -47,10 +49,12 @@ KIND = {**dict.fromkeys("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_",
 # operators that bind at least `pops` tightly: a right-associative one leaves its equals (2^3^2 is
 # 2^(3^2)), so does a comparison (then refused: a < b < c); markers (parentheses, calls, an
 # assignment) bind 0, the bottom of the stack -1.
-# token -> (pops, binding, node); binding None for the tokens that are not operators
-AFTER_OPERAND = {sign: (binding + (associativity != "left"), binding, NODE.get(sign) or COMPARISONS[sign])
+# token -> (pops, binding, the operator's entry on the stack); binding None for the tokens that are not
+# operators. A binary operator's entry is its node's kind alone (the node's span is its operands').
+AFTER_OPERAND = {sign: (binding + (associativity != "left"), binding, (NODE.get(sign) or COMPARISONS[sign], None, None))
                  for sign, (binding, associativity) in PRECEDENCE.items()}
-AFTER_OPERAND.update(dict.fromkeys([")", ",", ";", "\n", ""], (1, None, None)))
+END = (1, None, None)   # a newline ends a statement only outside parentheses: it is looked at apart
+AFTER_OPERAND.update(dict.fromkeys([")", ",", ";", ""], END))
 AUGMENTED = {"=", "+=", "-=", "*=", "/="}
 PAREN, CALL, STATEMENT = "(", "call", "="   # the markers on the stack
 
@@ -78,146 +82,150 @@ def _parse(text: str):
     operand = True               # is an operand expected next?
     depth = 0                    # open parentheses: a newline inside them is whitespace
 
-    def bare_name() -> bool:
-        """Is the last operand a name just read (not in parentheses): a function's, or assigned?"""
-        return type(values[-1]) is Name and spans[-1] is values[-1].span
-
     tokens = TOKEN.findall(text)
     tokens.append("")            # the end
-    end = 0
-    for token in tokens:
-        start = end
-        end = start + len(token)
-        kind = KIND.get(token[:1])
-        if kind is NAME:
-            if not operand:
-                raise _Unsupported       # two operands in a row: implicit multiplication
-            span = (start, end)
-            node = new(Name, (token, span))
-        elif kind is NUMBER and token != ".":
-            if not operand:
-                raise _Unsupported
-            span = (start, end)
-            node = new(Num, (float(token), token, span))
-        elif kind is IGNORED:
-            continue
-        else:
-            if token == "\n" and depth:
-                continue
-            if operand:
-                if token == "-" or token == "+":
-                    stack.append(("neg" if token == "-" else "pos", start, None))
-                    bindings.append(UNARY)
-                elif token == "(":
-                    stack.append((PAREN, start, None))
+    for token, end in zip(tokens, accumulate(map(len, tokens))):   # each token and where it ends
+        if operand:
+            kind = KIND.get(token[:1])
+            if kind is NAME:
+                if token[-1] == "(":     # a call: its arguments are read as a parenthesis is
+                    stack.append((CALL, end - len(token), (token[:-1], len(values))))
                     bindings.append(0)
                     depth += 1
-                elif (token == ";" or token == "\n") and not stack:
-                    pass                 # a separator between statements (or before the first)
-                elif not token and not stack:
-                    break                # the end, after a separator or of an empty program
-                elif token == ")" and stack and stack[-1][0] == CALL and stack[-1][2][1] == len(values):
-                    _, call_start, (function, _) = stack.pop()   # f(): a call of no arguments
-                    bindings.pop()
-                    depth -= 1
-                    span = (call_start, end)
-                    values.append(builder.call(span, function))
-                    spans.append(span)
-                    operand = False
-                else:
-                    raise _Unsupported
+                    continue
+                span = (end - len(token), end)
+                node = new(Name, (token, span))
+            elif kind is NUMBER and token != ".":
+                span = (end - len(token), end)
+                node = new(Num, (float(token), token, span))
+            elif kind is IGNORED or token == "\n" and depth:
                 continue
-            # after an operand: first apply the pending operators that bind at least `pops` tightly
-            action = AFTER_OPERAND.get(token)
-            if action is None:
-                if token == "(":
-                    if not bare_name():
-                        raise _Unsupported   # an operand then "(": implicit multiplication
-                    node = values.pop()
-                    spans.pop()
-                    built.pop()              # the name is the function's, not a Name node
-                    stack.append((CALL, node.span[0], (node.name, len(values))))
-                    bindings.append(0)
-                    depth += 1
-                elif token in AUGMENTED:     # = += -= *= /= after a statement's first name only
-                    if stack or len(values) != 1 or not bare_name():
-                        raise _Unsupported
-                    node = values.pop()
-                    spans.pop()
-                    built.pop()
-                    stack.append((STATEMENT, node.span[0], (node.name, token)))
-                    bindings.append(0)
-                else:
-                    raise _Unsupported
-                operand = True
+            elif token == "(":
+                stack.append((PAREN, end - 1, None))
+                bindings.append(0)
+                depth += 1
                 continue
-            pops, binding, kind = action
-            while bindings[-1] >= pops:
-                pending, operator_start, _ = stack.pop()
-                if bindings.pop() == UNARY:
-                    span = (operator_start, spans[-1][1])
-                    node = new(Unary, (pending, values[-1], span))
-                else:
-                    right = values.pop()
-                    right_end = spans.pop()[1]
-                    span = (spans[-1][0], right_end)
-                    node = new(Binary, (pending, values[-1], right, span))
-                values[-1] = node
-                spans[-1] = span
-                keep(node)
-            if binding is not None:
-                if binding == COMPARE and bindings[-1] == COMPARE:
-                    raise _Unsupported   # a < b < c: a parse error
-                stack.append((kind, start, None))
-                bindings.append(binding)
-                operand = True
-            elif token == ")":
-                if not stack:
-                    raise _Unsupported
-                kind, open_start, detail = stack.pop()
+            elif token == "-" or token == "+":
+                stack.append(("neg" if token == "-" else "pos", end - 1, None))
+                bindings.append(UNARY)
+                continue
+            elif (token == ";" or token == "\n") and not stack:
+                continue                 # a separator between statements (or before the first)
+            elif not token and not stack:
+                break                    # the end, after a separator or of an empty program
+            elif token == ")" and stack and stack[-1][0] == CALL and stack[-1][2][1] == len(values):
+                _, call_start, (function, _) = stack.pop()   # f(): a call of no arguments
                 bindings.pop()
                 depth -= 1
-                span = (open_start, end)
-                if kind == PAREN:
+                span = (call_start, end)
+                values.append(builder.call(span, function))
+                spans.append(span)
+                operand = False
+                continue
+            else:
+                raise _Unsupported
+            keep(node)                   # a number or a name
+            values.append(node)
+            spans.append(span)
+            operand = False
+            continue
+        # after an operand: first apply the pending operators that bind at least `pops` tightly
+        action = AFTER_OPERAND.get(token)
+        if action is None:
+            if KIND.get(token[:1]) is IGNORED:
+                continue
+            if token == "\n":
+                if depth:
+                    continue
+                action = END
+            elif token == "(":
+                node = values[-1]
+                if type(node) is not Name or spans[-1] is not node.span:
+                    raise _Unsupported   # "(" after an operand that is not a bare name: implicit multiplication
+                values.pop()
+                spans.pop()
+                built.pop()              # the name is the function's, not a Name node
+                stack.append((CALL, node.span[0], (node.name, len(values))))
+                bindings.append(0)
+                depth += 1
+                operand = True
+                continue
+            elif token in AUGMENTED:     # = += -= *= /= after a statement's first name only
+                node = values[-1]
+                if stack or len(values) != 1 or type(node) is not Name or spans[-1] is not node.span:
+                    raise _Unsupported
+                values.pop()
+                spans.pop()
+                built.pop()
+                stack.append((STATEMENT, node.span[0], (node.name, token)))
+                bindings.append(0)
+                operand = True
+                continue
+            else:
+                raise _Unsupported       # a name or number after an operand (implicit multiplication), ...
+        pops, binding, entry = action
+        while bindings[-1] >= pops:
+            pending, operator_start, _ = stack.pop()
+            if bindings.pop() == UNARY:
+                span = (operator_start, spans[-1][1])
+                node = new(Unary, (pending, values[-1], span))
+            else:
+                right = values.pop()
+                right_end = spans.pop()[1]
+                span = (spans[-1][0], right_end)
+                node = new(Binary, (pending, values[-1], right, span))
+            values[-1] = node
+            spans[-1] = span
+            keep(node)
+        if binding is not None:
+            if binding == COMPARE and bindings[-1] == COMPARE:
+                raise _Unsupported       # a < b < c: a parse error
+            stack.append(entry)
+            bindings.append(binding)
+            operand = True
+        elif token == ")":
+            if not stack:
+                raise _Unsupported
+            kind, open_start, detail = stack.pop()
+            bindings.pop()
+            depth -= 1
+            span = (open_start, end)
+            if kind == PAREN:
+                spans[-1] = span
+            elif kind == CALL:
+                function, base = detail
+                if base == len(values) - 1 and function not in NULLARY:   # f(x): AstBuilder.call's case
+                    node = values[-1] = new(Call, (function, (values[-1],), span))
                     spans[-1] = span
-                elif kind == CALL:
-                    function, base = detail
-                    if base == len(values) - 1 and function not in NULLARY:   # f(x): AstBuilder.call's case
-                        node = new(Call, (function, (values[-1],), span))
-                        keep(node)
-                    else:
-                        node = builder.call(span, function, *values[base:])
+                    keep(node)
+                else:
+                    node = builder.call(span, function, *values[base:])
                     del values[base:], spans[base:]
                     values.append(node)
                     spans.append(span)
+            else:
+                raise _Unsupported
+        elif token == ",":
+            if not stack or stack[-1][0] != CALL:
+                raise _Unsupported       # a tuple (2, 3), or a stray comma
+            operand = True
+        else:                            # ";", a newline outside parentheses, or the end
+            node = values.pop()
+            span = spans.pop()
+            if stack:
+                kind, name_start, detail = stack.pop()
+                bindings.pop()
+                if kind != STATEMENT or stack:
+                    raise _Unsupported   # an unclosed parenthesis
+                target, sign = detail
+                if sign == "=":
+                    node = builder.assign((name_start, span[1]), target, node)
                 else:
-                    raise _Unsupported
-            elif token == ",":
-                if not stack or stack[-1][0] != CALL:
-                    raise _Unsupported   # a tuple (2, 3), or a stray comma
-                operand = True
-            else:                        # ";", a newline outside parentheses, or the end
-                node = values.pop()
-                span = spans.pop()
-                if stack:
-                    kind, name_start, detail = stack.pop()
-                    bindings.pop()
-                    if kind != STATEMENT or stack:
-                        raise _Unsupported   # an unclosed parenthesis
-                    target, sign = detail
-                    if sign == "=":
-                        node = builder.assign((name_start, span[1]), target, node)
-                    else:
-                        node = builder.augassign((name_start, span[1]), target, sign, node)
-                statements.append(node)
-                if not token:
-                    break
-                operand = True
-            continue
-        keep(node)                       # a number or a name
-        values.append(node)
-        spans.append(span)
-        operand = False
+                    node = builder.augassign((name_start, span[1]), target, sign, node)
+            statements.append(node)
+            if not token:
+                break
+            operand = True
     # the program spans its tokens, separators included: from the first to the end of the last
     last = len(tokens) - 2
     while last >= 0 and KIND.get(tokens[last][:1]) is IGNORED:

@@ -62,6 +62,8 @@ def machine(value, precision: int | None = None) -> str:
 def json_number(value, precision: int | None = None):
     """A JSON-ready number (nested lists for a tensor); JSON has no inf or nan, so those
     become the strings "inf", "-inf", "nan"."""
+    if type(value) is float and not precision:   # the common case first
+        return value if math.isfinite(value) else str(value)
     if value is None:
         return None
     if getattr(value, "ndim", 0):

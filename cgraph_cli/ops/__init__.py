@@ -564,11 +564,14 @@ def exact_table() -> OpTable:
 def table_for(graph, values: dict) -> OpTable:
     """The op table for a graph and its bindings: floats unless a tensor is involved, then NumPy
     (imported only then); exact rationals (--exact: Fraction bindings) get the exact backend's table."""
-    if not graph.uses_tensors and any(isinstance(v, Fraction) for v in values.values()):
-        return exact_table()
-    if graph.uses_tensors or any(type(v) not in (float, int) for v in values.values()):
+    kinds = set(map(type, values.values()))
+    if graph.uses_tensors:
         return array_table()
-    return OPS
+    if kinds <= {float, int}:   # the common case, first
+        return OPS
+    if any(issubclass(kind, Fraction) for kind in kinds):
+        return exact_table()
+    return array_table()
 
 
 # ----- views of the rows -----

@@ -7,6 +7,7 @@ from cgraph_cli.errors import CgraphError
 from cgraph_cli.text import elements, json_number, machine
 
 CHUNK_ROWS = 1 << 16   # rows formatted and written at a time: bounded memory for any file size
+ENCODE = json.JSONEncoder(allow_nan=False).encode   # one encoder for every line (json.dumps makes one per call)
 
 
 def jsonl_line(line_number: int, result, precision) -> str:
@@ -20,7 +21,7 @@ def jsonl_line(line_number: int, result, precision) -> str:
             document["kinks"] = [result.kinks[i] for i in sorted(result.kinks)]
         if result.warnings:
             document["warnings"] = list(result.warnings)
-    return json.dumps(document, allow_nan=False) + "\n"
+    return ENCODE(document) + "\n"
 
 
 def plain_line(line_number: int, result, precision) -> str:
