@@ -15,7 +15,7 @@ gives the caret message.
 """
 
 import re
-from itertools import accumulate
+from itertools import accumulate, pairwise
 
 from cgraph_cli.ast import NULLARY, AstBuilder, Binary, Call, Name, Num, Unary
 from cgraph_cli.ops import COMPARISONS
@@ -81,32 +81,37 @@ def _parse(text: str):
     statements = []
     operand = True               # is an operand expected next?
     depth = 0                    # open parentheses: a newline inside them is whitespace
+    opened = {}                  # "sin(" -> "sin"
 
     tokens = TOKEN.findall(text)
     tokens.append("")            # the end
-    for token, end in zip(tokens, accumulate(map(len, tokens))):   # each token and where it ends
+    # each token with where it starts and ends (a start is the same int object as the end before it)
+    for token, (start, end) in zip(tokens, pairwise(accumulate(map(len, tokens), initial=0))):
         if operand:
             kind = KIND.get(token[:1])
             if kind is NAME:
                 if token[-1] == "(":     # a call: its arguments are read as a parenthesis is
-                    stack.append((CALL, end - len(token), (token[:-1], len(values))))
+                    function = opened.get(token)
+                    if function is None:
+                        function = opened[token] = token[:-1]   # one string per function, not per call
+                    stack.append((CALL, start, (function, len(values))))
                     bindings.append(0)
                     depth += 1
                     continue
-                span = (end - len(token), end)
+                span = (start, end)
                 node = new(Name, (token, span))
             elif kind is NUMBER and token != ".":
-                span = (end - len(token), end)
+                span = (start, end)
                 node = new(Num, (float(token), token, span))
             elif kind is IGNORED or token == "\n" and depth:
                 continue
             elif token == "(":
-                stack.append((PAREN, end - 1, None))
+                stack.append((PAREN, start, None))
                 bindings.append(0)
                 depth += 1
                 continue
             elif token == "-" or token == "+":
-                stack.append(("neg" if token == "-" else "pos", end - 1, None))
+                stack.append(("neg" if token == "-" else "pos", start, None))
                 bindings.append(UNARY)
                 continue
             elif (token == ";" or token == "\n") and not stack:
