@@ -5,7 +5,6 @@ import json
 import math
 import re
 from fractions import Fraction
-from pathlib import Path
 from typing import Callable, NamedTuple, Optional
 
 from cgraph_cli import rational
@@ -148,6 +147,8 @@ def _nested_shape(data, source: str) -> tuple:
 
 def load_tensor_file(spec: str, source: str):
     """@weights.npy, @weights.json, @weights.csv, @data.csv:x1,x2 (columns picked by header name)."""
+    from pathlib import Path
+
     path, _, columns = spec.partition(":") if spec.lower().split(":")[0].endswith(".csv") else (spec, "", "")
     suffix = Path(path).suffix.lower()
     try:
@@ -175,6 +176,8 @@ def load_tensor_file(spec: str, source: str):
 
 def _load_npy(path: str, source: str):
     """A .npy array, its header checked against the file's size before NumPy allocates anything."""
+    from pathlib import Path
+
     import numpy
     from numpy.lib import format as npy
 

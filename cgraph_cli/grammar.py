@@ -13,9 +13,8 @@ import Lark at all.
 
 import functools
 import re
-from pathlib import Path
 
-from cgraph_cli import __version__, fastparse, parse_tables
+from cgraph_cli import __version__, fastparse
 from cgraph_cli.ast import AstBuilder, Program, Tuple
 from cgraph_cli.errors import ParseError, caret_context
 
@@ -25,14 +24,17 @@ TERMINAL_WORDS = {
     "NUMBER": "a number", "NAME": "a name", "AUGOP": "'+=', '-=', '*=' or '/='",
     "COMPARE": "a comparison", "_NEWLINE": "a newline", END: "the end of the input",
 }
-TABLES_FORMAT = parse_tables.FORMAT
 OPENING, CLOSING = {"LPAR", "LSQB"}, {"RPAR", "RSQB"}   # newlines inside these are whitespace
 OPERAND_END = {"NUMBER", "NAME", "RPAR", "RSQB"}
 OPERAND_START = {"NUMBER", "NAME", "LPAR"}
 
 
-def grammar_path() -> Path:
-    """The packaged grammar (installed wheel), else the checkout's (source tree, editable install)."""
+def grammar_path():
+    """The packaged grammar (installed wheel), else the checkout's (source tree, editable install),
+    as a Path (pathlib and parse_tables are imported only when the LALR tables are needed: the
+    common formulas go through fastparse)."""
+    from pathlib import Path
+
     packaged = Path(__file__).resolve().parent / "grammar" / "cgraph.lark"
     if packaged.is_file():
         return packaged
@@ -46,6 +48,8 @@ def grammar_text() -> str:
 
 def lark_parser(transformer=None):
     """Lark's own LALR parser for the grammar (the reference the driver is tested against)."""
+    from cgraph_cli import parse_tables
+
     return parse_tables.lark_parser(grammar_text(), transformer, _DropNewlinesInParens())
 
 
@@ -68,12 +72,16 @@ class _DropNewlinesInParens:
 
 def export_tables(lark) -> dict:
     """The parse tables Lark built, as plain JSON-able data for the driver (parse_tables.py)."""
+    from cgraph_cli import parse_tables
+
     return parse_tables.export_tables(lark, grammar_text())
 
 
 @functools.cache
 def tables() -> dict:
     """The LALR tables: packaged in the wheel, else from the user's cache, else built by Lark."""
+    from cgraph_cli import parse_tables
+
     return parse_tables.load(grammar_text(), __version__)
 
 
