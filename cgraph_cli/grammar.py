@@ -261,7 +261,7 @@ PASTED = {"\u2212": "-", "\u2013": "-", "\u2014": "-", "\u00d7": "*", "\u00b7": 
           "\u00a0": "a plain space", "\u202f": "a plain space", "\u2009": "a plain space"}
 QUOTES = "\u2018\u2019\u201c\u201d\u00ab\u00bb"
 MODULES = {"np", "numpy", "math", "torch", "jnp", "F", "tf", "jax", "nn"}
-DEFINITION = re.compile(r"[ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*\([^()\n]*\)[ \t]*\Z")
+DEFINITION = r"[ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*\([^()\n]*\)[ \t]*\Z"   # f(x) = ...; compiled when met
 
 
 def _hint(text: str, kind: str, value: str, end: int, previous, previous_value):
@@ -284,7 +284,7 @@ def _hint(text: str, kind: str, value: str, end: int, previous, previous_value):
     if kind == "EQUAL":
         line_start = text.rfind("\n", 0, end) + 1
         statement_start = max(line_start, text.rfind(";", 0, end) + 1)
-        definition = DEFINITION.match(text[statement_start:end - 1])
+        definition = re.match(DEFINITION, text[statement_start:end - 1])
         if definition:
             line_end = text.find("\n", end)
             body = text[end:line_end if line_end >= 0 else len(text)].split(";")[0].strip() or "..."
@@ -302,7 +302,7 @@ def _nesting_hint(text: str, kind: str, value: str, end: int, stack) -> str | No
             if isinstance(entries[i][1], str) and entries[i][1] in COMPARISON_SIGNS and i >= 1:
                 left = text[entries[i - 1][2]:entries[i - 1][3]]
                 middle = text[entries[i + 1][2]:entries[-1][3]] if i + 1 < len(entries) else "b"
-                right = FOLLOWING.match(text, end).group(1).strip() or "..."
+                right = re.compile(FOLLOWING).match(text, end).group(1).strip() or "..."
                 if len(left) + len(middle) + len(right) > 60 or "\n" in left + middle:
                     left, middle, right = "a", "b", "c"
                 return (f"comparisons do not chain: write ({left} {entries[i][1]} {middle}) * ({middle} {value} "
@@ -319,7 +319,7 @@ def _nesting_hint(text: str, kind: str, value: str, end: int, stack) -> str | No
 
 
 COMPARISON_SIGNS = {"<", "<=", ">", ">=", "==", "!="}
-FOLLOWING = re.compile(r"([^;\n,()\[\]<>=!]*)")   # the operand after a comparison, for the hint
+FOLLOWING = r"([^;\n,()\[\]<>=!]*)"   # the operand after a comparison, for the hint (compiled when met)
 
 
 def _is_function(name: str) -> bool:

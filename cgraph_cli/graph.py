@@ -5,7 +5,6 @@ node objects: a million-node tape then costs a few lists, and the engine's loops
 read plain lists. `Graph.node(i)` gives a readable view of one node.
 """
 
-import difflib
 from fractions import Fraction
 from typing import NamedTuple, Optional
 
@@ -360,6 +359,8 @@ def check_data(graph: Graph, bound, where: str = "--const") -> None:
     for name in sorted(graph.data):
         node_id = graph.variables.get(name)
         if node_id is None or graph.spans[node_id] is None:
+            import difflib
+
             used = [n for n in graph.variables if graph.spans[graph.variables[n]] is not None]
             close = difflib.get_close_matches(name, used, n=1)
             hint = f"; did you mean {close[0]}?" if close else ""
