@@ -5,7 +5,6 @@ node objects: a million-node tape then costs a few lists, and the engine's loops
 read plain lists. `Graph.node(i)` gives a readable view of one node.
 """
 
-from fractions import Fraction
 from typing import NamedTuple, Optional
 
 from cgraph_cli import ast, calls
@@ -391,6 +390,8 @@ def refuse_data(graph: Graph, names) -> None:
 
 def require_scalar(graph, bindings=None, what: str = "diff") -> None:
     """Exit 2 for a graph with tensor ops or a tensor binding: the symbolic and exact paths are scalar."""
+    from fractions import Fraction
+
     tensor_ops = sorted(set(graph.ops) - SCALAR_OPS)
     if tensor_ops or getattr(graph, "uses_tensors", False):
         shown = ", ".join(tensor_ops) or "tensor literals"
