@@ -19,6 +19,9 @@ in two environments (--env both), each with its verdict printed:
   .pyc files, so our editable source is compiled on every start (click's installed .pyc are used):
   slower than any user's start, reported for information.
 
+Beside the wall times, the median CPU time (user + system) of each command: a loaded machine
+disturbs it less, so it says whether a change of the wall-time difference is ours or the machine's.
+
 It also reports which heavy modules the cgraph path imports (numpy, rich, lark), from
 `python -X importtime -m cgraph_cli eval ...`, and the slowest imports on that path.
 
@@ -29,6 +32,7 @@ Run it with the Python that has cgraph installed (the `cgraph` script next to it
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -55,13 +59,16 @@ def cgraph_command() -> list:
     return [found] if found else [sys.executable, "-m", "cgraph_cli"]
 
 
-def run_once(command: list, env: dict) -> float:
+def run_once(command: list, env: dict) -> tuple:
+    """(wall seconds, CPU seconds: user + system) of one run; the CPU time a loaded machine disturbs less."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"failed ({done.returncode}): {' '.join(command)}\n{done.stderr.decode()}")
-    return elapsed
+    return elapsed, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def imports_on_path() -> tuple:
@@ -129,10 +136,13 @@ def main() -> int:
             run_once(command, env)
 
     times = {(env, label): [] for env in envs for label in commands}
+    cpu = {(env, label): [] for env in envs for label in commands}
     for _ in range(args.runs):           # round-robin, so drift on a noisy machine hits all alike
         for env_name, env in envs.items():
             for label, command in commands.items():
-                times[env_name, label].append(run_once(command, env))
+                wall, seconds = run_once(command, env)
+                times[env_name, label].append(wall)
+                cpu[env_name, label].append(seconds)
     shutil.rmtree(prefix, ignore_errors=True)
 
     medians = {key: statistics.median(values) for key, values in times.items()}
@@ -143,18 +153,21 @@ def main() -> int:
     for env_name in envs:
         ours = medians[env_name, ours_label]
         print(f"  [{env_name}] {'command':<38} {'median ms':>10} {'min ms':>8} {'max ms':>8} "
-              f"{'cgraph - this':>14} {'cgraph / this':>14}")
+              f"{'cgraph - this':>14} {'cgraph / this':>14} {'cpu ms':>7}")
         for label in commands:
             values = times[env_name, label]
             median = medians[env_name, label]
             print(f"  [{env_name}] {label:<38} {median * 1e3:>10.1f} {min(values) * 1e3:>8.1f} "
-                  f"{max(values) * 1e3:>8.1f} {(ours - median) * 1e3:>11.1f} ms {ours / median:>14.2f}")
+                  f"{max(values) * 1e3:>8.1f} {(ours - median) * 1e3:>11.1f} ms {ours / median:>14.2f} "
+                  f"{statistics.median(cpu[env_name, label]) * 1e3:>7.1f}")
         floor = medians[env_name, floor_label]
         above = (ours - floor) * 1e3
         verdicts[env_name] = "PASS" if above <= TARGET_MS else "FAIL"
         judged = "the target is judged here" if env_name == "pyc" else "for information"
+        cpu_above = (statistics.median(cpu[env_name, ours_label]) - statistics.median(cpu[env_name, floor_label])) * 1e3
         print(f"  [{env_name}] target cgraph - import click <= {TARGET_MS:.0f} ms: cgraph {ours * 1e3:.1f} ms, "
-              f"import click {floor * 1e3:.1f} ms, difference {above:.1f} ms: {verdicts[env_name]} ({judged})")
+              f"import click {floor * 1e3:.1f} ms, difference {above:.1f} ms: {verdicts[env_name]} ({judged}); "
+              f"CPU time difference {cpu_above:.1f} ms")
 
     imported, slowest, count = imports_on_path()
     print(f"imports on the cgraph eval --format json path ({count} modules, python -X importtime -m cgraph_cli):")
