@@ -1,17 +1,26 @@
 #!/usr/bin/env python3
-"""Cold start of `cgraph eval "(x+y)^2" --x 1 --y 3 --format json`, against Python's own floor.
+"""Cold start of `cgraph eval "(x+y)^2" --x 1 --y 3 --format json`, against `import click`.
 
 Every run is a fresh process. One warm-up run first (so the parser-table cache in
 ~/.cache/cgraph exists), then the commands are timed round-robin, --runs times each, and
-the medians are compared in the same run:
+the medians are compared in the same run. The floor is `python -c "import click"` (cgraph is a
+click program: what it costs above that is cgraph's own start-up):
 
-    cgraph / `python -c "import click, lark"`     target <= 1.25
-    cgraph / `python -c pass`
-    cgraph / micrograd anchor on the same formula  (optional: --anchors micrograd)
+    median(cgraph) - median(`python -c "import click"`)   target <= 20 ms
+    `python -c "import click, lark"`, `python -c pass`     reference rows
+    micrograd anchor on the same formula                   (optional: --anchors micrograd)
 
-in two environments (--env both): as inherited, and with bytecode cached in a temporary
-PYTHONPYCACHEPREFIX (an editable checkout under PYTHONDONTWRITEBYTECODE=1 has no .pyc files,
-so it is compiled on every start, unlike an installed wheel).
+in two environments (--env both), each with its verdict printed:
+
+- pyc: bytecode cached in a temporary PYTHONPYCACHEPREFIX, for every command alike. This is what
+  an installed wheel sees (pip compiles its modules at install time), and the target is judged on
+  this environment: the exit status is its verdict.
+- as-is: the inherited environment. Under PYTHONDONTWRITEBYTECODE=1 an editable checkout has no
+  .pyc files, so our editable source is compiled on every start (click's installed .pyc are used):
+  slower than any user's start, reported for information.
+
+Beside the wall times, the median CPU time (user + system) of each command: a loaded machine
+disturbs it less, so it says whether a change of the wall-time difference is ours or the machine's.
 
 It also reports which heavy modules the cgraph path imports (numpy, rich, lark), from
 `python -X importtime -m cgraph_cli eval ...`, and the slowest imports on that path.
@@ -23,6 +32,7 @@ Run it with the Python that has cgraph installed (the `cgraph` script next to it
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -36,7 +46,7 @@ from workloads import ANCHOR_PYTHON, ANCHORS_DIR, data_dir, source_stamp  # noqa
 
 EXPR_ARGS = ["eval", "(x+y)^2", "--x", "1", "--y", "3", "--format", "json"]
 EXPECTED = '"value": 16.0'
-TARGET = 1.25
+TARGET_MS = 20.0   # median(cgraph) - median(import click), judged in the pyc environment
 HEAVY = ("numpy", "rich", "lark", "click")
 
 
@@ -49,13 +59,16 @@ def cgraph_command() -> list:
     return [found] if found else [sys.executable, "-m", "cgraph_cli"]
 
 
-def run_once(command: list, env: dict) -> float:
+def run_once(command: list, env: dict) -> tuple:
+    """(wall seconds, CPU seconds: user + system) of one run; the CPU time a loaded machine disturbs less."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"failed ({done.returncode}): {' '.join(command)}\n{done.stderr.decode()}")
-    return elapsed
+    return elapsed, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def imports_on_path() -> tuple:
@@ -98,10 +111,11 @@ def main() -> int:
 
     cgraph = cgraph_command() + EXPR_ARGS
     ours_label = "cgraph eval (x+y)^2 --format json"
-    floor_label = 'python -c "import click, lark"'
+    floor_label = 'python -c "import click"'
     commands = {
         ours_label: cgraph,
-        floor_label: [sys.executable, "-c", "import click, lark"],
+        floor_label: [sys.executable, "-c", "import click"],
+        'python -c "import click, lark"': [sys.executable, "-c", "import click, lark"],
         "python -c pass": [sys.executable, "-c", "pass"],
     }
     if args.anchors == "micrograd":
@@ -122,29 +136,38 @@ def main() -> int:
             run_once(command, env)
 
     times = {(env, label): [] for env in envs for label in commands}
+    cpu = {(env, label): [] for env in envs for label in commands}
     for _ in range(args.runs):           # round-robin, so drift on a noisy machine hits all alike
         for env_name, env in envs.items():
             for label, command in commands.items():
-                times[env_name, label].append(run_once(command, env))
+                wall, seconds = run_once(command, env)
+                times[env_name, label].append(wall)
+                cpu[env_name, label].append(seconds)
     shutil.rmtree(prefix, ignore_errors=True)
 
     medians = {key: statistics.median(values) for key, values in times.items()}
     print(f"cold start, fresh process, median of {args.runs}, round-robin (python: {sys.executable})")
     print(f"  command: {' '.join(cgraph)}")
     print(f"  cgraph measured: {source_stamp()}")
-    verdicts = []
+    verdicts = {}
     for env_name in envs:
         ours = medians[env_name, ours_label]
-        print(f"  [{env_name}] {'command':<38} {'median ms':>10} {'min ms':>8} {'max ms':>8} {'cgraph / this':>14}")
+        print(f"  [{env_name}] {'command':<38} {'median ms':>10} {'min ms':>8} {'max ms':>8} "
+              f"{'cgraph - this':>14} {'cgraph / this':>14} {'cpu ms':>7}")
         for label in commands:
             values = times[env_name, label]
-            print(f"  [{env_name}] {label:<38} {medians[env_name, label] * 1e3:>10.1f} {min(values) * 1e3:>8.1f} "
-                  f"{max(values) * 1e3:>8.1f} {ours / medians[env_name, label]:>14.2f}")
-        ratio = ours / medians[env_name, floor_label]
-        verdict = "PASS" if ratio <= TARGET else "FAIL"
-        verdicts.append(verdict)
-        print(f"  [{env_name}] target cgraph / import click,lark <= {TARGET}: {ratio:.2f} {verdict}; "
-              f"cgraph above bare interpreter: {(ours - medians[env_name, 'python -c pass']) * 1e3:.1f} ms")
+            median = medians[env_name, label]
+            print(f"  [{env_name}] {label:<38} {median * 1e3:>10.1f} {min(values) * 1e3:>8.1f} "
+                  f"{max(values) * 1e3:>8.1f} {(ours - median) * 1e3:>11.1f} ms {ours / median:>14.2f} "
+                  f"{statistics.median(cpu[env_name, label]) * 1e3:>7.1f}")
+        floor = medians[env_name, floor_label]
+        above = (ours - floor) * 1e3
+        verdicts[env_name] = "PASS" if above <= TARGET_MS else "FAIL"
+        judged = "the target is judged here" if env_name == "pyc" else "for information"
+        cpu_above = (statistics.median(cpu[env_name, ours_label]) - statistics.median(cpu[env_name, floor_label])) * 1e3
+        print(f"  [{env_name}] target cgraph - import click <= {TARGET_MS:.0f} ms: cgraph {ours * 1e3:.1f} ms, "
+              f"import click {floor * 1e3:.1f} ms, difference {above:.1f} ms: {verdicts[env_name]} ({judged}); "
+              f"CPU time difference {cpu_above:.1f} ms")
 
     imported, slowest, count = imports_on_path()
     print(f"imports on the cgraph eval --format json path ({count} modules, python -X importtime -m cgraph_cli):")
@@ -152,7 +175,8 @@ def main() -> int:
     print("  slowest imports, depth <= 1 (cumulative ms, self ms; under -X importtime, so inflated):")
     for cumulative, self_us, name in slowest:
         print(f"    {cumulative / 1e3:7.1f} {self_us / 1e3:7.1f}  {name.rstrip()[1:]}")
-    ok = all(v == "PASS" for v in verdicts) and not imported["numpy"] and not imported["rich"]
+    verdict = verdicts.get("pyc", verdicts.get("as-is"))   # judged on the pyc environment when measured
+    ok = verdict == "PASS" and not imported["numpy"] and not imported["rich"]
     return 0 if ok else 1
 
 

@@ -4,13 +4,9 @@ floats and NumPy arrays, or exact Fractions for --exact (words.py splits the wor
 import json
 import math
 import re
-from fractions import Fraction
-from pathlib import Path
 from typing import Callable, NamedTuple, Optional
 
-from cgraph_cli import rational
 from cgraph_cli.errors import BindingError, UsageError
-from cgraph_cli.rational import TooLarge, parse_exact
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # one way to match each text (no nested choices), so a long non-number fails in linear time
@@ -28,6 +24,8 @@ def parse_number(text: str, source: str) -> float:
     if NUMBER.match(text):
         value = float(text)
     elif FRACTION.match(text):
+        from cgraph_cli.rational import TooLarge, parse_exact   # a fraction such as 1/3: rare, so here
+
         try:
             value = float(parse_exact(text))
         except ZeroDivisionError:
@@ -80,7 +78,7 @@ def parse_value(text: str, source: str):
         try:
             data = json.loads(stripped)
         except (ValueError, RecursionError) as error:   # json reads nested lists recursively
-            with_commas = MISSING_COMMA.sub(", ", stripped)
+            with_commas = re.sub(MISSING_COMMA, ", ", stripped)
             if with_commas != stripped and _is_json(with_commas):
                 raise BindingError(f"{source}: a tensor literal needs commas between its elements: "
                                    f"{shorten(with_commas)}")
@@ -91,7 +89,7 @@ def parse_value(text: str, source: str):
     return parse_number(text, source)
 
 
-MISSING_COMMA = re.compile(r"(?<=[0-9.\]])\s+(?=[-+0-9.\[])")   # "[1 2 3]", "[[1 2] [3 4]]"
+MISSING_COMMA = r"(?<=[0-9.\]])\s+(?=[-+0-9.\[])"   # "[1 2 3]", "[[1 2] [3 4]]" (compiled when met)
 
 
 def _is_json(text: str) -> bool:
@@ -148,6 +146,8 @@ def _nested_shape(data, source: str) -> tuple:
 
 def load_tensor_file(spec: str, source: str):
     """@weights.npy, @weights.json, @weights.csv, @data.csv:x1,x2 (columns picked by header name)."""
+    from pathlib import Path
+
     path, _, columns = spec.partition(":") if spec.lower().split(":")[0].endswith(".csv") else (spec, "", "")
     suffix = Path(path).suffix.lower()
     try:
@@ -175,6 +175,8 @@ def load_tensor_file(spec: str, source: str):
 
 def _load_npy(path: str, source: str):
     """A .npy array, its header checked against the file's size before NumPy allocates anything."""
+    from pathlib import Path
+
     import numpy
     from numpy.lib import format as npy
 
@@ -312,8 +314,10 @@ def read_vars_file(path: str, number: "NumberReader" = None) -> dict:
 
 # ----- exact values (--exact) -----
 
-def parse_exact_binding(text: str, source: str) -> Fraction:
-    """A binding's exact value: `0.1` is 1/10, `1/3` is 1/3."""
+def parse_exact_binding(text: str, source: str):
+    """A binding's exact value, a Fraction: `0.1` is 1/10, `1/3` is 1/3."""
+    from cgraph_cli import rational   # --exact only: a float run never loads it
+
     stripped = text.strip()
     if stripped.startswith(("[", "@")):
         raise UsageError(f"{source}: --exact is for scalar formulas; this binding is a tensor")
@@ -328,8 +332,11 @@ def parse_exact_binding(text: str, source: str) -> Fraction:
     return value
 
 
-def written_exact(value, source: str) -> Fraction:
-    """A binding as written in a TOML or JSON file: 2, 0.1 (the decimal it was written as), "1/3"."""
+def written_exact(value, source: str):
+    """A binding as written in a TOML or JSON file, as a Fraction: 2, 0.1 (the decimal it was written
+    as), "1/3"."""
+    from fractions import Fraction
+
     if isinstance(value, bool) or value is None or isinstance(value, (list, dict)):
         raise UsageError(f"{source}: --exact is for scalar formulas")
     if isinstance(value, Fraction):            # a JSON decimal, read exactly already

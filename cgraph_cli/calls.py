@@ -2,8 +2,6 @@
 its constant parameters checked against their kinds, constructors evaluated into one constant,
 `A.T`, and the advice for module prefixes (`np.exp(x)`). Every mistake is a parse error with a caret."""
 
-import difflib
-
 from cgraph_cli import ast
 from cgraph_cli.errors import ParseError, caret_context
 from cgraph_cli.grammar import MODULES
@@ -110,6 +108,8 @@ def _check_counts(node, row, shown: str, inputs: list, params: list, source: str
 
 def _unknown_call(graph, node, count: int, source: str, bound):
     """The parse error for a call no row fits: an unknown name, or a count no spelling takes."""
+    import difflib
+
     name_span = (node.span[0], node.span[0] + len(node.func))
     if type(node) is ast.Method:
         if node.func in FUNCTIONS:
@@ -255,6 +255,8 @@ def _refuse_module(graph, node: ast.Method, source: str, bound) -> None:
         inside = "..."
     positional = [arg for arg in args if type(arg) is not ast.Keyword]
     if name is None:
+        import difflib
+
         close = difflib.get_close_matches(node.func, list(FUNCTIONS), n=1)
         hint = (f"cgraph's functions need no module prefix, and it has no function '{node.func}'"
                 + (f": did you mean {close[0]}(...)?" if close else ""))

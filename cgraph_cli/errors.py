@@ -45,22 +45,23 @@ class ParseError(CgraphError):
 
     @property
     def line(self) -> int | None:
-        found = _POSITION.search(self.message)
+        found = re.search(_POSITION, self.message)
         return int(found.group(1)) if found else None
 
     @property
     def column(self) -> int | None:
-        found = _POSITION.search(self.message)
+        found = re.search(_POSITION, self.message)
         return int(found.group(2)) if found else None
 
     @property
     def caret(self) -> str | None:
-        found = _POSITION.search(self.message)
+        found = re.search(_POSITION, self.message)
         return found.group(3) if found else None
 
 
-# caret_context's text: `line L, column C:`, the source line, the marker line (both indented by two)
-_POSITION = re.compile(r"line (\d+), column (\d+):\n(  [^\n]*\n  *\^~*)")
+# caret_context's text: `line L, column C:`, the source line, the marker line (both indented by two);
+# compiled on first use (re caches it), not at every start
+_POSITION = r"line (\d+), column (\d+):\n(  [^\n]*\n  *\^~*)"
 
 
 class BindingError(CgraphError):

@@ -13,9 +13,8 @@ import Lark at all.
 
 import functools
 import re
-from pathlib import Path
 
-from cgraph_cli import __version__, fastparse, parse_tables
+from cgraph_cli import __version__, fastparse
 from cgraph_cli.ast import AstBuilder, Program, Tuple
 from cgraph_cli.errors import ParseError, caret_context
 
@@ -25,14 +24,17 @@ TERMINAL_WORDS = {
     "NUMBER": "a number", "NAME": "a name", "AUGOP": "'+=', '-=', '*=' or '/='",
     "COMPARE": "a comparison", "_NEWLINE": "a newline", END: "the end of the input",
 }
-TABLES_FORMAT = parse_tables.FORMAT
 OPENING, CLOSING = {"LPAR", "LSQB"}, {"RPAR", "RSQB"}   # newlines inside these are whitespace
 OPERAND_END = {"NUMBER", "NAME", "RPAR", "RSQB"}
 OPERAND_START = {"NUMBER", "NAME", "LPAR"}
 
 
-def grammar_path() -> Path:
-    """The packaged grammar (installed wheel), else the checkout's (source tree, editable install)."""
+def grammar_path():
+    """The packaged grammar (installed wheel), else the checkout's (source tree, editable install),
+    as a Path (pathlib and parse_tables are imported only when the LALR tables are needed: the
+    common formulas go through fastparse)."""
+    from pathlib import Path
+
     packaged = Path(__file__).resolve().parent / "grammar" / "cgraph.lark"
     if packaged.is_file():
         return packaged
@@ -46,6 +48,8 @@ def grammar_text() -> str:
 
 def lark_parser(transformer=None):
     """Lark's own LALR parser for the grammar (the reference the driver is tested against)."""
+    from cgraph_cli import parse_tables
+
     return parse_tables.lark_parser(grammar_text(), transformer, _DropNewlinesInParens())
 
 
@@ -68,12 +72,16 @@ class _DropNewlinesInParens:
 
 def export_tables(lark) -> dict:
     """The parse tables Lark built, as plain JSON-able data for the driver (parse_tables.py)."""
+    from cgraph_cli import parse_tables
+
     return parse_tables.export_tables(lark, grammar_text())
 
 
 @functools.cache
 def tables() -> dict:
     """The LALR tables: packaged in the wheel, else from the user's cache, else built by Lark."""
+    from cgraph_cli import parse_tables
+
     return parse_tables.load(grammar_text(), __version__)
 
 
@@ -253,7 +261,7 @@ PASTED = {"\u2212": "-", "\u2013": "-", "\u2014": "-", "\u00d7": "*", "\u00b7": 
           "\u00a0": "a plain space", "\u202f": "a plain space", "\u2009": "a plain space"}
 QUOTES = "\u2018\u2019\u201c\u201d\u00ab\u00bb"
 MODULES = {"np", "numpy", "math", "torch", "jnp", "F", "tf", "jax", "nn"}
-DEFINITION = re.compile(r"[ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*\([^()\n]*\)[ \t]*\Z")
+DEFINITION = r"[ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*\([^()\n]*\)[ \t]*\Z"   # f(x) = ...; compiled when met
 
 
 def _hint(text: str, kind: str, value: str, end: int, previous, previous_value):
@@ -276,7 +284,7 @@ def _hint(text: str, kind: str, value: str, end: int, previous, previous_value):
     if kind == "EQUAL":
         line_start = text.rfind("\n", 0, end) + 1
         statement_start = max(line_start, text.rfind(";", 0, end) + 1)
-        definition = DEFINITION.match(text[statement_start:end - 1])
+        definition = re.match(DEFINITION, text[statement_start:end - 1])
         if definition:
             line_end = text.find("\n", end)
             body = text[end:line_end if line_end >= 0 else len(text)].split(";")[0].strip() or "..."
@@ -294,7 +302,7 @@ def _nesting_hint(text: str, kind: str, value: str, end: int, stack) -> str | No
             if isinstance(entries[i][1], str) and entries[i][1] in COMPARISON_SIGNS and i >= 1:
                 left = text[entries[i - 1][2]:entries[i - 1][3]]
                 middle = text[entries[i + 1][2]:entries[-1][3]] if i + 1 < len(entries) else "b"
-                right = FOLLOWING.match(text, end).group(1).strip() or "..."
+                right = re.compile(FOLLOWING).match(text, end).group(1).strip() or "..."
                 if len(left) + len(middle) + len(right) > 60 or "\n" in left + middle:
                     left, middle, right = "a", "b", "c"
                 return (f"comparisons do not chain: write ({left} {entries[i][1]} {middle}) * ({middle} {value} "
@@ -311,7 +319,7 @@ def _nesting_hint(text: str, kind: str, value: str, end: int, stack) -> str | No
 
 
 COMPARISON_SIGNS = {"<", "<=", ">", ">=", "==", "!="}
-FOLLOWING = re.compile(r"([^;\n,()\[\]<>=!]*)")   # the operand after a comparison, for the hint
+FOLLOWING = r"([^;\n,()\[\]<>=!]*)"   # the operand after a comparison, for the hint (compiled when met)
 
 
 def _is_function(name: str) -> bool:

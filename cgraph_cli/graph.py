@@ -5,8 +5,6 @@ node objects: a million-node tape then costs a few lists, and the engine's loops
 read plain lists. `Graph.node(i)` gives a readable view of one node.
 """
 
-import difflib
-from fractions import Fraction
 from typing import NamedTuple, Optional
 
 from cgraph_cli import ast, calls
@@ -360,6 +358,8 @@ def check_data(graph: Graph, bound, where: str = "--const") -> None:
     for name in sorted(graph.data):
         node_id = graph.variables.get(name)
         if node_id is None or graph.spans[node_id] is None:
+            import difflib
+
             used = [n for n in graph.variables if graph.spans[graph.variables[n]] is not None]
             close = difflib.get_close_matches(name, used, n=1)
             hint = f"; did you mean {close[0]}?" if close else ""
@@ -390,6 +390,8 @@ def refuse_data(graph: Graph, names) -> None:
 
 def require_scalar(graph, bindings=None, what: str = "diff") -> None:
     """Exit 2 for a graph with tensor ops or a tensor binding: the symbolic and exact paths are scalar."""
+    from fractions import Fraction
+
     tensor_ops = sorted(set(graph.ops) - SCALAR_OPS)
     if tensor_ops or getattr(graph, "uses_tensors", False):
         shown = ", ".join(tensor_ops) or "tensor literals"

@@ -2,9 +2,16 @@
 tensor is given). Numbers: 12 significant digits for people, the round-trip repr for machines."""
 
 import math
-from fractions import Fraction
+import sys
 
 HUMAN_DIGITS = 12
+
+
+def is_fraction(value) -> bool:
+    """An exact rational (--exact)? No value is a Fraction before the fractions module is loaded, so
+    a float run never imports it (start-up time)."""
+    fractions = sys.modules.get("fractions")
+    return fractions is not None and isinstance(value, fractions.Fraction)
 
 
 def human(value, digits: int | None = None, full: bool = False) -> str:
@@ -21,7 +28,7 @@ def human(value, digits: int | None = None, full: bool = False) -> str:
             value, separator=", ", max_line_width=10**9, threshold=10**9 if full else 12, edgeitems=3,
             formatter={"float_kind": lambda element: human(float(element), digits)})
         return " ".join(text.split())   # one line: rows of a matrix too
-    if isinstance(value, Fraction):
+    if is_fraction(value):
         return exact_human(value, digits)
     text = rounded(value, digits or HUMAN_DIGITS)
     return "0" if text == "-0" else text
@@ -51,7 +58,7 @@ def elements(name: str, value):
 
 def machine(value, precision: int | None = None) -> str:
     """The shortest text that reads back as the same float64 (or `precision` significant digits)."""
-    if isinstance(value, Fraction):   # --exact: 11/5, or rounded to `precision` digits
+    if is_fraction(value):   # --exact: 11/5, or rounded to `precision` digits
         return exact_human(value, precision) if precision else exact_text(value)
     if not math.isfinite(value):
         return str(value)        # inf, -inf, nan
@@ -71,7 +78,7 @@ def json_number(value, precision: int | None = None):
 
         converted = [json_number(float(element), precision) for element in value.ravel()]
         return numpy.array(converted, dtype=object).reshape(value.shape).tolist()
-    if isinstance(value, Fraction):   # --exact: an integer stays a JSON number, 11/5 is "11/5"
+    if is_fraction(value):   # --exact: an integer stays a JSON number, 11/5 is "11/5"
         if precision:   # a number when float64 holds it, else its text (1.6e+403)
             text = exact_human(value, precision)
             return float(text) if math.isfinite(float(text)) else text
@@ -82,13 +89,13 @@ def json_number(value, precision: int | None = None):
     return float(rounded(value, precision)) if precision else value
 
 
-def exact_text(value: Fraction) -> str:
-    """An exact rational (--exact) as `220` or `11/5`."""
+def exact_text(value) -> str:
+    """An exact rational (a Fraction, --exact) as `220` or `11/5`."""
     return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
 
 
-def exact_human(value: Fraction, digits: int | None = None) -> str:
-    """An exact rational for people: `11/5` when short, else `digits` significant digits
+def exact_human(value, digits: int | None = None) -> str:
+    """An exact rational (a Fraction) for people: `11/5` when short, else `digits` significant digits
     (computed with Decimal, so a rational beyond float64's range still prints)."""
     text = exact_text(value)
     if digits is None and len(text) <= 40:

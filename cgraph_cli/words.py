@@ -18,7 +18,7 @@ from cgraph_cli.bindings import NAME, PROGRAM_LIMIT, read_data_file, read_limite
 from cgraph_cli.errors import UsageError
 from cgraph_cli.text import NotText, cut_middle, decode_utf8
 
-NAME_VALUE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=\S+\Z")
+NAME_VALUE = r"[A-Za-z_][A-Za-z0-9_]*=\S+\Z"   # a stray `x=3` word (the error path: compiled when met)
 
 
 class SplitArgs(NamedTuple):
@@ -111,7 +111,7 @@ def read_source(positional: list, file: str | None) -> str:
 def _stray_words_advice(positional: list) -> str:
     """What the extra words most likely meant: bindings without their dashes, or an unquoted formula."""
     extra = positional[1:]
-    if all(NAME_VALUE.match(word) for word in extra):
+    if all(re.match(NAME_VALUE, word) for word in extra):
         pairs = [word.partition("=") for word in extra]
         options = " ".join(f"--{name} {value}" for name, _, value in pairs)
         words = " ".join(f"-v {word}" for word in extra)

@@ -963,15 +963,70 @@ def test_every_registered_command_loads_under_its_name_and_takes_debug():
         assert any("--debug" in param.opts for param in command.params), name
 
 
-def test_a_command_imports_only_its_own_module_of_commands():
+# What the JSON path (the cold start bench/startup.py times) must not load: other formats' and
+# commands' modules, the LALR tables' module (the common formulas go through fastparse), and what
+# only an error message, a fraction binding or --exact needs.
+NOT_ON_THE_JSON_PATH = ("numpy", "rich", "lark", "pathlib", "hashlib", "difflib", "cgraph_cli.parse_tables",
+                        "cgraph_cli.rational", "cgraph_cli.exact", "cgraph_cli.render.tree",
+                        "cgraph_cli.render.steps", "cgraph_cli.derivatives")
+
+
+def modules_loaded_by(*args) -> tuple:
+    """(exit code, the modules of commands/, the NOT_ON_THE_JSON_PATH modules) that a fresh
+    interpreter loads running `cgraph ARGS` in-process, beyond what importing click loads."""
     program = ("import sys\n"
+               "import click\n"
+               "before = set(sys.modules)\n"
                "from cgraph_cli.cli import _run\n"
-               "code = int(_run(['eval', 'x*y', '--x', '1', '--y', '2', '--format', 'json'], False))\n"
-               "print(code, sorted(m for m in sys.modules if m.startswith('cgraph_cli.commands')),"
-               " file=sys.stderr)\n")
-    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
-    assert done.stderr.strip().splitlines()[-1] == (
-        "0 ['cgraph_cli.commands', 'cgraph_cli.commands.eval', 'cgraph_cli.commands.support']")
+               "code = int(_run(sys.argv[1:], False))\n"
+               "new = set(sys.modules) - before\n"
+               "print(code, sorted(m for m in new if m.startswith('cgraph_cli.commands')), file=sys.stderr)\n"
+               f"print(sorted(m for m in new if m in {NOT_ON_THE_JSON_PATH!r} "
+               f"or m.split('.')[0] in {NOT_ON_THE_JSON_PATH!r}), file=sys.stderr)\n")
+    done = subprocess.run([sys.executable, "-c", program, *args], capture_output=True, text=True, timeout=60)
+    code, commands = done.stderr.strip().splitlines()[-2].split(" ", 1)
+    return int(code), commands, done.stderr.strip().splitlines()[-1]
+
+
+def test_a_command_imports_only_its_own_module_of_commands():
+    code, commands, unneeded = modules_loaded_by("eval", "(x+y)^2", "--x", "1", "--y", "3", "--format", "json")
+    assert (code, commands) == (0, "['cgraph_cli.commands', 'cgraph_cli.commands.eval', 'cgraph_cli.commands.support']")
+    assert unneeded == "[]"
+
+
+def test_the_check_of_the_json_path_sees_the_modules_it_names():
+    """The same check finds them where they are needed: a fraction binding and the tree (rational,
+    rich), a misspelt function (difflib's did-you-mean)."""
+    code, _, unneeded = modules_loaded_by("eval", "x^2", "--x", "1/3", "--format", "tree")
+    assert code == 0 and "'cgraph_cli.rational'" in unneeded and "'rich'" in unneeded
+    code, _, unneeded = modules_loaded_by("eval", "sinn(x)", "--x", "1", "--format", "json")
+    assert code == 2 and "'difflib'" in unneeded
+
+
+def test_help_and_completion_list_every_command_with_its_short_help():
+    """The commands load lazily, yet `cgraph --help` and shell completion show each one's help."""
+    import importlib
+
+    from cgraph_cli.commands import COMMANDS
+
+    shown, whole = {}, {}   # the short help completion shows; the first sentence --help cuts to fit
+    for name, where in COMMANDS.items():
+        module, attribute = where.split(":")
+        command = getattr(importlib.import_module(module), attribute)
+        shown[name], whole[name] = command.get_short_help_str(), command.get_short_help_str(10**6)
+    done = subprocess.run([sys.executable, "-m", "cgraph_cli", "--help"], capture_output=True, text=True,
+                          timeout=60, env={**clean_env(), "COLUMNS": "200"})
+    listed = done.stdout.split("Commands:\n", 1)[1].splitlines()
+    assert done.returncode == 0 and len(listed) == len(COMMANDS)
+    for line in listed:
+        name, help_text = line.split(None, 1)
+        assert len(help_text) > 20 and whole[name].startswith(help_text.removesuffix("...")), line
+    assert sorted(line.split()[0] for line in listed) == sorted(COMMANDS)
+    env = {**clean_env(), "_CGRAPH_COMPLETE": "zsh_complete", "COMP_WORDS": "cgraph ", "COMP_CWORD": "1"}
+    done = subprocess.run([sys.executable, "-m", "cgraph_cli"], capture_output=True, text=True, timeout=60, env=env)
+    triples = done.stdout.splitlines()
+    completed = {triples[i + 1]: triples[i + 2] for i in range(0, len(triples), 3)}
+    assert done.returncode == 0 and completed == shown
 
 
 @pytest.mark.parametrize("args, what", [

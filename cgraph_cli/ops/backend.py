@@ -9,7 +9,6 @@ The helpers below are the parts of backend functions that are the same for sever
 """
 
 import math
-from fractions import Fraction
 
 # The elementwise functions and slopes the rows call.
 SCALAR_FUNCTIONS = (
@@ -44,16 +43,33 @@ HOOKS = ("forward_guard", "backward_guard", "unbroadcast")
 DECLARED = FUNCTIONS + CONSTANTS + HOOKS
 # (each backend also has a `name`, for messages: "floats (ops/floats.py)")
 
-# The rational values the elementary functions take at 0 (the exact and symbolic backends keep
-# them exact: exp(0) = 1, not 1.0). log, sqrt and the kinks have exact rules of their own.
-EXACT_AT_ZERO = {"exp": Fraction(1), "sin": Fraction(0), "cos": Fraction(1), "tan": Fraction(0),
-                 "tanh": Fraction(0), "sinh": Fraction(0), "cosh": Fraction(1), "sigmoid": Fraction(1, 2),
-                 "asin": Fraction(0), "atan": Fraction(0), "asinh": Fraction(0), "atanh": Fraction(0),
-                 "log1p": Fraction(0), "expm1": Fraction(0), "erf": Fraction(0), "silu": Fraction(0),
-                 "gelu": Fraction(0)}
-# The parameters' defaults of the rows that have them, by op (the algebra leaves a default out).
-PARAMETER_DEFAULTS = {"leaky_relu": {"negative_slope": Fraction(1, 100)}, "elu": {"alpha": Fraction(1)},
-                      "gelu": {"approximate": Fraction(0)}}
+
+def _exact_constants() -> dict:
+    """EXACT_AT_ZERO and PARAMETER_DEFAULTS, which hold Fractions: made when the exact or symbolic
+    backend first asks (module __getattr__ below), so a float run never imports fractions."""
+    from fractions import Fraction
+
+    return {
+        # The rational values the elementary functions take at 0 (the exact and symbolic backends keep
+        # them exact: exp(0) = 1, not 1.0). log, sqrt and the kinks have exact rules of their own.
+        "EXACT_AT_ZERO": {"exp": Fraction(1), "sin": Fraction(0), "cos": Fraction(1), "tan": Fraction(0),
+                          "tanh": Fraction(0), "sinh": Fraction(0), "cosh": Fraction(1), "sigmoid": Fraction(1, 2),
+                          "asin": Fraction(0), "atan": Fraction(0), "asinh": Fraction(0), "atanh": Fraction(0),
+                          "log1p": Fraction(0), "expm1": Fraction(0), "erf": Fraction(0), "silu": Fraction(0),
+                          "gelu": Fraction(0)},
+        # The parameters' defaults of the rows that have them, by op (the algebra leaves a default out).
+        "PARAMETER_DEFAULTS": {"leaky_relu": {"negative_slope": Fraction(1, 100)}, "elu": {"alpha": Fraction(1)},
+                               "gelu": {"approximate": Fraction(0)}},
+    }
+
+
+def __getattr__(name: str):
+    if name not in ("EXACT_AT_ZERO", "PARAMETER_DEFAULTS"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals().update(_exact_constants())   # the next access is an ordinary attribute
+    return globals()[name]
+
+
 # The comparisons (1 where true, else 0), by op name: how to decide one, and how it is written.
 COMPARE = {"lt": (lambda a, b: a < b, "<", "<"), "le": (lambda a, b: a <= b, "<=", r"\le"),
            "gt": (lambda a, b: a > b, ">", ">"), "ge": (lambda a, b: a >= b, ">=", r"\ge"),
@@ -65,8 +81,10 @@ COMPARISON_FUNCTIONS = {"lt": "less", "le": "less_equal", "gt": "greater", "ge":
 POSITIVE_FUNCTIONS = frozenset({"exp", "sigmoid", "cosh", "softplus"})
 
 
-def exact_parameter(value) -> Fraction:
-    """A row's parameter read exactly: 0.01 as 1/100, the decimal it was written as (True as 1)."""
+def exact_parameter(value):
+    """A row's parameter read exactly, a Fraction: 0.01 as 1/100, the decimal it was written as (True as 1)."""
+    from fractions import Fraction
+
     if isinstance(value, Fraction):
         return value
     return Fraction(int(value)) if isinstance(value, (bool, int)) else Fraction(repr(float(value)))
