@@ -968,7 +968,7 @@ def test_every_registered_command_loads_under_its_name_and_takes_debug():
 # only an error message, a fraction binding or --exact needs.
 NOT_ON_THE_JSON_PATH = ("numpy", "rich", "lark", "pathlib", "hashlib", "difflib", "cgraph_cli.parse_tables",
                         "cgraph_cli.rational", "cgraph_cli.exact", "cgraph_cli.render.tree",
-                        "cgraph_cli.render.steps", "cgraph_cli.derivatives")
+                        "cgraph_cli.render.steps", "cgraph_cli.derivatives", "fractions", "decimal")
 
 
 def modules_loaded_by(*args) -> tuple:

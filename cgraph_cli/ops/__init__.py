@@ -25,7 +25,6 @@ floor, ceil and round are piecewise constant (`jumps`), flagged at their jumps.
 """
 
 import math
-from fractions import Fraction
 from typing import Callable, NamedTuple, Optional
 
 from cgraph_cli.ops.backend import COMPARE, COMPARISON_FUNCTIONS, DECLARED
@@ -569,6 +568,8 @@ def table_for(graph, values: dict) -> OpTable:
         return array_table()
     if kinds <= {float, int}:   # the common case, first
         return OPS
+    from fractions import Fraction   # here: a float run never needs it (start-up)
+
     if any(issubclass(kind, Fraction) for kind in kinds):
         return exact_table()
     return array_table()
