@@ -49,10 +49,13 @@ KIND = {**dict.fromkeys("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_",
 # operators that bind at least `pops` tightly: a right-associative one leaves its equals (2^3^2 is
 # 2^(3^2)), so does a comparison (then refused: a < b < c); markers (parentheses, calls, an
 # assignment) bind 0, the bottom of the stack -1.
+# The stack's entries are (kind, start, detail, binding), on top of BOTTOM.
 # token -> (pops, binding, the operator's entry on the stack); binding None for the tokens that are not
-# operators. A binary operator's entry is its node's kind alone (the node's span is its operands').
-AFTER_OPERAND = {sign: (binding + (associativity != "left"), binding, (NODE.get(sign) or COMPARISONS[sign], None, None))
+# operators. A binary operator's entry is its node's kind and binding alone (its span is its operands').
+AFTER_OPERAND = {sign: (binding + (associativity != "left"), binding,
+                        (NODE.get(sign) or COMPARISONS[sign], None, None, binding))
                  for sign, (binding, associativity) in PRECEDENCE.items()}
+BOTTOM = (None, None, None, -1)
 END = (1, None, None)   # a newline ends a statement only outside parentheses: it is looked at apart
 AFTER_OPERAND.update(dict.fromkeys([")", ",", ";", ""], END))
 AUGMENTED = {"=", "+=", "-=", "*=", "/="}
@@ -77,7 +80,8 @@ def _parse(text: str):
     keep = built.append
     new = tuple.__new__          # a node built without the NamedTuple's Python-level __new__
     values, spans = [], []       # the operands and their spans (with the parentheses around them)
-    stack, bindings = [], [-1]   # pending operators and markers (kind, start, detail); how they bind
+    stack = [BOTTOM]             # pending operators and markers (kind, start, detail, binding)
+    top = -1                     # how the entry on top of the stack binds (-1: the stack is empty)
     statements = []
     operand = True               # is an operand expected next?
     depth = 0                    # open parentheses: a newline inside them is whitespace
@@ -94,8 +98,8 @@ def _parse(text: str):
                     function = opened.get(token)
                     if function is None:
                         function = opened[token] = token[:-1]   # one string per function, not per call
-                    stack.append((CALL, start, (function, len(values))))
-                    bindings.append(0)
+                    stack.append((CALL, start, (function, len(values)), 0))
+                    top = 0
                     depth += 1
                     continue
                 span = (start, end)
@@ -106,21 +110,21 @@ def _parse(text: str):
             elif kind is IGNORED or token == "\n" and depth:
                 continue
             elif token == "(":
-                stack.append((PAREN, start, None))
-                bindings.append(0)
+                stack.append((PAREN, start, None, 0))
+                top = 0
                 depth += 1
                 continue
             elif token == "-" or token == "+":
-                stack.append(("neg" if token == "-" else "pos", start, None))
-                bindings.append(UNARY)
+                stack.append(("neg" if token == "-" else "pos", start, None, UNARY))
+                top = UNARY
                 continue
-            elif (token == ";" or token == "\n") and not stack:
+            elif (token == ";" or token == "\n") and top < 0:
                 continue                 # a separator between statements (or before the first)
-            elif not token and not stack:
+            elif not token and top < 0:
                 break                    # the end, after a separator or of an empty program
-            elif token == ")" and stack and stack[-1][0] == CALL and stack[-1][2][1] == len(values):
-                _, call_start, (function, _) = stack.pop()   # f(): a call of no arguments
-                bindings.pop()
+            elif token == ")" and stack[-1][0] == CALL and stack[-1][2][1] == len(values):
+                _, call_start, (function, _), _ = stack.pop()   # f(): a call of no arguments
+                top = stack[-1][3]
                 depth -= 1
                 span = (call_start, end)
                 values.append(builder.call(span, function))
@@ -150,28 +154,29 @@ def _parse(text: str):
                 values.pop()
                 spans.pop()
                 built.pop()              # the name is the function's, not a Name node
-                stack.append((CALL, node.span[0], (node.name, len(values))))
-                bindings.append(0)
+                stack.append((CALL, node.span[0], (node.name, len(values)), 0))
+                top = 0
                 depth += 1
                 operand = True
                 continue
             elif token in AUGMENTED:     # = += -= *= /= after a statement's first name only
                 node = values[-1]
-                if stack or len(values) != 1 or type(node) is not Name or spans[-1] is not node.span:
+                if top >= 0 or len(values) != 1 or type(node) is not Name or spans[-1] is not node.span:
                     raise _Unsupported
                 values.pop()
                 spans.pop()
                 built.pop()
-                stack.append((STATEMENT, node.span[0], (node.name, token)))
-                bindings.append(0)
+                stack.append((STATEMENT, node.span[0], (node.name, token), 0))
+                top = 0
                 operand = True
                 continue
             else:
                 raise _Unsupported       # a name or number after an operand (implicit multiplication), ...
         pops, binding, entry = action
-        while bindings[-1] >= pops:
-            pending, operator_start, _ = stack.pop()
-            if bindings.pop() == UNARY:
+        while top >= pops:
+            pending, operator_start, _, binds = stack.pop()
+            top = stack[-1][3]
+            if binds == UNARY:
                 span = (operator_start, spans[-1][1])
                 node = new(Unary, (pending, values[-1], span))
             else:
@@ -183,16 +188,16 @@ def _parse(text: str):
             spans[-1] = span
             keep(node)
         if binding is not None:
-            if binding == COMPARE and bindings[-1] == COMPARE:
+            if binding == COMPARE and top == COMPARE:
                 raise _Unsupported       # a < b < c: a parse error
             stack.append(entry)
-            bindings.append(binding)
+            top = binding
             operand = True
         elif token == ")":
-            if not stack:
+            if top < 0:
                 raise _Unsupported
-            kind, open_start, detail = stack.pop()
-            bindings.pop()
+            kind, open_start, detail, _ = stack.pop()
+            top = stack[-1][3]
             depth -= 1
             span = (open_start, end)
             if kind == PAREN:
@@ -211,16 +216,16 @@ def _parse(text: str):
             else:
                 raise _Unsupported
         elif token == ",":
-            if not stack or stack[-1][0] != CALL:
+            if stack[-1][0] != CALL:
                 raise _Unsupported       # a tuple (2, 3), or a stray comma
             operand = True
         else:                            # ";", a newline outside parentheses, or the end
             node = values.pop()
             span = spans.pop()
-            if stack:
-                kind, name_start, detail = stack.pop()
-                bindings.pop()
-                if kind != STATEMENT or stack:
+            if top >= 0:
+                kind, name_start, detail, _ = stack.pop()
+                top = stack[-1][3]
+                if kind != STATEMENT or top >= 0:
                     raise _Unsupported   # an unclosed parenthesis
                 target, sign = detail
                 if sign == "=":
