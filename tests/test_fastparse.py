@@ -6,6 +6,7 @@ caret message. Its precedence table is read back from grammar/cgraph.lark here.
 """
 
 import random
+from pathlib import Path
 import re
 
 import pytest
@@ -234,6 +235,41 @@ GARBAGE = st.lists(st.sampled_from(list("xy12.eE+-*/^()=;,# \n\t\r_<>!@") + ["**
 @given(text=GARBAGE)
 def test_fast_path_never_accepts_what_the_driver_refuses(text):
     check(text)
+
+
+def grammar_terminal(name):
+    """A terminal's pattern as grammar/cgraph.lark writes it (`NAME: /.../`)."""
+    text = (Path(__file__).resolve().parent.parent / "grammar" / "cgraph.lark").read_text()
+    return re.search(rf"^{name}: /(.*)/$", text, re.M).group(1)
+
+
+OPERATORS = {"**", "*=", "+=", "-=", "/=", "==", "<=", ">=", "!="}
+
+
+def token_is_well_formed(token):
+    """A name (with the "(" of a call), a number, blanks, a comment, an operator, or one character."""
+    return bool(re.fullmatch(grammar_terminal("NAME") + r"\(?", token)
+                or re.fullmatch(grammar_terminal("NUMBER"), token)
+                or re.fullmatch(r"[ \t\f\r]+|#[^\n]*", token)
+                or token in OPERATORS or len(token) == 1)
+
+
+@settings(max_examples=100, deadline=None)
+@given(text=GARBAGE)
+def test_tokens_tile_the_text_and_are_the_grammar_s_terminals(text):
+    """Offsets are the sums of the tokens' lengths, so the tokens must tile the text; each is whole
+    (a name or number never split in two, a blank run never split, two-character operators kept)."""
+    tokens = fastparse.TOKEN.findall(text)
+    assert "".join(tokens) == text
+    assert all(token_is_well_formed(token) for token in tokens), tokens
+    for a, b in zip(tokens, tokens[1:]):   # maximal munch: no token could have taken the next one's start
+        assert not (re.fullmatch(grammar_terminal("NAME"), a) and re.match(r"[A-Za-z0-9_(]", b)), (a, b)
+        assert not (a[0] in " \t\f\r" and b[0] in " \t\f\r"), (a, b)
+        assert a + b[:1] not in OPERATORS, (a, b)
+
+
+def test_the_token_checks_can_fail():
+    assert not token_is_well_formed("x y") and not token_is_well_formed("1.2.3") and token_is_well_formed("sin(")
 
 
 def test_the_checks_can_fail():
