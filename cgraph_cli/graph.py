@@ -122,6 +122,8 @@ class Graph:
 
     def differentiable(self) -> list:
         """The variables that carry a gradient (every one not bound as data), sorted."""
+        if not self.data:
+            return sorted(self.variables)
         return sorted(name for name in self.variables if name not in self.data)
 
     def users(self) -> list:
