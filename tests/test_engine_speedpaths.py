@@ -311,3 +311,55 @@ def test_fan_out_through_one_and_two_input_nodes_sums_every_contribution(source)
     x = 0.6
     if source == "sin(x) + x":
         assert grads[graph.variables["x"]] == math.cos(x) + 1.0
+
+
+# --------------------------------------------------------------- op tables are fixed once built
+
+def _with_sin_as_cos(rows):
+    return [op._replace(forward=math.cos) if op.name == "sin" else op for op in rows]
+
+
+@pytest.mark.parametrize("change", [
+    lambda t: t.__setitem__("sin", t["sin"]), lambda t: t.update({}), lambda t: t.__ior__({}),
+    lambda t: t.__delitem__("sin"), lambda t: t.pop("sin"), lambda t: t.popitem(),
+    lambda t: t.setdefault("sin", None), lambda t: t.clear(),
+])
+def test_an_op_table_is_fixed_once_built(change):
+    """The engine caches each table's columns (OpTable.column): a table changed in place would leave
+    the engine calling the old rows, so every way of changing one is refused."""
+    from cgraph_cli.ops import table
+    from cgraph_cli.ops.floats import MATH
+
+    ops = table(MATH)
+    with pytest.raises(TypeError, match="fixed once built"):
+        change(ops)
+    assert "sin" in ops and ops.column("forward")["sin"] is ops["sin"].forward
+
+
+def test_a_new_table_is_how_rows_change():
+    """What a changed table is for: a new OpTable, whose column is its own rows'."""
+    from cgraph_cli.ops import OpTable, table
+    from cgraph_cli.ops.floats import MATH
+
+    ops = table(MATH)
+    graph = build(parse("sin(x)"), "sin(x)", frozenset())
+    assert engine.forward(graph, {"x": 0.5}, ops=ops)[-1] == math.sin(0.5)   # the column is now cached
+    changed = OpTable(_with_sin_as_cos(ops.values()), ops.backend)
+    assert engine.forward(graph, {"x": 0.5}, ops=changed)[-1] == math.cos(0.5)
+    assert engine.forward(graph, {"x": 0.5}, ops=ops)[-1] == math.sin(0.5)
+
+
+def test_the_exact_table_checks_sizes_in_every_rule():
+    """ops/rationals.size_checked builds a new table (tables are fixed): every rule that has inputs
+    is the size-checked one, and an exact run still gives exact gradients."""
+    from fractions import Fraction
+
+    from cgraph_cli.ops import exact_table, table
+    from cgraph_cli.ops.rationals import RATIONALS
+
+    exact, plain = exact_table(), table(RATIONALS)
+    assert exact.keys() == plain.keys() and exact.backend is plain.backend
+    assert all((exact[name].vjp is not plain[name].vjp) == bool(plain[name].arity) for name in plain)
+    graph = build(parse("x^3/3 + x*y"), "x^3/3 + x*y", frozenset("xy"))
+    evaluation = engine.evaluate(graph, {"x": Fraction(1, 2), "y": Fraction(2)})
+    assert evaluation.gradients() == {"x": Fraction(1, 4) + 2, "y": Fraction(1, 2)}

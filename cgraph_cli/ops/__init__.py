@@ -68,7 +68,8 @@ class Op(NamedTuple):
 
 
 class OpTable(dict):
-    """{op name: Op} for one backend; `backend` is that B (the engine asks it for its guards)."""
+    """{op name: Op} for one backend; `backend` is that B (the engine asks it for its guards). A table
+    is fixed once built (the engine caches its columns): a changed table is a new OpTable."""
 
     def __init__(self, rows, backend):
         super().__init__((op.name, op) for op in rows)
@@ -83,9 +84,10 @@ class OpTable(dict):
             column = self._columns[part] = {name: getattr(op, part) for name, op in self.items()}
         return column
 
-    def __setitem__(self, name, op):   # a table rewritten row by row (ops/rationals.size_checked)
-        super().__setitem__(name, op)
-        self._columns.clear()
+    def _fixed(self, *args, **kwargs):
+        raise TypeError("an OpTable is fixed once built: build another (OpTable(rows, backend))")
+
+    __setitem__ = __delitem__ = __ior__ = update = pop = popitem = setdefault = clear = _fixed
 
 
 def elementwise(name: str, forward: Callable, slope: Optional[Callable], **facts) -> Op:

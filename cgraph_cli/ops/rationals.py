@@ -224,8 +224,5 @@ def _size_checked(op):
 
 
 def size_checked(ops):
-    """The exact table: every rule of `ops` (an OpTable over RATIONALS) size-checked."""
-    for name in list(ops):
-        if ops[name].arity:
-            ops[name] = _size_checked(ops[name])
-    return ops
+    """The exact table: `ops` (an OpTable over RATIONALS) with every rule size-checked."""
+    return type(ops)([_size_checked(op) if op.arity else op for op in ops.values()], ops.backend)   # a new table
