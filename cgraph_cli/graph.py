@@ -178,9 +178,10 @@ def build(program: ast.Program, source: str, bound=frozenset(), data=frozenset()
             add_name(None)
             add_need(needs[left] or needs[right])
         elif kind is Name:
-            node_id = assigned.get(node.name)
+            name = node[0]
+            node_id = assigned.get(name) if assigned else None
             if node_id is None:
-                node_id = variables.get(node.name)
+                node_id = variables.get(name)
                 if node_id is None or spans[node_id] is None:   # its first use: a node, or its span
                     node_id = _lookup(graph, node, source, bound)
             push(node_id)
@@ -194,19 +195,21 @@ def build(program: ast.Program, source: str, bound=frozenset(), data=frozenset()
             add_span(span)
             add_name(None)
             add_need(False)
-        elif kind is Call and len(node.args) == 1 and node.func in plain_unary \
-                and type(node.args[0]) not in ARGUMENT_FORMS:   # sin(x): the common case, quickly
-            operand = results[-1]
-            results[-1] = len(ops)
-            add_op(plain_unary[node.func])
-            add_inputs((operand,))
-            add_span(node.span)
-            add_name(None)
-            add_need(needs[operand])
-        elif kind is Call and len(node.args) == 1 and node.func in UNARY_CALLS \
-                and type(node.args[0]) not in ARGUMENT_FORMS:   # sum(X), argmax(x): through Graph.add
-            push(graph.add(UNARY_CALLS[node.func], (pop(),), node.span))
-        elif kind is Call or kind is ast.Method:
+        elif kind is Call:
+            function, arguments, span = node
+            if len(arguments) != 1 or type(arguments[0]) in ARGUMENT_FORMS or function not in UNARY_CALLS:
+                push(calls.call(graph, node, results, source, bound))
+            elif function in plain_unary:   # sin(x): the common case, quickly
+                operand = results[-1]
+                results[-1] = len(ops)
+                add_op(plain_unary[function])
+                add_inputs((operand,))
+                add_span(span)
+                add_name(None)
+                add_need(needs[operand])
+            else:                           # sum(X), argmax(x): through Graph.add
+                push(graph.add(UNARY_CALLS[function], (pop(),), span))
+        elif kind is ast.Method:
             push(calls.call(graph, node, results, source, bound))
         elif kind is Unary:   # -x, +x
             operand = results[-1]
