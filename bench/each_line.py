@@ -8,7 +8,8 @@ Every tool computes the value and the 4 gradients (x=0.7, y=-1.3, z=2.1, w=0.4) 
   (a temporary PYTHONPYCACHEPREFIX, filled by one untimed run): the figure the target is judged on.
   Also shown: the same run in the inherited environment (here PYTHONDONTWRITEBYTECODE=1, so the editable
   checkout is compiled on every start).
-* cgraph, in-process (a child process, gc off as the CLI runs): per line grammar.parse, graph.build,
+* cgraph, in-process (a child process, gc off as the CLI runs): per line graph.from_text (`read`: parse
+  and build at once; grammar.parse then graph.build for a baseline without it),
   engine.evaluate and the JSON line (commands/eval_batch.each_line_run's steps), each stage summed; expressions/s is
   10,000 over their total, after imports, as the anchors measure themselves.
 * the anchors (../shared/bench-anchors), in batch mode, each printing expressions/s after imports:
@@ -53,6 +54,7 @@ ANCHORS = {
     "lark": ["anchor_lark_parse.py", "--mode", "batch", "--how", "tree", "--quiet"],
 }
 BINDINGS = [word for name, value in POINT.items() for word in (f"--{name}", str(value))]
+STAGES = ("read", "evaluate", "render")   # read: the formula parsed and built
 
 
 def child(path: str) -> None:
@@ -66,26 +68,25 @@ def child(path: str) -> None:
     grammar.get_parser()
     lines = list(batch.each_expression(Path(path).read_text(encoding="utf-8")))
     bound = frozenset(POINT)
-    seconds = dict.fromkeys(("parse", "build", "evaluate", "render"), 0.0)
+    seconds = dict.fromkeys(STAGES, 0.0)
     values = []
+    read = getattr(graph_module, "from_text", None) or \
+        (lambda text, bound: graph_module.build(grammar.parse(text), text, bound))
     cpu = time.process_time()
     for number, text in lines:
-        t0 = clock()
-        program = grammar.parse(text)
         t1 = clock()
-        graph = graph_module.build(program, text, bound)
+        graph = read(text, bound)
         t2 = clock()
         evaluation = engine.evaluate(graph, POINT)
         t3 = clock()
         line = jsonl_line(number, evaluation, None)
         t4 = clock()
-        seconds["parse"] += t1 - t0
-        seconds["build"] += t2 - t1
+        seconds["read"] += t2 - t1
         seconds["evaluate"] += t3 - t2
         seconds["render"] += t4 - t3
         values.append(line)
     seconds["cpu"] = time.process_time() - cpu
-    seconds["total"] = sum(seconds[stage] for stage in ("parse", "build", "evaluate", "render"))
+    seconds["total"] = sum(seconds[stage] for stage in STAGES)
     sys.stdout.write("CGRAPH " + json.dumps({"seconds": seconds, "count": len(lines)}) + "\n")
     sys.stdout.flush()
     os._exit(0)
@@ -213,13 +214,13 @@ def main() -> int:
 
     count = inside[0]["count"]
     seconds = {stage: statistics.median(run["seconds"][stage] for run in inside)
-               for stage in ("parse", "build", "evaluate", "render", "total", "cpu")}
+               for stage in (*STAGES, "total", "cpu")}
     rate = count / seconds["total"]
     whole = statistics.median(run["wall"] for run in wholes)
     print()
     print(f"cgraph --each-line on {count} expressions (seconds, medians)")
     print("  in-process: " + "  ".join(f"{stage} {seconds[stage]:.3f}" for stage in
-                                       ("parse", "build", "evaluate", "render", "total")) +
+                                       (*STAGES, "total")) +
           f"  ->  {rate:,.0f} expressions/s (cpu {seconds['cpu']:.3f} s)")
     edited = statistics.median(run["wall"] for run in edits)
     print(f"  whole process (start-up, grammar, output written; bytecode cached, as installed): {whole:.3f} s  ->  "
@@ -229,13 +230,13 @@ def main() -> int:
     print(f"  whole process, environment as inherited ({how}): {edited:.3f} s  ->  {count / edited:,.0f} expressions/s")
     if base_inside:
         base = {stage: statistics.median(run["seconds"][stage] for run in base_inside)
-                for stage in ("parse", "build", "evaluate", "render", "total", "cpu")}
+                for stage in (*STAGES, "total", "cpu")}
         base_whole = statistics.median(run["wall"] for run in base_wholes)
         print("  baseline:   " + "  ".join(f"{stage} {base[stage]:.3f}" for stage in
-                                           ("parse", "build", "evaluate", "render", "total")) +
+                                           (*STAGES, "total")) +
               f"  ->  {count / base['total']:,.0f} expressions/s; whole process {base_whole:.3f} s")
         print("  cgraph/baseline: " + "  ".join(f"{stage} {seconds[stage] / base[stage]:.2f}" for stage in
-                                                ("parse", "build", "evaluate", "render", "total", "cpu")) +
+                                                (*STAGES, "total", "cpu")) +
               f"  whole {whole / base_whole:.2f}")
     if compared:
         print(f"  values and gradients vs micrograd: {compared}")

@@ -4,12 +4,14 @@
 For each workload (data/chain_N.txt, data/deep_N.txt; x=0.7, y=-1.3, z=2.1, w=0.4):
 
 * cgraph runs in a fresh subprocess (this script with --child), in-process as the CLI does it,
-  with gc disabled: grammar.parse, graph.build, engine.forward, engine.backward each timed with
-  time.perf_counter (build includes letting the syntax tree go, as the CLI's load_graph does);
+  with gc disabled: graph.from_text (`read`: the formula parsed and built at once, as the CLI's
+  load_graph does), engine.forward, engine.backward each timed with time.perf_counter. With --split
+  (and for a baseline without from_text) read is grammar.parse then graph.build, shown apart (build
+  includes letting the syntax tree go, as load_graph did);
   peak memory is that subprocess's ru_maxrss. `tables` is loading the parser
   tables (get_parser(), from ~/.cache/cgraph) and `kinks` is find_kinks + gradient_warnings,
   which the CLI's evaluate() also runs: both are shown but left out of `total`, which is what
-  the anchors time (parse + graph + forward + backward, imports and grammar build excluded).
+  the anchors time (read + forward + backward, imports and grammar build excluded).
 * the anchors run the same file, with the commands of the anchors' README, each printing a
   `RESULT tool=... seconds=...` line:
       micrograd  anchor_micrograd.py FILE --mode single --parser rpn --recursion-limit 10000000 --no-gc
@@ -21,6 +23,7 @@ For each workload (data/chain_N.txt, data/deep_N.txt; x=0.7, y=-1.3, z=2.1, w=0.
     python bench/scale.py --sizes 1000,100000,1000000       # with the 1M chain
     python bench/scale.py --anchors micrograd --timeout 300 # fewer anchors; "none" for cgraph only
     python bench/scale.py --repeat 5 --baseline /path/to/other/venv/bin/python   # before/after, alternating
+    python bench/scale.py --split                           # parse and build timed apart
 
 With --repeat N the tools run in turn, in a rotating order (a noisy moment hits every tool alike), and
 the medians are shown; the machine's load average is printed before and after. --baseline PYTHON also
@@ -50,13 +53,13 @@ ANCHORS = {
     "torch": ["anchor_torch.py", "--mode", "single", "--parser", "rpn"],
     "lark": ["anchor_lark_parse.py", "--mode", "single", "--how", "tree"],
 }
-STAGES = ("parse", "build", "forward", "backward")
+STAGES = ("read", "forward", "backward")
 TARGET_WORKLOAD = "chain_1000000"
 
 
 # ------------------------------------------------------------------ child: cgraph in-process
 
-def child(path: str) -> None:
+def child(path: str, split: bool) -> None:
     import gc
     import resource
 
@@ -73,12 +76,17 @@ def child(path: str) -> None:
     grammar.get_parser()
     seconds["tables"] = clock() - t
     t, c = clock(), cpu()
-    program = grammar.parse(text)
-    seconds["parse"] = clock() - t
-    t = clock()
-    graph = graph_module.build(program, text, frozenset(POINT))
-    del program   # as support.load_graph lets the syntax tree go once the graph is built (timed with build)
-    seconds["build"] = clock() - t
+    if split or not hasattr(graph_module, "from_text"):
+        program = grammar.parse(text)
+        seconds["parse"] = clock() - t
+        t = clock()
+        graph = graph_module.build(program, text, frozenset(POINT))
+        del program   # the syntax tree let go once the graph is built (timed with build)
+        seconds["build"] = clock() - t
+        seconds["read"] = seconds["parse"] + seconds["build"]
+    else:
+        graph = graph_module.from_text(text, frozenset(POINT))
+        seconds["read"] = clock() - t
     t = clock()
     values = engine.forward(graph, POINT)
     seconds["forward"] = clock() - t
@@ -106,8 +114,8 @@ def child(path: str) -> None:
 
 # ------------------------------------------------------------------ parent
 
-def run_cgraph(path: Path, timeout: float, python: str = sys.executable) -> dict:
-    command = [python, os.path.abspath(__file__), "--child", str(path)]
+def run_cgraph(path: Path, timeout: float, python: str = sys.executable, split: bool = False) -> dict:
+    command = [python, os.path.abspath(__file__), "--child", str(path)] + ["--split"] * split
     try:   # from /, so that the interpreter's own cgraph_cli is imported (not the current directory's)
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd="/")
     except subprocess.TimeoutExpired:
@@ -172,6 +180,7 @@ def agreement(ours: dict, theirs: dict) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--split", action="store_true", help="time cgraph's parse and build apart")
     parser.add_argument("--sizes", default="1000,100000", help="chain_N sizes (comma list; '' for none)")
     parser.add_argument("--deep", default="100000", help="deep_N sizes (comma list; '' for none)")
     parser.add_argument("--anchors", default="micrograd,torch,lark", help="comma list, or none")
@@ -183,7 +192,7 @@ def main() -> int:
     parser.add_argument("--baseline", default=None, help="another interpreter with its own cgraph_cli, run alike")
     args = parser.parse_args()
     if args.child:
-        child(args.child)
+        child(args.child, args.split)
         return 0
 
     anchors = [a for a in args.anchors.split(",") if a and a != "none"]
@@ -207,9 +216,9 @@ def main() -> int:
             print(f"  {workload}: {path} missing, skipped")
             continue
         started = time.perf_counter()
-        runs = {"cgraph": lambda: run_cgraph(path, args.timeout)}
+        runs = {"cgraph": lambda: run_cgraph(path, args.timeout, split=args.split)}
         if args.baseline:
-            runs["baseline"] = lambda: run_cgraph(path, args.timeout, args.baseline)
+            runs["baseline"] = lambda: run_cgraph(path, args.timeout, args.baseline, args.split)
         for name in anchors:
             runs[name] = lambda name=name: run_anchor(name, path, args.timeout, args.anchor_python,
                                                       Path(args.anchors_dir))
@@ -227,8 +236,9 @@ def main() -> int:
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
     print()
-    print("cgraph, in-process, gc off (seconds; total = parse+build+forward+backward)")
-    header = (f"{'workload':<15}{'nodes':>9}{'parse':>9}{'build':>9}{'forward':>9}{'backward':>9}"
+    print("cgraph, in-process, gc off (seconds; total = read+forward+backward; read = parse and build, "
+          "at once unless both are shown)")
+    header = (f"{'workload':<15}{'nodes':>9}{'parse':>9}{'build':>9}{'read':>9}{'forward':>9}{'backward':>9}"
               f"{'total':>9}{'bwd/fwd':>8}{'peak MB':>9}{'base MB':>8}{'tables':>8}{'kinks':>8}{'cpu':>8}")
     print(header)
     print("-" * len(header))
@@ -242,12 +252,15 @@ def main() -> int:
                 print(f"{label:<15} {tool} failed: {ours['error']}")
                 continue
             s = ours["seconds"]
-            print(f"{label:<15}{ours['nodes']:>9}" + "".join(f"{s[k]:>9.3f}" for k in (*STAGES, "total"))
+            apart = "".join(f"{s[k]:>9.3f}" if k in s else f"{'-':>9}" for k in ("parse", "build"))
+            print(f"{label:<15}{ours['nodes']:>9}{apart}" + "".join(f"{s[k]:>9.3f}" for k in (*STAGES, "total"))
                   + f"{s['backward'] / s['forward']:>8.2f}{ours['maxrss_mb']:>9.0f}{ours['base_mb']:>8.0f}"
                   f"{s['tables']:>8.3f}{s['kinks']:>8.3f}{s['cpu']:>8.3f}")
         if "baseline" in row and "error" not in row["baseline"] and "error" not in row["cgraph"]:
             mine, theirs = row["cgraph"]["seconds"], row["baseline"]["seconds"]
-            print(f"{'  cgraph/base':<15}{'':>9}" + "".join(f"{mine[k] / theirs[k]:>9.2f}" for k in (*STAGES, "total")))
+            print(f"{'  cgraph/base':<15}{'':>9}"
+                  + "".join(f"{mine[k] / theirs[k]:>9.2f}" if k in mine and k in theirs else f"{'-':>9}"
+                            for k in ("parse", "build", *STAGES, "total")))
 
     if anchors:
         print()

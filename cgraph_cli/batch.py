@@ -17,8 +17,7 @@ from types import SimpleNamespace
 from cgraph_cli.bindings import check_name
 from cgraph_cli import engine   # engine.forward looked up at call time (tests count the passes)
 from cgraph_cli.errors import CgraphError, ExitStatus, UsageError
-from cgraph_cli.grammar import parse
-from cgraph_cli.graph import build, check_data
+from cgraph_cli.graph import check_data, from_text
 from cgraph_cli.ops import OPS, TENSOR_OPS, OpTable, table
 from cgraph_cli.text import NotText, decode_utf8
 
@@ -37,7 +36,7 @@ def evaluate_line(text: str, values: dict, data=frozenset()):
     """The Evaluation of one line, or the CgraphError it raised (returned, so the batch goes on).
     `data` (--const) need not be used by every line: the bindings are shared by all of them."""
     try:
-        return engine.evaluate(build(parse(text), text, frozenset(values), data), values)
+        return engine.evaluate(from_text(text, frozenset(values), data), values)
     except CgraphError as error:
         return error
     except RecursionError:
@@ -170,7 +169,7 @@ def points_graph(source: str, data: PointsData, fixed: dict, path: str, const=fr
         twice = sorted({name for name in data.names if data.names.count(name) > 1})
         raise UsageError(f"--points {path}: the header names {', '.join(twice)} twice")
     bound = frozenset(data.names) | frozenset(fixed)
-    graph = build(parse(source), source, bound, const)
+    graph = from_text(source, bound, const)
     check_data(graph, bound)
     mixing = [node_id for node_id, op in enumerate(graph.ops) if op in TENSOR_OPS]
     if mixing:

@@ -8,16 +8,22 @@ nodes are built in the order a bottom-up parser reduces them, with the spans the
 driver gives them, so the Program is exactly the driver's (tests/test_fastparse.py compares
 them on generated programs, and checks PRECEDENCE against grammar/cgraph.lark).
 
-`parse` returns None for anything else: indexing, methods, attributes, tensors, tuples,
-keywords, any character it does not know, and every syntax error. The caller
-(grammar.parse) then runs the LALR driver, which is the definition of the language and
-gives the caret message.
+The parser emits its nodes into a Sink, one function per kind of node, each returning what stands
+for the node from then on: `parse` gives the Sink of AST nodes (`ast_sink`) and returns the Program;
+graph.from_text gives graph.sink, which appends the nodes to a Graph's columns while the text is
+read (no syntax tree is built), the graph graph.build would make of the Program.
+
+`run` returns None for anything else: indexing, methods, attributes, tensors, tuples,
+keywords, any character it does not know, every syntax error, and whatever the sink declines (it
+raises Declined). The caller (grammar.parse) then runs the LALR driver, which is the definition of
+the language and gives the caret message.
 """
 
 import re
 from itertools import accumulate, pairwise
+from typing import Callable, NamedTuple
 
-from cgraph_cli.ast import NULLARY, AstBuilder, Binary, Call, Name, Num, Unary
+from cgraph_cli.ast import AUGMENTED, AstBuilder, Assign, Binary, Name, Num, Unary
 from cgraph_cli.ops import COMPARISONS
 
 # (binding, associativity) by operator, loosest first, as the rules of grammar/cgraph.lark nest:
@@ -61,28 +67,79 @@ AFTER_OPERAND = {sign: (binding + (associativity != "left"), binding,
 BOTTOM = (None, None, None, -1)
 END = (1, None, None)   # a newline ends a statement only outside parentheses: it is looked at apart
 AFTER_OPERAND.update(dict.fromkeys([")", ",", ";", ""], END))
-AUGMENTED = {"=", "+=", "-=", "*=", "/="}
+ASSIGNING = {"=": None, **AUGMENTED}   # a sign -> the op of an Assign: = += -= *= /=
 PAREN, CALL, STATEMENT = "(", "call", "="   # the markers on the stack
 
 
-class _Unsupported(Exception):
+class Declined(Exception):
     """Not this path's: the LALR driver parses the text (or says where it is wrong)."""
+
+
+class Sink(NamedTuple):
+    """What the parser emits, children before parents (the order a bottom-up parser reduces them),
+    each function returning what stands for the new node: an AST node, or a graph node's id."""
+    name: Callable      # (name, span), a name read as an operand
+    number: Callable    # (value, text, span)
+    binary: Callable    # (kind, left, right, span): "add", ..., "pow", or a comparison's kind
+    unary: Callable     # (kind, operand, span): "neg" or "pos"
+    call: Callable      # (function, arguments (a list), span)
+    assign: Callable    # (span, target, op, value): op None for "=", "add" for "+=", ...
+    program: Callable   # (span, statements (a list)): what `run` returns
+
+
+def ast_sink() -> Sink:
+    """The Sink of AST nodes: the Program the LALR driver's AstBuilder makes."""
+    builder = AstBuilder()
+    keep = builder.built.append
+    new = tuple.__new__          # a node built without the NamedTuple's Python-level __new__
+
+    def name(text, span):
+        node = new(Name, (text, span))
+        keep(node)
+        return node
+
+    def number(value, text, span):
+        node = new(Num, (value, text, span))
+        keep(node)
+        return node
+
+    def binary(kind, left, right, span):
+        node = new(Binary, (kind, left, right, span))
+        keep(node)
+        return node
+
+    def unary(kind, operand, span):
+        node = new(Unary, (kind, operand, span))
+        keep(node)
+        return node
+
+    def assign(span, target, op, value):
+        node = new(Assign, (target, op, value, span))
+        keep(node)
+        return node
+
+    return Sink(name, number, binary, unary, lambda function, arguments, span: builder.call(span, function, *arguments),
+                assign, lambda span, statements: builder.program(span, *statements))
 
 
 def parse(text: str):
     """The Program of `text` as the LALR driver builds it, or None when the driver must parse it."""
+    return run(text, ast_sink())
+
+
+def run(text: str, sink: Sink):
+    """What `sink.program` returns for `text`, or None when the driver must parse it."""
     try:
-        return _parse(text)
-    except _Unsupported:
+        return _parse(text, sink)
+    except Declined:
         return None
 
 
-def _parse(text: str):
-    builder = AstBuilder()
-    built = builder.built
-    keep = built.append
-    new = tuple.__new__          # a node built without the NamedTuple's Python-level __new__
+def _parse(text: str, sink: Sink):
+    name_node, number, binary, unary, call, assign, program = sink
     values, spans = [], []       # the operands and their spans (with the parentheses around them)
+    bare = False                 # is the last operand a bare name, not given to the sink yet? It may
+    #                              be a function's ("f (x)") or an assignment's ("a = ...")
     stack = [BOTTOM]             # pending operators and markers (kind, start, detail, binding)
     top = -1                     # how the entry on top of the stack binds (-1: the stack is empty)
     statements = []
@@ -105,11 +162,17 @@ def _parse(text: str):
                     top = 0
                     depth += 1
                     continue
-                span = (start, end)
-                node = new(Name, (token, span))
+                values.append(token)     # given to the sink at the next token (see `bare`)
+                spans.append((start, end))
+                bare = True
+                operand = False
+                continue
             elif kind is NUMBER and token != ".":
                 span = (start, end)
-                node = new(Num, (float(token), token, span))
+                values.append(number(float(token), token, span))
+                spans.append(span)
+                operand = False
+                continue
             elif kind is IGNORED or token == "\n" and depth:
                 continue
             elif token == "(":
@@ -130,17 +193,11 @@ def _parse(text: str):
                 top = stack[-1][3]
                 depth -= 1
                 span = (call_start, end)
-                values.append(builder.call(span, function))
+                values.append(call(function, [], span))
                 spans.append(span)
                 operand = False
                 continue
-            else:
-                raise _Unsupported
-            keep(node)                   # a number or a name
-            values.append(node)
-            spans.append(span)
-            operand = False
-            continue
+            raise Declined
         # after an operand: first apply the pending operators that bind at least `pops` tightly
         action = AFTER_OPERAND.get(token)
         if action is None:
@@ -151,54 +208,49 @@ def _parse(text: str):
                     continue
                 action = END
             elif token == "(":
-                node = values[-1]
-                if type(node) is not Name or spans[-1] is not node.span:
-                    raise _Unsupported   # "(" after an operand that is not a bare name: implicit multiplication
-                values.pop()
-                spans.pop()
-                built.pop()              # the name is the function's, not a Name node
-                stack.append((CALL, node.span[0], (node.name, len(values)), 0))
+                if not bare:
+                    raise Declined       # "(" after an operand that is not a bare name: implicit multiplication
+                stack.append((CALL, spans.pop()[0], (values.pop(), len(values)), 0))
+                bare = False
                 top = 0
                 depth += 1
                 operand = True
                 continue
-            elif token in AUGMENTED:     # = += -= *= /= after a statement's first name only
-                node = values[-1]
-                if top >= 0 or len(values) != 1 or type(node) is not Name or spans[-1] is not node.span:
-                    raise _Unsupported
-                values.pop()
-                spans.pop()
-                built.pop()
-                stack.append((STATEMENT, node.span[0], (node.name, token), 0))
+            elif token in ASSIGNING:     # = += -= *= /= after a statement's first name only
+                if not bare or top >= 0 or len(values) != 1:
+                    raise Declined
+                stack.append((STATEMENT, spans.pop()[0], (values.pop(), ASSIGNING[token]), 0))
+                bare = False
                 top = 0
                 operand = True
                 continue
             else:
-                raise _Unsupported       # a name or number after an operand (implicit multiplication), ...
+                raise Declined       # a name or number after an operand (implicit multiplication), ...
+        if bare:                         # the name is an operand
+            values[-1] = name_node(values[-1], spans[-1])
+            bare = False
         pops, binding, entry = action
         while top >= pops:
             pending, operator_start, _, binds = stack.pop()
             top = stack[-1][3]
             if binds == UNARY:
                 span = (operator_start, spans[-1][1])
-                node = new(Unary, (pending, values[-1], span))
+                values[-1] = unary(pending, values[-1], span)
             else:
                 right = values.pop()
                 right_end = spans.pop()[1]
                 span = (spans[-1][0], right_end)
-                node = new(Binary, (pending, values[-1], right, span))
-            values[-1] = node
+                values[-1] = binary(pending, values[-1], right, span)
             spans[-1] = span
-            keep(node)
         if binding is not None:
             if binding == COMPARE and top == COMPARE:
-                raise _Unsupported       # a < b < c: a parse error
+                raise Declined       # a < b < c: a parse error
             stack.append(entry)
             top = binding
             operand = True
         elif token == ")":
             if top < 0:
-                raise _Unsupported
+                raise Declined
             kind, open_start, detail, _ = stack.pop()
             top = stack[-1][3]
             depth -= 1
@@ -207,20 +259,15 @@ def _parse(text: str):
                 spans[-1] = span
             elif kind == CALL:
                 function, base = detail
-                if base == len(values) - 1 and function not in NULLARY:   # f(x): AstBuilder.call's case
-                    node = values[-1] = new(Call, (function, (values[-1],), span))
-                    spans[-1] = span
-                    keep(node)
-                else:
-                    node = builder.call(span, function, *values[base:])
-                    del values[base:], spans[base:]
-                    values.append(node)
-                    spans.append(span)
+                node = call(function, values[base:], span)
+                del values[base:], spans[base:]
+                values.append(node)
+                spans.append(span)
             else:
-                raise _Unsupported
+                raise Declined
         elif token == ",":
             if stack[-1][0] != CALL:
-                raise _Unsupported       # a tuple (2, 3), or a stray comma
+                raise Declined       # a tuple (2, 3), or a stray comma
             operand = True
         else:                            # ";", a newline outside parentheses, or the end
             node = values.pop()
@@ -229,12 +276,9 @@ def _parse(text: str):
                 kind, name_start, detail, _ = stack.pop()
                 top = stack[-1][3]
                 if kind != STATEMENT or top >= 0:
-                    raise _Unsupported   # an unclosed parenthesis
-                target, sign = detail
-                if sign == "=":
-                    node = builder.assign((name_start, span[1]), target, node)
-                else:
-                    node = builder.augassign((name_start, span[1]), target, sign, node)
+                    raise Declined   # an unclosed parenthesis
+                target, op = detail
+                node = assign((name_start, span[1]), target, op, node)
             statements.append(node)
             if not token:
                 break
@@ -244,5 +288,5 @@ def _parse(text: str):
     while last >= 0 and KIND.get(tokens[last][:1]) is IGNORED:
         last -= 1
     if last < 0:
-        return builder.program((len(text), len(text)))
-    return builder.program((SKIP.match(text).end(), len(text) - sum(map(len, tokens[last + 1:]))), *statements)
+        return program((len(text), len(text)), statements)
+    return program((SKIP.match(text).end(), len(text) - sum(map(len, tokens[last + 1:]))), statements)

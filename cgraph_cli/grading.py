@@ -41,7 +41,7 @@ from cgraph_cli.errors import CgraphError, UsageError
 from cgraph_cli.expect import Tolerance, is_tensor
 from cgraph_cli.gradcheck import SPREAD, nearby_points
 from cgraph_cli.grammar import parse
-from cgraph_cli.graph import build, check_data, refuse_data, require_scalar
+from cgraph_cli.graph import build, check_data, from_text, refuse_data, require_scalar
 from cgraph_cli.ops import FUNCTIONS, OPS, table_for
 from cgraph_cli.text import NotText, decode_utf8, machine, printable, short_text
 
@@ -351,8 +351,7 @@ def truths(key: Key, seed: int = DEFAULT_SEED) -> list:
 
 def _evaluate(question: Question, bindings: dict, fail):
     try:
-        program = parse(question.source)
-        graph = build(program, question.source, frozenset(bindings), question.const)
+        graph = from_text(question.source, frozenset(bindings), question.const)
         check_data(graph, bindings, "const")
         return evaluate(graph, bindings)
     except CgraphError as error:

@@ -7,9 +7,9 @@ read plain lists. `Graph.node(i)` gives a readable view of one node.
 
 from typing import NamedTuple, Optional
 
-from cgraph_cli import ast, calls
+from cgraph_cli import ast, calls, fastparse, grammar
 from cgraph_cli.bindings import MAX_DIMENSIONS
-from cgraph_cli.errors import ParseError, UsageError, caret_context
+from cgraph_cli.errors import CgraphError, ParseError, UsageError, caret_context
 from cgraph_cli.text import excerpt
 from cgraph_cli.ops import BOOLEANS, CONSTANTS, FUNCTIONS, NO_GRADIENT, OPS, SCALAR_OPS, TENSOR_OPS
 
@@ -120,6 +120,11 @@ class Graph:
         return Node(node_id, self.ops[node_id], self.inputs[node_id], self.names[node_id],
                     self.spans[node_id], self.text(node_id), self.constants.get(node_id))
 
+    def used(self) -> set:
+        """The names the formula reads (the variables whose nodes it uses) or assigns."""
+        return {name for name, node_id in self.variables.items() if self.spans[node_id] is not None} | \
+            set(self.assigned)
+
     def differentiable(self) -> list:
         """The variables that carry a gradient (every one not bound as data), sorted."""
         if not self.data:
@@ -141,84 +146,34 @@ def build(program: ast.Program, source: str, bound=frozenset(), data=frozenset()
     depend only on them and literals, have needs_grad False, as literal constants have.
 
     One pass over the nodes in post-order with a stack of results, never recursion:
-    a 100,000-deep nesting is as easy as a 100,000-term sum.
+    a 100,000-deep nesting is as easy as a 100,000-term sum. The common nodes go to `sink`'s
+    functions, which fastparse also calls while it reads a text (from_text).
     """
-    if not program.statements:
-        raise UsageError("the expression is empty: give a formula such as \"(x+y)^2\"")
     graph = Graph(source, data)
-    for name in sorted(bound):   # bound names, used or not, are the graph's first nodes
-        graph.variables[name] = graph.add("var", (), None, name=name)
-    # The common nodes (arithmetic, numbers, names already met, sin(x)) are appended to the columns
-    # here, with the columns' methods bound once: what Graph.add would do, without a call per node.
-    # Everything else (and the first use of each name) goes through Graph.add and the helpers.
+    name, number, binary, unary, call, assign, finish = sink(graph, bound)
     Num, Name, Binary, Unary, Call = ast.Num, ast.Name, ast.Binary, ast.Unary, ast.Call
-    ops, spans, needs = graph.ops, graph.spans, graph.needs_grad
-    add_op, add_inputs, add_span, add_name, add_need = (ops.append, graph.inputs.append, spans.append,
-                                                        graph.names.append, needs.append)
-    constants, assigned, variables = graph.constants, graph.assigned, graph.variables
-    plain_unary = PLAIN_UNARY_CALLS
     literal_shapes, literal_depths = {}, {}   # id(ast.Tensor) -> its shape (ragged literals), its depth
     results = []
     push, pop = results.append, results.pop
     for node in ast.postorder(program):
         kind = type(node)
         if kind is Binary:
-            op, _, _, span = node
             right = pop()
-            left = results[-1]
-            if op in BINARY_SPECIAL:
-                if op in NO_GRADIENT:   # a comparison
-                    results[-1] = graph.add(op, (left, right), span)
-                    continue
-                graph.uses_tensors = True   # matmul
-            results[-1] = len(ops)
-            add_op(op)
-            add_inputs((left, right))
-            add_span(span)
-            add_name(None)
-            add_need(needs[left] or needs[right])
+            results[-1] = binary(node[0], results[-1], right, node[3])
         elif kind is Name:
-            name = node[0]
-            node_id = assigned.get(name) if assigned else None
-            if node_id is None:
-                node_id = variables.get(name)
-                if node_id is None or spans[node_id] is None:   # its first use: a node, or its span
-                    node_id = _lookup(graph, node, source, bound)
-            push(node_id)
+            push(name(*node))
         elif kind is Num:
-            value, _, span = node
-            node_id = len(ops)
-            push(node_id)
-            constants[node_id] = value
-            add_op("const")
-            add_inputs(())
-            add_span(span)
-            add_name(None)
-            add_need(False)
+            push(number(*node))
         elif kind is Call:
             function, arguments, span = node
             if len(arguments) != 1 or type(arguments[0]) in ARGUMENT_FORMS or function not in UNARY_CALLS:
                 push(calls.call(graph, node, results, source, bound))
-            elif function in plain_unary:   # sin(x): the common case, quickly
-                operand = results[-1]
-                results[-1] = len(ops)
-                add_op(plain_unary[function])
-                add_inputs((operand,))
-                add_span(span)
-                add_name(None)
-                add_need(needs[operand])
-            else:                           # sum(X), argmax(x): through Graph.add
-                push(graph.add(UNARY_CALLS[function], (pop(),), span))
+            else:
+                results[-1] = call(function, (results[-1],), span)
         elif kind is ast.Method:
             push(calls.call(graph, node, results, source, bound))
         elif kind is Unary:   # -x, +x
-            operand = results[-1]
-            results[-1] = len(ops)
-            add_op(node.op)
-            add_inputs((operand,))
-            add_span(node.span)
-            add_name(None)
-            add_need(needs[operand])
+            results[-1] = unary(node[0], results[-1], node[2])
         elif kind is ast.Index:
             push(_index(graph, node, results, source))
         elif kind is ast.Attribute:
@@ -229,22 +184,116 @@ def build(program: ast.Program, source: str, bound=frozenset(), data=frozenset()
             del results[len(results) - count:]
             push(_tensor(graph, node, elements, (literal_shapes, literal_depths), source))
         else:
-            push(_assign(graph, node, pop(), source, bound))
-    graph.output = results[-1]
-    return graph
+            push(assign(node.span, node.name, node.op, pop()))
+    return finish(program.span, results)
 
 
-def _assign(graph: Graph, statement: ast.Assign, value: int, source: str, bound) -> int:
-    name = statement.name
+def from_text(text: str, bound=frozenset(), data=frozenset()) -> Graph:
+    """build(grammar.parse(text), text, bound, data), in one pass when fastparse takes the text."""
+    graph = at_once(text, bound, data)
+    return graph if graph is not None else build(grammar.parse(text), text, bound, data)
+
+
+def at_once(text: str, bound=frozenset(), data=frozenset()):
+    """The graph of `text` built while fastparse reads it (its nodes go to `sink` as they are read, and
+    no syntax tree is built): the graph build(grammar.parse(text), ...) gives (tests/test_fastparse.py).
+    None for a text fastparse does not take, and for any error: parse then build meet it in their order."""
+    try:
+        return fastparse.run(text, sink(Graph(text, data), bound))
+    except CgraphError:
+        return None
+
+
+def sink(graph: Graph, bound=frozenset()) -> "fastparse.Sink":
+    """The functions that append a program's nodes to `graph`, children first, each returning the new
+    node's id (a name already met: its node's); the bound names' nodes come first, used or not.
+
+    The common nodes (arithmetic, numbers, names already met, sin(x)) are appended to the columns here,
+    with the columns' methods bound once: what Graph.add would do, without a call per node. Everything
+    else (the first use of each name, comparisons, sum(X), assignments) goes through Graph.add and the
+    helpers; a call other than f(x) of a function of one input is declined (graph.build gives its
+    syntax tree to calls.call).
+    """
+    for bound_name in sorted(bound):
+        graph.variables[bound_name] = graph.add("var", (), None, name=bound_name)
+    source = graph.source
+    ops, spans, needs = graph.ops, graph.spans, graph.needs_grad
+    add_op, add_inputs, add_span, add_name, add_need = (ops.append, graph.inputs.append, spans.append,
+                                                        graph.names.append, needs.append)
+    constants, assigned, variables = graph.constants, graph.assigned, graph.variables
+    plain_unary = PLAIN_UNARY_CALLS
+
+    def name(text, span):
+        node_id = assigned.get(text) if assigned else None
+        if node_id is None:
+            node_id = variables.get(text)
+            if node_id is None or spans[node_id] is None:   # its first use: a node, or its span
+                node_id = _lookup(graph, ast.Name(text, span), source, bound)
+        return node_id
+
+    def number(value, text, span):
+        node_id = len(ops)
+        constants[node_id] = value
+        add_op("const")
+        add_inputs(())
+        add_span(span)
+        add_name(None)
+        add_need(False)
+        return node_id
+
+    def binary(op, left, right, span):
+        if op in BINARY_SPECIAL:
+            if op in NO_GRADIENT:   # a comparison
+                return graph.add(op, (left, right), span)
+            graph.uses_tensors = True   # matmul
+        node_id = len(ops)
+        add_op(op)
+        add_inputs((left, right))
+        add_span(span)
+        add_name(None)
+        add_need(needs[left] or needs[right])
+        return node_id
+
+    def unary(op, operand, span):
+        node_id = len(ops)
+        add_op(op)
+        add_inputs((operand,))
+        add_span(span)
+        add_name(None)
+        add_need(needs[operand])
+        return node_id
+
+    def call(function, arguments, span):
+        if len(arguments) != 1 or function not in UNARY_CALLS:
+            raise fastparse.Declined
+        op = plain_unary.get(function)
+        if op is None:              # sum(X), argmax(x): through Graph.add
+            return graph.add(UNARY_CALLS[function], (arguments[0],), span)
+        return unary(op, arguments[0], span)
+
+    def assign(span, target, op, value):
+        return _assign(graph, target, op, span, value, bound)
+
+    def finish(span, statements):
+        if not statements:
+            raise UsageError("the expression is empty: give a formula such as \"(x+y)^2\"")
+        graph.output = statements[-1]
+        return graph
+
+    return fastparse.Sink(name, number, binary, unary, call, assign, finish)
+
+
+def _assign(graph: Graph, name: str, op, span: tuple, value: int, bound) -> int:
+    """`name = value` (op None) or `name += value` (op "add"), ...: the node that holds the name."""
     if name in RESERVED:
         raise ParseError(f"'{name}' is reserved (it names the output) and cannot be assigned, at "
-                         + caret_context(source, *statement.span))
-    if statement.op is not None:
-        target = _lookup(graph, ast.Name(name, statement.span), source, bound)
-        value = graph.add(statement.op, (target, value), statement.span)
+                         + caret_context(graph.source, *span))
+    if op is not None:
+        target = _lookup(graph, ast.Name(name, span), graph.source, bound)
+        value = graph.add(op, (target, value), span)
     elif graph.names[value] is not None or graph.ops[value] in ("var", "const"):
         # `b = a` names a node that already has a name: give b a node of its own.
-        value = graph.add("pos", (value,), statement.span)
+        value = graph.add("pos", (value,), span)
     graph.names[value] = name
     graph.assigned[name] = value
     return value

@@ -61,7 +61,7 @@ def plain_build(program, source, bound=frozenset(), data=frozenset()) -> Graph:
             del results[len(results) - count:]
             results.append(_tensor(graph, node, elements, shapes, source))
         else:
-            results.append(_assign(graph, node, results.pop(), source, bound))
+            results.append(_assign(graph, node.name, node.op, node.span, results.pop(), bound))
     graph.output = results[-1]
     return graph
 

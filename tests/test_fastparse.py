@@ -15,11 +15,13 @@ from hypothesis import strategies as st
 
 from cgraph_cli import fastparse
 from cgraph_cli.ast import Binary, Call, Name, Num, Unary
-from cgraph_cli.errors import ParseError
+from cgraph_cli.errors import CgraphError, ParseError
 from cgraph_cli.grammar import get_parser, lark_parser, parse
+from cgraph_cli.graph import at_once, build, from_text
 from cgraph_cli.ops import COMPARISONS
 
 from fuzzing import program, render, scalar_tree
+from test_engine_speedpaths import columns   # everything a Graph holds, as plain data
 
 
 def driver(text):
@@ -285,3 +287,94 @@ def test_the_checks_can_fail():
     finally:
         fastparse.parse = original
     assert type(fastparse.parse("x+1").statements[0]) is Binary
+
+
+# ----------------------------------------------------------------- the graph built while parsing
+
+def check_graph(text, bound=frozenset(), data=frozenset(), handled=None):
+    """graph.at_once gives the graph that build gives from the driver's Program, or None; where parse
+    then build fail it gives None (and from_text raises their error). handled: it must (not) take the text."""
+    fast = at_once(text, bound, data)
+    try:
+        reference = build(get_parser().parse(text), text, bound, data)
+    except CgraphError as error:
+        reference = error
+    if handled is not None:
+        assert (fast is not None) == handled, text
+    if fast is not None:
+        assert not isinstance(reference, CgraphError), f"at_once takes {text!r}: {reference.message}"
+        assert columns(fast) == columns(reference) and fast.source == reference.source, text
+        assert columns(from_text(text, bound, data)) == columns(reference)
+    elif isinstance(reference, CgraphError):
+        with pytest.raises(CgraphError) as caught:
+            from_text(text, bound, data)
+        assert (type(caught.value), caught.value.message) == (type(reference), reference.message)
+    return fast
+
+
+@pytest.mark.parametrize("text", [
+    "-x^2", "2**-x**2", "a*-b^c", "--x", "+-x", "a - -b", "a/b*c", "a @ b * c", "((x))", "(-x)^2",
+    "x = a <= b + 1", "f(x == 0)", "sin(x)^2", "relu(x) * sigmoid(y - 1)", "sin(cos(tanh(x)))", "sum(x)",
+    "argmax(x) + 1", "a = 1; a", "a += 1", "a -= 2*x", "a = x\nb = a\nb * a", "x = 2; x", "x += 1; x",
+    "pi * x", "e ^ true", "(x # inside\n + 1)", "f (\n x )", "1.5e3 + .5 + 2. + 7e+1 + 2.5E-2", "1e999",
+])
+def test_the_graph_built_while_parsing_is_build_s(text):
+    for bound in [frozenset(), frozenset("xy"), frozenset({"pi", "e", "x", "a"})]:
+        check_graph(text, bound, handled=not text.startswith("f") or "sin" in text)
+        check_graph(text, bound, frozenset("x") & bound)
+
+
+@pytest.mark.parametrize("text", [
+    "max(x, y)", "f(a,b,c)", "ones(3)", "zeros(2) + x", "f()", "pi()", "sum(x, 0)", "unknown(x)", "x[0]",
+    "value", "value = 1", "value + 1", "", ";", "x + * 2", "a = x; a(y)", "exp(x, y)", "1 2",
+])
+def test_the_graph_built_while_parsing_declines_or_errs_as_build(text):
+    """A call other than f(x), a reserved name, an empty program, a syntax error: at_once gives None,
+    and from_text meets the error that parse then build meets."""
+    for bound in [frozenset(), frozenset("xy")]:
+        check_graph(text, bound, handled=False)
+
+
+SPECIAL = ["pi * x", "e + true", "x += pi", "sum(x)", "argmax(y)", "max(x, y)", "zeros(2)", "value",
+           "b = x", "x = 2", "sigmoid(z) >= 0.5"]
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(r=st.randoms(use_true_random=False))
+def test_the_graph_built_while_parsing_matches_build_on_subset_programs(r):
+    text = _subset_program(r)
+    if r.random() < 0.4:
+        text = r.choice(SPECIAL) + r.choice([";", "\n"]) + text
+    bound = frozenset(r.sample(["x", "y", "z", "pi", "e", "a", "true", "w"], r.randint(0, 5)))
+    data = frozenset(r.sample(sorted(bound), r.randint(0, len(bound))))
+    check_graph(text, bound, data)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(r=st.randoms(use_true_random=False))
+def test_the_graph_built_while_parsing_matches_or_declines_on_the_fuzzers_programs(r):
+    check_graph(program(r), frozenset(r.sample(["x", "y", "z", "X", "A"], r.randint(0, 4))))
+
+
+def test_the_common_formula_is_built_while_parsing(monkeypatch):
+    """No syntax tree is built for the subset's formulas: neither the driver nor graph.build runs."""
+    from cgraph_cli import graph as graph_module
+
+    def refuse(*args):
+        raise AssertionError("parse then build")
+
+    monkeypatch.setattr(graph_module, "build", refuse)
+    monkeypatch.setattr(type(get_parser()), "parse", refuse)
+    assert len(from_text("a = sin(x) * y + 1; a^2 - x", frozenset("xy"))) == 9
+    depth = 100_000   # no recursion
+    assert len(from_text("tanh(" * depth + "x" + ")" * depth)) == depth + 1
+
+
+def test_the_graph_checks_can_fail(monkeypatch):
+    """check_graph notices a graph other than build's, and a text at_once takes where build fails."""
+    wrong = from_text("x + 1")
+    monkeypatch.setitem(globals(), "at_once", lambda text, bound=(), data=(): wrong)
+    with pytest.raises(AssertionError):
+        check_graph("x + 2", handled=True)
+    with pytest.raises(AssertionError):
+        check_graph("value", handled=True)

@@ -5,6 +5,7 @@ go; the evaluation is batch.py's, the output lines render/batch.py's."""
 import sys
 from typing import NamedTuple
 
+from cgraph_cli import ast
 from cgraph_cli.batch import (each_expression, evaluate_line, evaluate_points, points_graph,
                               read_points, renumber)
 from cgraph_cli.errors import CgraphError, ExitStatus, UsageError
@@ -86,7 +87,7 @@ def points_run(invocation, points: str, out: str | None, precision) -> int:
     if points == "-" and invocation.file in (None, "-") and not [w for w in invocation.words if w != "-"]:
         raise UsageError("--points - reads the CSV from standard input: give the expression as EXPR or -f FILE")
     source = invocation.source()
-    invocation.check_words(parse(source))   # one formula: another command's option is an error here too
+    invocation.check_words(ast.names(parse(source)))   # one formula: another command's option is an error here too
     invocation.notes = []                   # a binding the formula does not use gets its d_NAME column
     fixed = invocation.bindings()
     data = read_points(points)

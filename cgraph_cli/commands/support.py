@@ -16,10 +16,10 @@ import click
 from cgraph_cli import __version__, ast
 from cgraph_cli.bindings import EXACT_NUMBERS, NAME, collect, parse_value
 from cgraph_cli.engine import evaluate
-from cgraph_cli.errors import BindingError, CheckFailed, UsageError
+from cgraph_cli.errors import BindingError, CgraphError, CheckFailed, UsageError
 from cgraph_cli.expect import Tolerance, check_expectations, failure_message, parse_expectation
 from cgraph_cli.grammar import parse
-from cgraph_cli.graph import build, check_data, refuse_data
+from cgraph_cli.graph import at_once, build, check_data, refuse_data
 from cgraph_cli.text import unknown_name
 from cgraph_cli.words import read_source, split_args
 
@@ -53,11 +53,11 @@ class Invocation:
     def bindings(self) -> dict:
         return collect(self.binding_words, self.var_words, self.vars_file)
 
-    def check_words(self, program) -> None:
-        """The rule for `--NAME` words that are not this command's options: one that is another
-        command's option and names nothing in the formula is a usage error; one that binds a
-        variable the formula does not use draws a note (also for -v NAME=VALUE)."""
-        used = ast.names(program)
+    def check_words(self, used: set) -> None:
+        """The rule for `--NAME` words that are not this command's options, given the names the
+        formula uses (ast.names, Graph.used): one that is another command's option and names
+        nothing in the formula is a usage error; one that binds a variable the formula does not use
+        draws a note (also for -v NAME=VALUE)."""
         unused = [name for name, _ in self.binding_words if name not in used]
         unused += [word.partition("=")[0].strip() for word in self.var_words
                    if word.partition("=")[0].strip() not in used]
@@ -301,12 +301,23 @@ class Loaded(NamedTuple):
 
 
 def load_graph(invocation: Invocation) -> Loaded:
-    """Read, parse, check the words, bind, build: the preamble of every command that takes a formula."""
+    """Read, parse, check the words, bind, build: the preamble of every command that takes a formula.
+    The common formula is parsed and built at once (graph.at_once); any other, and any error, goes
+    through these steps in turn, so the error shown is the first of them to fail."""
     source = invocation.source()
-    program = parse(source)
-    invocation.check_words(program)
-    bindings = invocation.bindings()
-    graph = build(program, source, frozenset(bindings), invocation.data)
+    try:
+        bindings = invocation.bindings()
+    except CgraphError as error:
+        bindings = error   # raised once the formula is parsed and its words are checked
+    graph = None if isinstance(bindings, CgraphError) else at_once(source, frozenset(bindings), invocation.data)
+    if graph is None:
+        program = parse(source)
+        invocation.check_words(ast.names(program))
+        if isinstance(bindings, CgraphError):
+            raise bindings
+        graph = build(program, source, frozenset(bindings), invocation.data)
+    else:
+        invocation.check_words(graph.used())
     check_data(graph, bindings)
     return Loaded(source, bindings, graph)
 
