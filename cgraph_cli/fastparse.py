@@ -259,10 +259,14 @@ def _parse(text: str, sink: Sink):
                 spans[-1] = span
             elif kind == CALL:
                 function, base = detail
-                node = call(function, values[base:], span)
-                del values[base:], spans[base:]
-                values.append(node)
-                spans.append(span)
+                if base == len(values) - 1:   # f(x)
+                    values[-1] = call(function, (values[-1],), span)
+                    spans[-1] = span
+                else:
+                    node = call(function, values[base:], span)
+                    del values[base:], spans[base:]
+                    values.append(node)
+                    spans.append(span)
             else:
                 raise Declined
         elif token == ",":
