@@ -6,7 +6,7 @@ for autograders. The names are loaded on first use (module __getattr__), so `imp
 what it did before the API and the console script pays nothing for it.
 """
 
-__version__ = "0.4.1"
+__version__ = "0.4.2"
 
 # public name -> the module defining it (imported on first use)
 _LAZY = {

@@ -77,13 +77,14 @@ class Declined(Exception):
 
 class Sink(NamedTuple):
     """What the parser emits, children before parents (the order a bottom-up parser reduces them),
-    each function returning what stands for the new node: an AST node, or a graph node's id."""
+    each function returning what stands for the new node: an AST node, or a graph node's id. The
+    arguments come in the order of the AST node's fields."""
     name: Callable      # (name, span), a name read as an operand
     number: Callable    # (value, text, span)
     binary: Callable    # (kind, left, right, span): "add", ..., "pow", or a comparison's kind
     unary: Callable     # (kind, operand, span): "neg" or "pos"
     call: Callable      # (function, arguments (a list), span)
-    assign: Callable    # (span, target, op, value): op None for "=", "add" for "+=", ...
+    assign: Callable    # (target, op, value, span): op None for "=", "add" for "+=", ...
     program: Callable   # (span, statements (a list)): what `run` returns
 
 
@@ -93,33 +94,16 @@ def ast_sink() -> Sink:
     keep = builder.built.append
     new = tuple.__new__          # a node built without the NamedTuple's Python-level __new__
 
-    def name(text, span):
-        node = new(Name, (text, span))
-        keep(node)
+    def kept(kind):
+        def node(*fields):       # the node's fields, in their order
+            made = new(kind, fields)
+            keep(made)
+            return made
         return node
 
-    def number(value, text, span):
-        node = new(Num, (value, text, span))
-        keep(node)
-        return node
-
-    def binary(kind, left, right, span):
-        node = new(Binary, (kind, left, right, span))
-        keep(node)
-        return node
-
-    def unary(kind, operand, span):
-        node = new(Unary, (kind, operand, span))
-        keep(node)
-        return node
-
-    def assign(span, target, op, value):
-        node = new(Assign, (target, op, value, span))
-        keep(node)
-        return node
-
-    return Sink(name, number, binary, unary, lambda function, arguments, span: builder.call(span, function, *arguments),
-                assign, lambda span, statements: builder.program(span, *statements))
+    return Sink(kept(Name), kept(Num), kept(Binary), kept(Unary),
+                lambda function, arguments, span: builder.call(span, function, *arguments), kept(Assign),
+                lambda span, statements: builder.program(span, *statements))
 
 
 def parse(text: str):
@@ -282,7 +266,7 @@ def _parse(text: str, sink: Sink):
                 if kind != STATEMENT or top >= 0:
                     raise Declined   # an unclosed parenthesis
                 target, op = detail
-                node = assign((name_start, span[1]), target, op, node)
+                node = assign(target, op, node, (name_start, span[1]))
             statements.append(node)
             if not token:
                 break

@@ -184,7 +184,7 @@ def build(program: ast.Program, source: str, bound=frozenset(), data=frozenset()
             del results[len(results) - count:]
             push(_tensor(graph, node, elements, (literal_shapes, literal_depths), source))
         else:
-            push(assign(node.span, node.name, node.op, pop()))
+            push(assign(node.name, node.op, pop(), node.span))
     return finish(program.span, results)
 
 
@@ -271,7 +271,7 @@ def sink(graph: Graph, bound=frozenset()) -> "fastparse.Sink":
             return graph.add(UNARY_CALLS[function], (arguments[0],), span)
         return unary(op, arguments[0], span)
 
-    def assign(span, target, op, value):
+    def assign(target, op, value, span):
         return _assign(graph, target, op, span, value, bound)
 
     def finish(span, statements):
