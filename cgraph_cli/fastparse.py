@@ -14,9 +14,10 @@ graph.from_text gives graph.sink, which appends the nodes to a Graph's columns w
 read (no syntax tree is built), the graph graph.build would make of the Program.
 
 `run` returns None for anything else: indexing, methods, attributes, tensors, tuples,
-keywords, any character it does not know, every syntax error, and whatever the sink declines (it
-raises Declined). The caller (grammar.parse) then runs the LALR driver, which is the definition of
-the language and gives the caret message.
+keywords, any character it does not know, every syntax error. The caller (grammar.parse) then runs
+the LALR driver, which is the definition of the language and gives the caret message. (A sink may
+refuse a node by raising its own exception, which `run` lets through: graph.sink refuses the calls
+that need their syntax tree.)
 """
 
 import re
@@ -86,6 +87,7 @@ class Sink(NamedTuple):
     call: Callable      # (function, arguments (a list), span)
     assign: Callable    # (target, op, value, span): op None for "=", "add" for "+=", ...
     program: Callable   # (span, statements (a list)): what `run` returns
+    opens: Callable     # (function): a call of it begins, told once per function name
 
 
 def ast_sink() -> Sink:
@@ -103,7 +105,7 @@ def ast_sink() -> Sink:
 
     return Sink(kept(Name), kept(Num), kept(Binary), kept(Unary),
                 lambda function, arguments, span: builder.call(span, function, *arguments), kept(Assign),
-                lambda span, statements: builder.program(span, *statements))
+                lambda span, statements: builder.program(span, *statements), lambda function: None)
 
 
 def parse(text: str):
@@ -113,14 +115,22 @@ def parse(text: str):
 
 def run(text: str, sink: Sink):
     """What `sink.program` returns for `text`, or None when the driver must parse it."""
+    if text is _declined[0]:
+        return None
     try:
         return _parse(text, sink)
     except Declined:
+        _declined[0] = text
         return None
 
 
+# The last text `run` declined: a text is not read twice to learn that (grammar.parse after
+# graph.at_once). Whether a text is declined depends on the text alone, never on the sink.
+_declined = [None]
+
+
 def _parse(text: str, sink: Sink):
-    name_node, number, binary, unary, call, assign, program = sink
+    name_node, number, binary, unary, call, assign, program, opens = sink
     values, spans = [], []       # the operands and their spans (with the parentheses around them)
     bare = False                 # is the last operand a bare name, not given to the sink yet? It may
     #                              be a function's ("f (x)") or an assignment's ("a = ...")
@@ -142,6 +152,7 @@ def _parse(text: str, sink: Sink):
                     function = opened.get(token)
                     if function is None:
                         function = opened[token] = token[:-1]   # one string per function, not per call
+                        opens(function)
                     stack.append((CALL, start, (function, len(values)), 0))
                     top = 0
                     depth += 1
@@ -194,6 +205,7 @@ def _parse(text: str, sink: Sink):
             elif token == "(":
                 if not bare:
                     raise Declined       # "(" after an operand that is not a bare name: implicit multiplication
+                opens(values[-1])
                 stack.append((CALL, spans.pop()[0], (values.pop(), len(values)), 0))
                 bare = False
                 top = 0

@@ -150,7 +150,7 @@ def build(program: ast.Program, source: str, bound=frozenset(), data=frozenset()
     functions, which fastparse also calls while it reads a text (from_text).
     """
     graph = Graph(source, data)
-    name, number, binary, unary, call, assign, finish = sink(graph, bound)
+    name, number, binary, unary, call, assign, finish, _ = sink(graph, bound)
     Num, Name, Binary, Unary, Call = ast.Num, ast.Name, ast.Binary, ast.Unary, ast.Call
     literal_shapes, literal_depths = {}, {}   # id(ast.Tensor) -> its shape (ragged literals), its depth
     results = []
@@ -197,11 +197,17 @@ def from_text(text: str, bound=frozenset(), data=frozenset()) -> Graph:
 def at_once(text: str, bound=frozenset(), data=frozenset()):
     """The graph of `text` built while fastparse reads it (its nodes go to `sink` as they are read, and
     no syntax tree is built): the graph build(grammar.parse(text), ...) gives (tests/test_fastparse.py).
-    None for a text fastparse does not take, and for any error: parse then build meet it in their order."""
+    None for a text fastparse does not take, one with a call that needs its syntax tree, and any error:
+    parse then build meet it in their order (and grammar.parse does not try fastparse again on a text it
+    declined)."""
     try:
         return fastparse.run(text, sink(Graph(text, data), bound))
-    except CgraphError:
+    except (CgraphError, NeedsTree):
         return None
+
+
+class NeedsTree(Exception):
+    """graph.sink refuses a call: calls.call builds it from its syntax tree (parameters, arity)."""
 
 
 def sink(graph: Graph, bound=frozenset()) -> "fastparse.Sink":
@@ -211,8 +217,8 @@ def sink(graph: Graph, bound=frozenset()) -> "fastparse.Sink":
     The common nodes (arithmetic, numbers, names already met, sin(x)) are appended to the columns here,
     with the columns' methods bound once: what Graph.add would do, without a call per node. Everything
     else (the first use of each name, comparisons, sum(X), assignments) goes through Graph.add and the
-    helpers; a call other than f(x) of a function of one input is declined (graph.build gives its
-    syntax tree to calls.call).
+    helpers. A call other than f(x) of a function of one input raises NeedsTree (graph.build gives
+    its syntax tree to calls.call), as soon as its function is named when that is not one of them.
     """
     for bound_name in sorted(bound):
         graph.variables[bound_name] = graph.add("var", (), None, name=bound_name)
@@ -265,7 +271,7 @@ def sink(graph: Graph, bound=frozenset()) -> "fastparse.Sink":
 
     def call(function, arguments, span):
         if len(arguments) != 1 or function not in UNARY_CALLS:
-            raise fastparse.Declined
+            raise NeedsTree
         op = plain_unary.get(function)
         if op is None:              # sum(X), argmax(x): through Graph.add
             return graph.add(UNARY_CALLS[function], (arguments[0],), span)
@@ -280,7 +286,11 @@ def sink(graph: Graph, bound=frozenset()) -> "fastparse.Sink":
         graph.output = statements[-1]
         return graph
 
-    return fastparse.Sink(name, number, binary, unary, call, assign, finish)
+    def opens(function):
+        if function not in UNARY_CALLS:
+            raise NeedsTree
+
+    return fastparse.Sink(name, number, binary, unary, call, assign, finish, opens)
 
 
 def _assign(graph: Graph, name: str, op, span: tuple, value: int, bound) -> int:

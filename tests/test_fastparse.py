@@ -5,9 +5,12 @@ postorder); where the driver refuses a text the fast path must return None, so t
 caret message. Its precedence table is read back from grammar/cgraph.lark here.
 """
 
+import os
 import random
 from pathlib import Path
 import re
+import subprocess
+import sys
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -20,6 +23,7 @@ from cgraph_cli.grammar import get_parser, lark_parser, parse
 from cgraph_cli.graph import at_once, build, from_text
 from cgraph_cli.ops import COMPARISONS
 
+from conftest import clean_env
 from fuzzing import program, render, scalar_tree
 from test_engine_speedpaths import columns   # everything a Graph holds, as plain data
 
@@ -378,3 +382,42 @@ def test_the_graph_checks_can_fail(monkeypatch):
         check_graph("x + 2", handled=True)
     with pytest.raises(AssertionError):
         check_graph("value", handled=True)
+
+
+@pytest.mark.parametrize("text", ["x[0] + 1", "A.T @ x", "x +", "2x"])
+def test_a_text_fastparse_declines_is_read_by_it_once(monkeypatch, text):
+    """graph.from_text then grammar.parse: the second is told the first declined (no second reading)."""
+    runs = []
+    original = fastparse._parse
+    monkeypatch.setattr(fastparse, "_parse", lambda *args: runs.append(1) or original(*args))
+    try:
+        from_text(text, frozenset("xA"))
+    except ParseError:
+        pass
+    assert runs == [1]
+    assert fastparse.parse("x + 1") is not None and runs == [1, 1]   # another text is read
+
+
+def test_a_call_that_needs_its_tree_stops_the_graph_at_its_function_s_name(monkeypatch):
+    """`max(` is refused when it is read, before its arguments go to the graph."""
+    emitted = []
+    original = fastparse._parse
+    monkeypatch.setattr(fastparse, "_parse", lambda text, sink: original(
+        text, sink._replace(binary=lambda *args: emitted.append(args) or sink.binary(*args))))
+    graph = from_text("x * y + max(x" + " + x" * 1000 + ", y)", frozenset("xy"))
+    assert len(graph) == 2 + 1 + 1000 + 2 and graph.ops[-2] == "max"
+    assert len(emitted) == 1 + 1002   # x * y at once, then the syntax tree's 1,002
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs a FIFO")
+def test_a_parse_error_does_not_wait_for_the_vars_file(tmp_path):
+    """load_graph reads a --vars file after it parses the formula (the file may be a pipe)."""
+    fifo = tmp_path / "vars.json"
+    os.mkfifo(fifo)   # nobody writes it: opening it for reading blocks
+    try:
+        done = subprocess.run([sys.executable, "-m", "cgraph_cli", "eval", "x +", "--vars", str(fifo)],
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=15,
+                              env=clean_env())
+    except subprocess.TimeoutExpired:
+        pytest.fail("cgraph waited for --vars before it reported the parse error of `x +`")
+    assert done.returncode == 2 and "parse error" in done.stderr

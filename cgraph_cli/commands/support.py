@@ -303,18 +303,24 @@ class Loaded(NamedTuple):
 def load_graph(invocation: Invocation) -> Loaded:
     """Read, parse, check the words, bind, build: the preamble of every command that takes a formula.
     The common formula is parsed and built at once (graph.at_once); any other, and any error, goes
-    through these steps in turn, so the error shown is the first of them to fail."""
+    through these steps in turn, so the error shown is the first of them to fail. A --vars file is
+    read after the formula is parsed, as ever (it may be a pipe that a parse error must not wait for)."""
     source = invocation.source()
-    try:
-        bindings = invocation.bindings()
-    except CgraphError as error:
-        bindings = error   # raised once the formula is parsed and its words are checked
-    graph = None if isinstance(bindings, CgraphError) else at_once(source, frozenset(bindings), invocation.data)
+    bindings = failed = graph = None
+    if invocation.vars_file is None:
+        try:
+            bindings = invocation.bindings()
+        except CgraphError as error:
+            failed = error   # raised once the formula is parsed and its words are checked
+        else:
+            graph = at_once(source, frozenset(bindings), invocation.data)
     if graph is None:
         program = parse(source)
         invocation.check_words(ast.names(program))
-        if isinstance(bindings, CgraphError):
-            raise bindings
+        if failed is not None:
+            raise failed
+        if bindings is None:
+            bindings = invocation.bindings()
         graph = build(program, source, frozenset(bindings), invocation.data)
     else:
         invocation.check_words(graph.used())
