@@ -25,7 +25,7 @@ from cgraph_cli.bindings import MAX_DIMENSIONS, check_name, parse_value, to_tens
 from cgraph_cli.engine import Evaluation, evaluate as engine_evaluate
 from cgraph_cli.errors import BindingError, UsageError
 from cgraph_cli.grammar import parse
-from cgraph_cli.graph import Graph, build, check_data, refuse_data, require_scalar
+from cgraph_cli.graph import Graph, at_once, build, check_data, refuse_data, require_scalar
 
 Exact = Union[bool, str]   # False, True (strict: an irrational operation is an error) or "auto"
 HTML_WIDTH = 10_000        # the notebook's tree: wide enough that no formula text is cut
@@ -117,11 +117,22 @@ def _load(source: str, mapping, variables: dict, const: Iterable[str] = (), exac
         raise TypeError(f"source must be a str (a cgraph program), not {type(source).__name__}")
     if isinstance(const, str):
         const = (const,)
-    program = parse(source)
-    bindings, keywords = _bindings(mapping, variables, exact)
-    used = ast.names(program)
+    graph = failed = None
+    try:
+        bindings, keywords = _bindings(mapping, variables, exact)
+    except Exception as error:   # raised once the formula is parsed (its errors come first)
+        failed = error
+    else:   # the common formula parsed and built at once, as the CLI does
+        graph = at_once(source, frozenset(bindings), frozenset(const))
+    if graph is None:
+        program = parse(source)
+        if failed is not None:
+            raise failed
+        used = ast.names(program)
+        graph = build(program, source, frozenset(bindings), frozenset(const))
+    else:
+        used = graph.used()
     notes = [f"{name} is bound but not used in the formula" for name in keywords if name not in used]
-    graph = build(program, source, frozenset(bindings), frozenset(const))
     check_data(graph, bindings)
     return _Loaded(graph, bindings, notes)
 

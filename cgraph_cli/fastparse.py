@@ -24,7 +24,7 @@ import re
 from itertools import accumulate, pairwise
 from typing import Callable, NamedTuple
 
-from cgraph_cli.ast import AUGMENTED, AstBuilder, Assign, Binary, Name, Num, Unary
+from cgraph_cli.ast import AUGMENTED, NULLARY, AstBuilder, Assign, Binary, Call, Name, Num, Unary
 from cgraph_cli.ops import COMPARISONS
 
 # (binding, associativity) by operator, loosest first, as the rules of grammar/cgraph.lark nest:
@@ -103,8 +103,14 @@ def ast_sink() -> Sink:
             return made
         return node
 
-    return Sink(kept(Name), kept(Num), kept(Binary), kept(Unary),
-                lambda function, arguments, span: builder.call(span, function, *arguments), kept(Assign),
+    def call(function, arguments, span):
+        if len(arguments) == 1 and function not in NULLARY:   # f(x): AstBuilder.call's common case
+            made = new(Call, (function, tuple(arguments), span))
+            keep(made)
+            return made
+        return builder.call(span, function, *arguments)
+
+    return Sink(kept(Name), kept(Num), kept(Binary), kept(Unary), call, kept(Assign),
                 lambda span, statements: builder.program(span, *statements), lambda function: None)
 
 

@@ -344,6 +344,22 @@ def test_errors_are_the_cli_s_classes_messages_and_exit_codes(source, bindings, 
     assert result.code == code and result.err == f"cgraph: {error.kind}: {error}\n"
 
 
+def test_a_parse_error_comes_before_a_bad_binding_and_notes_match_the_cli():
+    """The API reads the bindings before it builds the common formula at once: a parse error still
+    comes first, a bad value next; an unused keyword draws the note either way."""
+    with pytest.raises(cg.ParseError):
+        cg.evaluate("x +", x="not a number")
+    with pytest.raises(cg.ParseError):
+        cg.evaluate("x +", {1: 2})
+    with pytest.raises(TypeError):
+        cg.evaluate("x", {1: 2})
+    with pytest.raises(cg.BindingError):
+        cg.evaluate("x * 2", x="not a number")
+    for source in ["x * 2", "x[0] * 2 + max(x[0], 1)"]:   # at once, and through the syntax tree
+        result = cg.evaluate(source, x=[3.0] if "[" in source else 3.0, y=1.0)
+        assert result.warnings == ["y is bound but not used in the formula"]
+
+
 def test_parse_error_line_column_and_caret():
     with pytest.raises(cg.ParseError) as caught:
         cg.evaluate("a = 1\nb = a +* 2")
